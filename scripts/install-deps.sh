@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lilypad builds and tests with. Idempotent: packages already
+# present are skipped, so a second run does nothing and needs no network.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --gpu    also hipcc (compiles the ROCm plugin; nvcc comes from CUDA)
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build pkg-config git
+    libconfig-dev libsecp256k1-dev libmsgpack-dev libssl-dev libsqlite3-dev
+    libjansson-dev libmicrohttpd-dev libgit2-dev libcurl4-openssl-dev
+    libcmocka-dev clang libclang-rt-14-dev
+    bubblewrap busybox-static nodejs
+)
+if [[ " $* " == *" --gpu "* ]]; then
+    packages+=(hipcc libamdhip64-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "install-deps: need root to install packages (run with sudo)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    echo "install-deps: all ${#packages[@]} packages present"
+fi
