@@ -13,7 +13,7 @@ struct lp_eth_err {
     char msg[192]; /* "rlp: offset 3: ..." */
 };
 
-/* Records the first error only (later ones are consequences); returns -1 for `return` chains. */
+/* Fills err (if not NULL); always returns -1 so decoders can `return lp_eth_err_set(...)`. */
 int lp_eth_err_set(struct lp_eth_err *err, size_t offset, const char *fmt, ...) LP_PRINTF(3, 4);
 
 #endif
