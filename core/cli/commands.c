@@ -3,6 +3,8 @@
 #include <stddef.h>
 
 const struct lp_command lp_commands[] = {
+    {"plugins", "list plugins and their load state, or inspect one", lp_cmd_plugins},
+    {"config", "check a configuration file or dump its effective values", lp_cmd_config},
     {"version", "print the version and the plugin ABI", lp_cmd_version},
     {NULL, NULL, NULL},
 };

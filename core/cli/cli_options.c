@@ -1,0 +1,38 @@
+#include "cli_options.h"
+
+#include <stdio.h>
+
+#include "config/config.h"
+#include "loader/backend.h"
+
+int lp_cli_load_config(const char *path, struct lp_config **out)
+{
+    *out = NULL;
+    if (path == NULL)
+        return 0;
+    char err[1024];
+    if (lp_config_load_file(path, out, err, sizeof(err)) != 0) {
+        fprintf(stderr, "lilypad: config %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int lp_cli_common_option(int argc, char **argv, int *i, const char **config_path)
+{
+    const char *arg = argv[*i];
+    bool is_config = strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0;
+    bool is_path = strcmp(arg, "--plugin-path") == 0;
+    if (!is_config && !is_path)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "lilypad: %s: %s needs a value\n", argv[0], arg);
+        return -1;
+    }
+    const char *value = argv[++*i];
+    if (is_config)
+        *config_path = value;
+    else
+        lp_loader_set_cli_path(value);
+    return 1;
+}

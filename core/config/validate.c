@@ -1,0 +1,133 @@
+#include "config/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/core_settings.h"
+#include "loader/backend.h"
+#include "loader/loader.h"
+#include "util/log.h"
+
+struct name_set {
+    const char *names[64];
+    size_t count;
+};
+
+static void name_set_add(struct name_set *s, const char *name)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (strcmp(s->names[i], name) == 0)
+            return;
+    }
+    if (s->count < sizeof(s->names) / sizeof(s->names[0]))
+        s->names[s->count++] = name;
+}
+
+/* Checks (and dumps) one plugin group, "concern.name". */
+static int validate_plugin_group(const struct lp_config *cfg, const struct lp_search_path *sp,
+                                 const char *concern, const char *name, bool selected,
+                                 FILE *dump, char *err, size_t errlen)
+{
+    struct lp_plugin_handle h;
+    lp_plugin_open(sp, concern, name, &h);
+    char path[128];
+    snprintf(path, sizeof(path), "%s.%s", concern, name);
+    int line = lp_config_node_line(lp_config_lookup(cfg, path));
+    if (line == 0) {
+        snprintf(path, sizeof(path), "%s.backend", concern);
+        line = lp_config_node_line(lp_config_lookup(cfg, path));
+    }
+    if (h.state != LP_PLUGIN_LOADED) {
+        int rc = 0;
+        if (selected) {
+            snprintf(err, errlen, "%s:%d: %s: backend \"%s\" cannot be used: %s",
+                     lp_config_file(cfg), line, concern, name, h.message);
+            rc = -1;
+        } else {
+            lp_warn("config %s:%d: %s.%s: settings not checked: %s", lp_config_file(cfg), line,
+                    concern, name, h.message);
+        }
+        lp_plugin_close(&h);
+        return rc;
+    }
+    struct lp_config_values *values = NULL;
+    snprintf(path, sizeof(path), "%s.%s", concern, name);
+    int rc = lp_config_apply_schema(cfg, path, h.desc->config_schema, h.desc->config_size, NULL,
+                                    &values, err, errlen);
+    if (rc == 0 && dump) {
+        fprintf(dump, "  %s: {\n", name);
+        lp_config_values_dump(dump, h.desc->config_schema, lp_config_values_data(values), 4);
+        fprintf(dump, "  };\n");
+    }
+    lp_config_values_free(values);
+    lp_plugin_close(&h);
+    return rc;
+}
+
+static int validate_concern(const struct lp_config *cfg, const struct lp_search_path *sp,
+                            const char *concern, FILE *dump, char *err, size_t errlen)
+{
+    struct lp_config_values *values = NULL;
+    if (lp_concern_settings_load(cfg, concern, &values, err, errlen) != 0)
+        return -1;
+    const struct lp_concern_settings *cs = lp_config_values_data(values);
+    bool automatic = strcmp(cs->backend, "auto") == 0;
+    if (automatic && strcmp(concern, "hashrate") != 0) {
+        snprintf(err, errlen, "%s:%d: %s.backend: \"auto\" is only meaningful for hashrate; "
+                 "name a plugin (default \"%s\")", lp_config_file(cfg),
+                 lp_config_node_line(lp_config_lookup(cfg, concern)), concern,
+                 lp_concern_default_backend(concern));
+        lp_config_values_free(values);
+        return -1;
+    }
+    if (dump) {
+        fprintf(dump, "%s: {\n", concern);
+        lp_config_values_dump(dump, lp_concern_schema(concern), cs, 2);
+    }
+    struct name_set groups = {0};
+    size_t n = 0;
+    const char **keys = lp_config_group_keys(lp_config_lookup(cfg, concern), &n);
+    char path[128];
+    for (size_t i = 0; keys && i < n; i++) {
+        snprintf(path, sizeof(path), "%s.%s", concern, keys[i]);
+        if (lp_config_node_is_group(lp_config_lookup(cfg, path)))
+            name_set_add(&groups, keys[i]);
+    }
+    const char *selected = automatic ? lp_concern_default_backend(concern) : cs->backend;
+    name_set_add(&groups, selected);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < groups.count; i++)
+        rc = validate_plugin_group(cfg, sp, concern, groups.names[i],
+                                   strcmp(groups.names[i], selected) == 0, dump, err, errlen);
+    if (dump)
+        fprintf(dump, "};\n");
+    free(keys);
+    lp_config_values_free(values);
+    return rc;
+}
+
+int lp_config_validate(const struct lp_config *cfg, FILE *dump, char *err, size_t errlen)
+{
+    struct lp_config_values *core_values = NULL;
+    if (lp_core_settings_load(cfg, &core_values, err, errlen) != 0)
+        return -1;
+    const struct lp_core_settings *core = lp_config_values_data(core_values);
+    if (dump) {
+        fprintf(dump, "# effective configuration of %s (defaults filled in, secrets masked)\n",
+                lp_config_file(cfg));
+        lp_config_values_dump(dump, lp_core_schema, core, 0);
+    }
+    struct lp_search_path sp;
+    if (lp_search_path_build(&sp, lp_loader_cli_path(), &core->plugin_path,
+                             lp_config_dir(cfg)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        lp_config_values_free(core_values);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < 4; i++)
+        rc = validate_concern(cfg, &sp, lp_core_sections[i], dump, err, errlen);
+    lp_search_path_free(&sp);
+    lp_config_values_free(core_values);
+    return rc;
+}

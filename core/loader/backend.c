@@ -1,0 +1,249 @@
+#include "loader/backend.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/core_settings.h"
+#include "host/host.h"
+#include "util/log.h"
+
+struct lp_backend {
+    struct lp_plugin_handle plugin;
+    struct lp_host_binding host;
+    struct lp_config_values *values;
+    void *instance;
+    bool started;
+    bool serialise;
+    pthread_mutex_t lock;
+};
+
+static const char *cli_plugin_path;
+
+void lp_loader_set_cli_path(const char *dirs)
+{
+    cli_plugin_path = dirs;
+}
+
+const char *lp_loader_cli_path(void)
+{
+    return cli_plugin_path;
+}
+
+int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu,
+                           struct lp_plugin_handle *h, struct lp_backend **out, char *err,
+                           size_t errlen)
+{
+    if (h->state != LP_PLUGIN_LOADED) {
+        snprintf(err, errlen, "%s", h->message);
+        return -1;
+    }
+    struct lp_backend *b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    b->plugin = *h;
+    const struct lp_plugin *d = h->desc;
+    char group[LP_CONCERN_NAME_MAX + LP_PLUGIN_NAME_MAX + 2];
+    snprintf(group, sizeof(group), "%s.%s", h->concern, h->name);
+    /* A config error is the user's to fix, not a plugin state: report it as it is. */
+    if (lp_config_apply_schema(cfg, group, d->config_schema, d->config_size, NULL, &b->values, err,
+                               errlen) != 0) {
+        free(b);
+        return -1;
+    }
+    lp_host_bind(&b->host, h->concern, h->name, cfg, gpu);
+    const void *config = lp_config_values_data(b->values);
+    lp_plugin_probe(&b->plugin, &b->host.host, config);
+    if (b->plugin.state == LP_PLUGIN_LOADED) {
+        const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
+        int rc = life->create(&b->host.host, config, &b->instance);
+        if (rc != LP_OK || b->instance == NULL) {
+            const char *why = b->host.ctx.last_error[0] ? b->host.ctx.last_error
+                                                         : "the plugin gave no reason";
+            lp_plugin_fail(&b->plugin, LP_PLUGIN_INIT_FAILED, "create failed (rc %d): %s", rc,
+                           why);
+            b->instance = NULL;
+        }
+    }
+    *h = b->plugin;
+    if (b->plugin.state != LP_PLUGIN_LOADED) {
+        snprintf(err, errlen, "%s", b->plugin.message);
+        lp_config_values_free(b->values);
+        free(b);
+        return -1;
+    }
+    b->serialise = (d->caps & LP_CAP_THREADSAFE) == 0;
+    pthread_mutex_init(&b->lock, NULL);
+    *out = b;
+    return 0;
+}
+
+/* Opens, configures, probes and creates one named plugin of the concern. */
+static int open_named(const struct lp_config *cfg, const struct lp_core_settings *core,
+                      const char *concern, const char *name, struct lp_backend **out,
+                      struct lp_plugin_handle *h, char *err, size_t errlen)
+{
+    struct lp_search_path sp;
+    if (lp_search_path_build(&sp, cli_plugin_path, &core->plugin_path,
+                             cfg ? lp_config_dir(cfg) : NULL) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (lp_core_plugin_disabled(core, concern, name)) {
+        memset(h, 0, sizeof(*h));
+        snprintf(h->concern, sizeof(h->concern), "%s", concern);
+        snprintf(h->name, sizeof(h->name), "%s", name);
+        h->state = LP_PLUGIN_DISABLED;
+        snprintf(h->message, sizeof(h->message),
+                 "plugin %s/%s: disabled by disable_plugins in the configuration", concern, name);
+        snprintf(err, errlen, "%s", h->message);
+        lp_search_path_free(&sp);
+        return -1;
+    }
+    lp_plugin_open(&sp, concern, name, h);
+    lp_search_path_free(&sp);
+    return lp_backend_from_handle(cfg, core->gpu, h, out, err, errlen);
+}
+
+static int start_backend(struct lp_backend *b, char *err, size_t errlen)
+{
+    const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
+    if (life->start != NULL && life->start(b->instance) != LP_OK) {
+        snprintf(err, errlen, "plugin %s/%s: start failed: %s", b->plugin.concern,
+                 b->plugin.name, lp_backend_last_error(b));
+        lp_backend_close(b);
+        return -1;
+    }
+    b->started = true;
+    return 0;
+}
+
+int lp_backend_open(const struct lp_config *cfg, const char *concern, const char *backend,
+                    struct lp_backend **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (lp_concern_schema(concern) == NULL) {
+        snprintf(err, errlen, "unknown concern \"%s\"", concern);
+        return -1;
+    }
+    struct lp_config_values *core_values = NULL, *concern_values = NULL;
+    if (lp_core_settings_load(cfg, &core_values, err, errlen) != 0)
+        return -1;
+    if (lp_concern_settings_load(cfg, concern, &concern_values, err, errlen) != 0) {
+        lp_config_values_free(core_values);
+        return -1;
+    }
+    const struct lp_core_settings *core = lp_config_values_data(core_values);
+    const struct lp_concern_settings *cs = lp_config_values_data(concern_values);
+    const char *wanted = backend ? backend : cs->backend;
+    struct lp_plugin_handle h;
+    int rc = -1;
+
+    if (strcmp(wanted, "auto") != 0) {
+        rc = open_named(cfg, core, concern, wanted, out, &h, err, errlen);
+    } else {
+        /* auto: the GPU plugins the gpu setting allows, in probe_order, then the default. */
+        const char *fallback = lp_concern_default_backend(concern);
+        bool explicit_vendor = strcmp(core->gpu, "nvidia") == 0 || strcmp(core->gpu, "amd") == 0;
+        for (size_t i = 0; strcmp(concern, "hashrate") == 0 && i < cs->probe_order.count; i++) {
+            const char *name = cs->probe_order.items[i];
+            if ((strcmp(core->gpu, "none") == 0) ||
+                (strcmp(core->gpu, "nvidia") == 0 && strcmp(name, "cuda") != 0) ||
+                (strcmp(core->gpu, "amd") == 0 && strcmp(name, "rocm") != 0))
+                continue;
+            char why[1024];
+            if (open_named(cfg, core, concern, name, out, &h, why, sizeof(why)) == 0) {
+                rc = 0;
+                break;
+            }
+            if (h.state != LP_PLUGIN_UNAVAILABLE && h.state != LP_PLUGIN_NOT_FOUND &&
+                h.state != LP_PLUGIN_DISABLED && h.state != LP_PLUGIN_LOADED) {
+                lp_warn("%s", why);
+            } else if (explicit_vendor) {
+                lp_warn("%s; falling back to %s/%s", why, concern, fallback);
+            } else {
+                lp_info("%s; trying the next backend", why);
+            }
+        }
+        if (rc != 0)
+            rc = open_named(cfg, core, concern, fallback, out, &h, err, errlen);
+    }
+    if (rc == 0)
+        rc = start_backend(*out, err, errlen);
+    if (rc != 0)
+        *out = NULL;
+    lp_config_values_free(concern_values);
+    lp_config_values_free(core_values);
+    return rc;
+}
+
+void lp_backend_close(struct lp_backend *b)
+{
+    if (b == NULL)
+        return;
+    const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
+    if (b->started && life->stop != NULL)
+        life->stop(b->instance);
+    if (b->instance != NULL)
+        life->destroy(b->instance);
+    pthread_mutex_destroy(&b->lock);
+    lp_plugin_close(&b->plugin);
+    lp_config_values_free(b->values);
+    free(b);
+}
+
+const void *lp_backend_ops(const struct lp_backend *b)
+{
+    return b->plugin.desc->ops;
+}
+
+void *lp_backend_instance(const struct lp_backend *b)
+{
+    return b->instance;
+}
+
+const struct lp_plugin *lp_backend_descriptor(const struct lp_backend *b)
+{
+    return b->plugin.desc;
+}
+
+const struct lp_plugin_handle *lp_backend_plugin(const struct lp_backend *b)
+{
+    return &b->plugin;
+}
+
+const struct lp_host *lp_backend_host(const struct lp_backend *b)
+{
+    return &b->host.host;
+}
+
+const char *lp_backend_last_error(const struct lp_backend *b)
+{
+    const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
+    const char *text = b->instance && life->last_error ? life->last_error(b->instance) : NULL;
+    if (text && *text)
+        return text;
+    return b->host.ctx.last_error[0] ? b->host.ctx.last_error : "no details";
+}
+
+bool lp_backend_has_op(const struct lp_backend *b, size_t member_offset, size_t member_size,
+                       const void *member_value)
+{
+    return member_offset + member_size <= b->plugin.desc->ops_size && member_value != NULL;
+}
+
+void lp_backend_lock(struct lp_backend *b)
+{
+    if (b->serialise)
+        pthread_mutex_lock(&b->lock);
+}
+
+void lp_backend_unlock(struct lp_backend *b)
+{
+    if (b->serialise)
+        pthread_mutex_unlock(&b->lock);
+}

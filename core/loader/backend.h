@@ -1,0 +1,61 @@
+/*
+ * A concern's backend: the plugin chosen by the configuration, loaded, configured, probed,
+ * created and started, with the host table it was given. This is what the roles (provider,
+ * solver, CLI tools) use; they never touch dlopen or schemas themselves.
+ */
+#ifndef LP_LOADER_BACKEND_H
+#define LP_LOADER_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <lilypad/plugin.h>
+
+#include "config/config.h"
+#include "loader/loader.h"
+
+struct lp_backend;
+
+/* --plugin-path from the command line, searched before everything else (may be NULL). */
+void lp_loader_set_cli_path(const char *dirs);
+const char *lp_loader_cli_path(void);
+
+/*
+ * Resolves the concern's backend from cfg (NULL = all defaults), or `backend` when not NULL.
+ * "auto" (hashrate) walks probe_order as narrowed by the top-level gpu setting (nvidia: cuda,
+ * amd: rocm, none: no GPU plugin) and falls back to the embedded cpu plugin; an explicitly
+ * named backend that cannot be used is an error. On failure returns -1 with one line in err.
+ */
+int lp_backend_open(const struct lp_config *cfg, const char *concern, const char *backend,
+                    struct lp_backend **out, char *err, size_t errlen);
+void lp_backend_close(struct lp_backend *b); /* stop + destroy */
+
+const void *lp_backend_ops(const struct lp_backend *b);
+void *lp_backend_instance(const struct lp_backend *b);
+const struct lp_plugin *lp_backend_descriptor(const struct lp_backend *b);
+const struct lp_plugin_handle *lp_backend_plugin(const struct lp_backend *b);
+const struct lp_host *lp_backend_host(const struct lp_backend *b);
+/* The plugin's last error text, for messages after a failed call. */
+const char *lp_backend_last_error(const struct lp_backend *b);
+
+/* True when the plugin's ops struct (as built) reaches `member` and it is not NULL. */
+bool lp_backend_has_op(const struct lp_backend *b, size_t member_offset, size_t member_size,
+                       const void *member_value);
+#define LP_BACKEND_HAS_OP(b, ops_type, member)                                                   \
+    lp_backend_has_op((b), offsetof(ops_type, member), sizeof(((ops_type *)0)->member),           \
+                      (const void *)(uintptr_t)((const ops_type *)lp_backend_ops(b))->member)
+
+/* Serialises calls on instances whose plugin is not LP_CAP_THREADSAFE (no-ops otherwise). */
+void lp_backend_lock(struct lp_backend *b);
+void lp_backend_unlock(struct lp_backend *b);
+
+/*
+ * Builds an instance of an already opened plugin: validates its group of cfg, probes and
+ * creates it (no start). Used by `lilypad plugins` to show each plugin's final state; on
+ * failure the handle's state and message say why. On success *out owns the handle's plugin.
+ */
+int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu,
+                           struct lp_plugin_handle *h, struct lp_backend **out, char *err,
+                           size_t errlen);
+
+#endif
