@@ -1,39 +1,21 @@
 /* secp256k1 keys and Ethereum signatures on top of libsecp256k1 (with its recovery module). */
 #include "crypto/key.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
 #include "crypto/keccak.h"
+#include "crypto/random.h"
 #include "util/hex.h"
 #include "util/log.h"
 
 static secp256k1_context *secp_ctx;
 static pthread_once_t secp_once = PTHREAD_ONCE_INIT;
-
-/* Fills buf from the kernel CSPRNG; getrandom() may be interrupted or return short reads. */
-static int fill_random(uint8_t *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = getrandom(buf + got, len - got, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            lp_error("crypto: getrandom failed: %s", strerror(errno));
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    return 0;
-}
 
 static void secp_ctx_create(void)
 {
@@ -43,7 +25,7 @@ static void secp_ctx_create(void)
         return;
     /* Blinding against timing/power side channels; the context works without it, so a
      * failure here is worth a warning, not a refusal to sign. */
-    if (fill_random(seed, sizeof seed) != 0 || !secp256k1_context_randomize(secp_ctx, seed))
+    if (lp_random_bytes(seed, sizeof seed) != 0 || !secp256k1_context_randomize(secp_ctx, seed))
         lp_warn("crypto: could not randomise the secp256k1 context (signing still works)");
     explicit_bzero(seed, sizeof seed);
 }
@@ -88,7 +70,7 @@ int lp_key_generate(struct lp_key *out)
     uint8_t secret[32];
     /* A random 32-byte string is out of range with probability ~2^-128; loop anyway. */
     for (int attempt = 0; attempt < 8; attempt++) {
-        if (fill_random(secret, sizeof secret) != 0)
+        if (lp_random_bytes(secret, sizeof secret) != 0)
             break;
         if (lp_key_from_secret(out, secret) == 0) {
             explicit_bzero(secret, sizeof secret);
