@@ -1,0 +1,703 @@
+/* Wire format: round trips of every object with random contents, pinned IDs, a hand-encoded
+ * msgpack vector, every strict-decoder rejection, and envelope sign/verify/tamper. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "crypto/key.h"
+#include "util/hex.h"
+#include "wire/object.h"
+
+#include "test_wire_samples.h"
+
+#define VECTORS LP_SOURCE_DIR "/tests/vectors/wire/ids.txt"
+
+/* The job offer whose ID is pinned (and which the ethers test signs). */
+static void fixed_job_offer(struct lp_job_offer *o)
+{
+    memset(o, 0, sizeof(*o));
+    memset(o->job_creator, 0x9d, sizeof(o->job_creator));
+    o->module.repo = lp_sample_dup("https://github.com/Lilypad-Tech/lilypad-module-cowsay");
+    o->module.commit = lp_sample_dup("0123456789abcdef0123456789abcdef01234567");
+    o->module.spec = lp_sample_dup("{\"Docker\":{\"Entrypoint\":[\"/usr/local/bin/cowsay\","
+                                   "\"moo\"],\"Image\":\"richbrem/cowsay:latest\"}}");
+    o->n_inputs = 2;
+    o->inputs = calloc(2, sizeof(*o->inputs));
+    o->inputs[0].key = lp_sample_dup("Message");
+    o->inputs[0].value = lp_sample_dup("moo");
+    o->inputs[1].key = lp_sample_dup("Animal");
+    o->inputs[1].value = lp_sample_dup("cow");
+    o->resources = (struct lp_job_resources){1000, 0, 0, 100u * 1000 * 1000, 1u << 30};
+    lp_u256_from_u64(&o->max_price, 2000000000000000000ull);
+    lp_u256_from_u64(&o->payment_collateral, 1000000000000000000ull);
+    o->timeout_s = 900;
+    o->mode = LP_PRICE_MARKET;
+    o->created_at_ms = 1735689600000ull;
+    for (int i = 0; i < 16; i++)
+        o->nonce[i] = (uint8_t)i;
+}
+
+static void fixed_object(uint32_t kind, struct lp_wire_object *obj)
+{
+    if (kind == LP_WIRE_JOB_OFFER) {
+        memset(obj, 0, sizeof(*obj));
+        obj->kind = kind;
+        fixed_job_offer(&obj->u.job_offer);
+    } else {
+        lp_sample_object(kind, 1000 + kind, obj);
+    }
+}
+
+static void encode_ok(const struct lp_wire_object *obj, uint8_t **out, size_t *len)
+{
+    struct lp_wire_error err = {{0}};
+    int rc = lp_wire_object_encode(obj, out, len, &err);
+    if (rc != 0)
+        fail_msg("encode %s: %s", lp_wire_kind_name(obj->kind), err.message);
+}
+
+/* ---- round trips -------------------------------------------------------------------------- */
+
+static void test_round_trip_random(void **state)
+{
+    (void)state;
+    for (uint32_t kind = LP_WIRE_KIND_MIN; kind <= LP_WIRE_KIND_MAX; kind++) {
+        for (uint64_t seed = 1; seed <= 300; seed++) {
+            struct lp_wire_object obj, back;
+            lp_sample_object(kind, seed * 7919, &obj);
+            uint8_t *enc, *enc2;
+            size_t len, len2;
+            encode_ok(&obj, &enc, &len);
+            struct lp_wire_error err = {{0}};
+            if (lp_wire_object_decode(kind, enc, len, &back, &err) != 0)
+                fail_msg("decode %s seed %llu: %s", lp_wire_kind_name(kind),
+                         (unsigned long long)seed, err.message);
+            encode_ok(&back, &enc2, &len2);
+            assert_int_equal(len, len2);
+            assert_memory_equal(enc, enc2, len);
+            free(enc2);
+            lp_wire_object_free(&back);
+            lp_wire_object_free(&obj);
+            free(enc);
+        }
+    }
+}
+
+static void test_round_trip_fields(void **state)
+{
+    (void)state;
+    struct lp_job_offer o, back;
+    fixed_job_offer(&o);
+    uint8_t *enc;
+    size_t len;
+    struct lp_wire_error err;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), 0);
+    assert_int_equal(lp_job_offer_decode(enc, len, &back, &err), 0);
+    assert_string_equal(back.module.repo, o.module.repo);
+    assert_string_equal(back.module.spec, o.module.spec);
+    assert_int_equal(back.n_inputs, 2);
+    /* Sorted on the wire: "Animal" < "Message". */
+    assert_string_equal(back.inputs[0].key, "Animal");
+    assert_string_equal(back.inputs[1].value, "moo");
+    assert_int_equal(back.resources.ram_bytes, 100u * 1000 * 1000);
+    assert_int_equal(back.timeout_s, 900);
+    assert_int_equal(back.has_target, 0);
+    assert_memory_equal(back.nonce, o.nonce, 16);
+    assert_memory_equal(back.max_price.be, o.max_price.be, 32);
+    uint64_t v;
+    assert_int_equal(lp_u256_to_u64(&back.max_price, &v), 0);
+    assert_true(v == 2000000000000000000ull);
+    lp_job_offer_free(&back);
+    lp_job_offer_free(&o);
+    free(enc);
+}
+
+/* ---- vectors ------------------------------------------------------------------------------ */
+
+/* msgpack written out by hand from the spec, independently of msgpack-c. */
+static void test_hand_encoded_pow_challenge(void **state)
+{
+    (void)state;
+    struct lp_pow_challenge c;
+    memset(&c, 0, sizeof(c));
+    memset(c.issuer, 0x11, 20);
+    memset(c.provider, 0x22, 20);
+    c.round = 7;
+    memset(c.challenge, 0x33, 32);
+    lp_u256_from_u64(&c.target, 1);
+    c.window_start_ms = 1000;
+    c.window_end_ms = 2000;
+    uint8_t want[2 + 22 + 22 + 1 + 34 + 34 + 3 + 3];
+    size_t n = 0;
+    want[n++] = 0x98; /* fixarray 8 */
+    want[n++] = 0x01; /* version */
+    want[n++] = 0xc4, want[n++] = 20;
+    memset(want + n, 0x11, 20), n += 20;
+    want[n++] = 0xc4, want[n++] = 20;
+    memset(want + n, 0x22, 20), n += 20;
+    want[n++] = 0x07;
+    want[n++] = 0xc4, want[n++] = 32;
+    memset(want + n, 0x33, 32), n += 32;
+    want[n++] = 0xc4, want[n++] = 32;
+    memset(want + n, 0, 31), n += 31;
+    want[n++] = 0x01;
+    want[n++] = 0xcd, want[n++] = 0x03, want[n++] = 0xe8;
+    want[n++] = 0xcd, want[n++] = 0x07, want[n++] = 0xd0;
+    assert_int_equal(n, sizeof(want));
+    uint8_t *enc;
+    size_t len;
+    struct lp_wire_error err;
+    assert_int_equal(lp_pow_challenge_encode(&c, &enc, &len, &err), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(enc, want, n);
+    free(enc);
+}
+
+/* tests/vectors/wire/ids.txt: "kind encoding_hex id_hex" per line. Regenerate (only after a
+ * deliberate format change, with a version bump) by running with LP_WIRE_WRITE_VECTORS=1. */
+static void test_pinned_ids(void **state)
+{
+    (void)state;
+    if (getenv("LP_WIRE_WRITE_VECTORS") != NULL) {
+        FILE *f = fopen(VECTORS, "w");
+        assert_non_null(f);
+        fprintf(f, "# kind canonical_encoding_hex keccak256_id_hex (tests/unit/test_wire.c)\n");
+        for (uint32_t k = LP_WIRE_KIND_MIN; k <= LP_WIRE_KIND_MAX; k++) {
+            struct lp_wire_object obj;
+            fixed_object(k, &obj);
+            uint8_t *enc, id[32];
+            size_t len;
+            encode_ok(&obj, &enc, &len);
+            lp_wire_id(enc, len, id);
+            char *hex = malloc(2 * len + 1), idhex[65];
+            lp_hex_encode(enc, len, hex);
+            lp_hex_encode(id, 32, idhex);
+            fprintf(f, "%s %s %s\n", lp_wire_kind_name(k), hex, idhex);
+            free(hex);
+            free(enc);
+            lp_wire_object_free(&obj);
+        }
+        fclose(f);
+    }
+    FILE *f = fopen(VECTORS, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    int seen = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (line[0] == '#')
+            continue;
+        char name[32], enc_hex[4096], id_hex[80];
+        assert_int_equal(sscanf(line, "%31s %4095s %79s", name, enc_hex, id_hex), 3);
+        uint32_t k = LP_WIRE_KIND_MIN;
+        while (k <= LP_WIRE_KIND_MAX && strcmp(lp_wire_kind_name(k), name) != 0)
+            k++;
+        assert_true(k <= LP_WIRE_KIND_MAX);
+        struct lp_wire_object obj;
+        fixed_object(k, &obj);
+        uint8_t *enc, id[32];
+        size_t len;
+        encode_ok(&obj, &enc, &len);
+        lp_wire_id(enc, len, id);
+        char *hex = malloc(2 * len + 1), idhex[65];
+        lp_hex_encode(enc, len, hex);
+        lp_hex_encode(id, 32, idhex);
+        assert_string_equal(hex, enc_hex);
+        assert_string_equal(idhex, id_hex);
+        /* The pinned bytes decode too. */
+        struct lp_wire_object back;
+        struct lp_wire_error err;
+        assert_int_equal(lp_wire_object_decode(k, enc, len, &back, &err), 0);
+        lp_wire_object_free(&back);
+        free(hex);
+        free(enc);
+        lp_wire_object_free(&obj);
+        seen++;
+    }
+    free(line);
+    fclose(f);
+    assert_int_equal(seen, LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1);
+}
+
+/* ---- rejections --------------------------------------------------------------------------- */
+
+static void fixed_job_offer_bytes(uint8_t **enc, size_t *len)
+{
+    struct lp_job_offer o;
+    fixed_job_offer(&o);
+    struct lp_wire_error err;
+    assert_int_equal(lp_job_offer_encode(&o, enc, len, &err), 0);
+    lp_job_offer_free(&o);
+}
+
+/* Decoding data as a job offer must fail with a message containing `needle`. */
+static void expect_job_offer_error(const uint8_t *data, size_t len, const char *needle)
+{
+    struct lp_job_offer o;
+    struct lp_wire_error err = {{0}};
+    int rc = lp_job_offer_decode(data, len, &o, &err);
+    if (rc == 0) {
+        lp_job_offer_free(&o);
+        fail_msg("decoded although it should fail with \"%s\"", needle);
+    }
+    if (strstr(err.message, needle) == NULL)
+        fail_msg("error \"%s\" does not mention \"%s\"", err.message, needle);
+}
+
+/* Re-packs the fixed job offer with element `path` (indices, depth levels) replaced by the
+ * value `edit` writes, using msgpack-c's object tree so only that field changes. */
+typedef void (*edit_fn)(msgpack_object *o, msgpack_zone *z);
+
+static void mutate_job_offer(const size_t *path, size_t depth, edit_fn edit, uint8_t **out,
+                             size_t *out_len)
+{
+    uint8_t *enc;
+    size_t len;
+    fixed_job_offer_bytes(&enc, &len);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, (const char *)enc, len, &off), MSGPACK_UNPACK_SUCCESS);
+    msgpack_object *o = &u.data;
+    for (size_t i = 0; i < depth; i++)
+        o = &o->via.array.ptr[path[i]];
+    edit(o, u.zone);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_object(&pk, u.data);
+    msgpack_unpacked_destroy(&u);
+    free(enc);
+    *out = (uint8_t *)sb.data;
+    *out_len = sb.size;
+}
+
+static void set_version_2(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.u64 = 2;
+}
+static void set_version_0(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.u64 = 0;
+}
+static void drop_last(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.array.size--;
+}
+static void set_str(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->type = MSGPACK_OBJECT_STR;
+    o->via.str.ptr = "oops";
+    o->via.str.size = 4;
+}
+static void set_float(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->type = MSGPACK_OBJECT_FLOAT64;
+    o->via.f64 = 900.0;
+}
+static void set_negative(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    o->via.i64 = -1;
+}
+static void shorten_bin(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.bin.size--;
+}
+static void swap_map_entries(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    msgpack_object_kv t = o->via.map.ptr[0];
+    o->via.map.ptr[0] = o->via.map.ptr[1];
+    o->via.map.ptr[1] = t;
+}
+static void duplicate_map_key(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.map.ptr[1].key = o->via.map.ptr[0].key;
+}
+static void long_str(msgpack_object *o, msgpack_zone *z)
+{
+    char *s = msgpack_zone_malloc(z, 513);
+    memset(s, 'a', 513);
+    o->via.str.ptr = s;
+    o->via.str.size = 513;
+}
+static void bad_utf8(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.str.ptr = "ab\xc0\xafz"; /* overlong '/' */
+    o->via.str.size = 5;
+}
+static void nul_in_str(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.str.ptr = "ab\0cd";
+    o->via.str.size = 5;
+}
+static void spaced_json(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.str.ptr = "{\"a\": 1}";
+    o->via.str.size = 8;
+}
+static void unsorted_json(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.str.ptr = "{\"b\":1,\"a\":2}";
+    o->via.str.size = 13;
+}
+static void upper_commit(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.str.ptr = "0123456789ABCDEF0123456789abcdef01234567";
+    o->via.str.size = 40;
+}
+static void mode_7(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.u64 = 7;
+}
+static void timeout_0(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.u64 = 0;
+}
+
+static void check_mutation(const size_t *path, size_t depth, edit_fn edit, const char *needle)
+{
+    uint8_t *bad;
+    size_t len;
+    mutate_job_offer(path, depth, edit, &bad, &len);
+    expect_job_offer_error(bad, len, needle);
+    free(bad);
+}
+
+static void test_reject_fields(void **state)
+{
+    (void)state;
+    const size_t version[] = {0}, creator[] = {1}, repo[] = {2, 0}, commit[] = {2, 1},
+                 spec[] = {2, 2}, inputs[] = {3}, ram[] = {4, 3}, price[] = {5, 0}, timeout[] = {6},
+                 mode[] = {8}, nonce[] = {10};
+    check_mutation(version, 1, set_version_2, "job_offer.version: unknown version 2");
+    check_mutation(version, 1, set_version_0, "job_offer.version: unknown version 0");
+    check_mutation(NULL, 0, drop_last, "job_offer: version 1 has 11 fields, got 10");
+    check_mutation(creator, 1, set_str, "job_offer.job_creator: expected bin, got str");
+    check_mutation(creator, 1, shorten_bin, "job_offer.job_creator: expected 20 bytes, got 19");
+    check_mutation(timeout, 1, set_float,
+                   "job_offer.timeout_s: expected unsigned integer, got float");
+    check_mutation(ram, 2, set_negative, "job_offer.resources.ram_bytes: expected unsigned");
+    check_mutation(price, 2, shorten_bin, "job_offer.pricing.max_price: expected 32 bytes");
+    check_mutation(nonce, 1, shorten_bin, "job_offer.nonce: expected 16 bytes, got 15");
+    check_mutation(inputs, 1, swap_map_entries, "sorted bytewise and unique");
+    check_mutation(inputs, 1, duplicate_map_key, "sorted bytewise and unique");
+    check_mutation(inputs, 1, set_str, "job_offer.inputs: expected map");
+    check_mutation(repo, 2, long_str, "job_offer.module.repo: string of 513 bytes");
+    check_mutation(repo, 2, bad_utf8, "job_offer.module.repo: string is not valid UTF-8");
+    check_mutation(repo, 2, nul_in_str, "job_offer.module.repo: string contains a NUL");
+    check_mutation(spec, 2, spaced_json, "job_offer.module.spec: JSON is not canonical");
+    check_mutation(spec, 2, unsorted_json, "job_offer.module.spec: JSON is not canonical");
+    check_mutation(commit, 2, upper_commit, "job_offer.module.commit: not lowercase hex");
+    check_mutation(mode, 1, mode_7, "job_offer.mode: value 7 is over the limit of 1");
+    check_mutation(timeout, 1, timeout_0, "job_offer.timeout_s: must be at least 1");
+}
+
+static void test_reject_structure(void **state)
+{
+    (void)state;
+    uint8_t *enc;
+    size_t len;
+    fixed_job_offer_bytes(&enc, &len);
+
+    /* Every truncation fails cleanly. */
+    for (size_t cut = 0; cut < len; cut++) {
+        struct lp_job_offer o;
+        struct lp_wire_error err;
+        assert_int_equal(lp_job_offer_decode(enc, cut, &o, &err), -1);
+    }
+    /* Trailing bytes. */
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, enc, len);
+    longer[len] = 0xc0;
+    expect_job_offer_error(longer, len + 1, "1 trailing bytes");
+    free(longer);
+
+    /* Non-canonical integer: version 1 written as uint8 (cc 01) instead of fixint. */
+    uint8_t *wide = malloc(len + 1);
+    wide[0] = enc[0];
+    wide[1] = 0xcc;
+    memcpy(wide + 2, enc + 1, len - 1);
+    expect_job_offer_error(wide, len + 1, "non-canonical encoding");
+    /* Non-canonical array header: array16 for 11 elements. */
+    wide[0] = 0xdc;
+    memcpy(wide + 1, enc, len);
+    uint8_t *w16 = malloc(len + 2);
+    w16[0] = 0xdc, w16[1] = 0x00, w16[2] = 0x0b;
+    memcpy(w16 + 3, enc + 1, len - 1);
+    expect_job_offer_error(w16, len + 2, "non-canonical encoding");
+    free(w16);
+    free(wide);
+
+    /* Size limit. */
+    uint8_t *huge = calloc(LP_WIRE_MAX_SIZE + 1, 1);
+    expect_job_offer_error(huge, LP_WIRE_MAX_SIZE + 1, "over the limit of 1048576");
+    free(huge);
+
+    /* Depth limit: 9 nested arrays. */
+    uint8_t deep[10];
+    memset(deep, 0x91, 9);
+    deep[9] = 0x00;
+    expect_job_offer_error(deep, sizeof(deep), "nesting deeper than 8");
+
+    /* Counts: an array32 header claiming 2^32-1 elements (msgpack-c would try to allocate
+     * ~96 GiB), and an array16 over the item limit. */
+    const uint8_t bomb[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x00};
+    expect_job_offer_error(bomb, sizeof(bomb), "over the limit of 4096");
+    const uint8_t many[] = {0xdc, 0x10, 0x01, 0x00};
+    expect_job_offer_error(many, sizeof(many), "over the limit of 4096");
+    const uint8_t claims[] = {0x9f, 0x00};
+    expect_job_offer_error(claims, sizeof(claims), "claims 15 elements");
+    /* Ext types and the never-used byte. */
+    const uint8_t ext[] = {0xd4, 0x01, 0x00};
+    expect_job_offer_error(ext, sizeof(ext), "type 0xd4 is not allowed");
+    const uint8_t c1[] = {0xc1};
+    expect_job_offer_error(c1, sizeof(c1), "type 0xc1 is not allowed");
+    /* Wrong top-level types. */
+    const uint8_t map[] = {0x80};
+    expect_job_offer_error(map, sizeof(map), "job_offer: expected array, got map");
+    const uint8_t empty_arr[] = {0x90};
+    expect_job_offer_error(empty_arr, sizeof(empty_arr), "job_offer: empty array");
+    expect_job_offer_error(enc, 0, "job_offer: empty input");
+    free(enc);
+}
+
+static void test_encoder_refuses(void **state)
+{
+    (void)state;
+    struct lp_job_offer o;
+    uint8_t *enc;
+    size_t len;
+    struct lp_wire_error err;
+    fixed_job_offer(&o);
+    free(o.inputs[1].key);
+    o.inputs[1].key = lp_sample_dup("Message");
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "duplicate key"));
+    lp_job_offer_free(&o);
+
+    fixed_job_offer(&o);
+    free(o.module.spec);
+    o.module.spec = lp_sample_dup("[1,2]");
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "not an object"));
+    lp_job_offer_free(&o);
+
+    struct lp_resource_offer r;
+    lp_sample_resource_offer(5, &r);
+    r.module_policy = LP_MODULES_ANY;
+    if (r.n_modules == 0) {
+        r.modules = calloc(1, sizeof(char *));
+        r.modules[0] = lp_sample_dup("x@y");
+        r.n_modules = 1;
+    }
+    assert_int_equal(lp_resource_offer_encode(&r, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "resource_offer.modules"));
+    lp_resource_offer_free(&r);
+
+    struct lp_deal d;
+    lp_sample_deal(3, &d);
+    d.n_mediators = 2;
+    memcpy(d.mediators[1], d.mediators[0], 20);
+    assert_int_equal(lp_deal_encode(&d, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "deal.mediators"));
+
+    /* Canonical JSON helper. */
+    char *canon;
+    const char *loose = "{ \"b\" : [1, 2], \"a\" : {} }";
+    assert_int_equal(lp_wire_json_canonical(loose, strlen(loose), &canon, &err), 0);
+    assert_string_equal(canon, "{\"a\":{},\"b\":[1,2]}");
+    free(canon);
+    assert_int_equal(lp_wire_json_canonical("{\"a\":1,\"a\":2}", 13, &canon, &err), -1);
+}
+
+static void test_other_kinds_reject(void **state)
+{
+    (void)state;
+    /* Feeding each kind's encoding to every other decoder fails (different field counts or
+     * types), and the message names the decoder's object. */
+    for (uint32_t k = LP_WIRE_KIND_MIN; k <= LP_WIRE_KIND_MAX; k++) {
+        struct lp_wire_object obj;
+        fixed_object(k, &obj);
+        uint8_t *enc;
+        size_t len;
+        encode_ok(&obj, &enc, &len);
+        for (uint32_t j = LP_WIRE_KIND_MIN; j <= LP_WIRE_KIND_MAX; j++) {
+            if (j == k)
+                continue;
+            struct lp_wire_object other;
+            struct lp_wire_error err = {{0}};
+            if (lp_wire_object_decode(j, enc, len, &other, &err) == 0) {
+                lp_wire_object_free(&other);
+                fail_msg("%s decoded as %s", lp_wire_kind_name(k), lp_wire_kind_name(j));
+            }
+            assert_non_null(strstr(err.message, lp_wire_kind_name(j)));
+        }
+        struct lp_wire_object other;
+        struct lp_wire_error err;
+        assert_int_equal(lp_wire_object_decode(99, enc, len, &other, &err), -1);
+        assert_non_null(strstr(err.message, "unknown kind 99"));
+        free(enc);
+        lp_wire_object_free(&obj);
+    }
+}
+
+/* ---- envelopes ---------------------------------------------------------------------------- */
+
+static void test_key(struct lp_key *key, uint8_t fill)
+{
+    uint8_t secret[32];
+    memset(secret, fill, sizeof(secret));
+    assert_int_equal(lp_key_from_secret(key, secret), 0);
+}
+
+static void test_envelope_sign_open(void **state)
+{
+    (void)state;
+    struct lp_key key;
+    test_key(&key, 0x46);
+    for (uint32_t k = LP_WIRE_KIND_MIN; k <= LP_WIRE_KIND_MAX; k++) {
+        struct lp_wire_object obj, back;
+        fixed_object(k, &obj);
+        lp_sample_set_author(&obj, key.address);
+        uint8_t *env_bytes, id[32];
+        size_t env_len;
+        struct lp_wire_error err = {{0}};
+        if (lp_wire_sign(&key, &obj, &env_bytes, &env_len, id, &err) != 0)
+            fail_msg("sign %s: %s", lp_wire_kind_name(k), err.message);
+        struct lp_envelope env;
+        if (lp_wire_open(env_bytes, env_len, &back, &env, &err) != 0)
+            fail_msg("open %s: %s", lp_wire_kind_name(k), err.message);
+        assert_int_equal(env.kind, k);
+        assert_memory_equal(env.id, id, 32);
+        assert_memory_equal(env.signer, key.address, 20);
+        uint8_t *enc;
+        size_t len;
+        encode_ok(&obj, &enc, &len);
+        uint8_t id2[32];
+        lp_wire_id(enc, len, id2);
+        assert_memory_equal(id2, id, 32);
+        free(enc);
+        lp_wire_object_free(&back);
+
+        /* Flipping any single bit anywhere is refused. */
+        for (size_t i = 0; i < env_len; i++) {
+            for (int bit = 0; bit < 8; bit += 3) {
+                env_bytes[i] ^= (uint8_t)(1u << bit);
+                struct lp_wire_object t;
+                assert_int_equal(lp_wire_open(env_bytes, env_len, &t, NULL, &err), -1);
+                env_bytes[i] ^= (uint8_t)(1u << bit);
+            }
+        }
+        free(env_bytes);
+        lp_wire_object_free(&obj);
+    }
+}
+
+static void test_envelope_refusals(void **state)
+{
+    (void)state;
+    struct lp_key key, other;
+    test_key(&key, 0x46);
+    test_key(&other, 0x47);
+    struct lp_wire_object obj;
+    fixed_object(LP_WIRE_JOB_OFFER, &obj);
+    uint8_t *payload;
+    size_t plen;
+    encode_ok(&obj, &payload, &plen);
+    struct lp_wire_error err = {{0}};
+    uint8_t *env_bytes;
+    size_t env_len;
+
+    /* Not the author: lp_wire_sign refuses; a hand-sealed envelope is refused on open. */
+    assert_int_equal(lp_wire_sign(&key, &obj, &env_bytes, &env_len, NULL, &err), -1);
+    assert_non_null(strstr(err.message, "not the object's author"));
+    assert_int_equal(
+        lp_envelope_seal(&key, LP_WIRE_JOB_OFFER, payload, plen, &env_bytes, &env_len, NULL, &err),
+        0);
+    struct lp_envelope env;
+    assert_int_equal(lp_envelope_open(env_bytes, env_len, &env, &err), 0);
+    struct lp_wire_object back;
+    assert_int_equal(lp_wire_open(env_bytes, env_len, &back, NULL, &err), -1);
+    assert_non_null(strstr(err.message, "author"));
+    free(env_bytes);
+
+    /* Claimed signer differs from the key that signed. */
+    assert_int_equal(
+        lp_envelope_seal(&key, LP_WIRE_JOB_OFFER, payload, plen, &env_bytes, &env_len, NULL, &err),
+        0);
+    assert_int_equal(lp_envelope_parse(env_bytes, env_len, &env, &err), 0);
+    memcpy(env.signer, other.address, 20);
+    uint8_t *forged;
+    size_t forged_len;
+    assert_int_equal(lp_envelope_encode(&env, &forged, &forged_len, &err), 0);
+    assert_int_equal(lp_envelope_open(forged, forged_len, &env, &err), -1);
+    assert_non_null(strstr(err.message, "envelope.signer: signature was made by"));
+    free(forged);
+
+    /* Unknown kind and a v byte other than 27/28. */
+    assert_int_equal(lp_envelope_parse(env_bytes, env_len, &env, &err), 0);
+    env.kind = 42;
+    assert_int_equal(lp_envelope_encode(&env, &forged, &forged_len, &err), -1);
+    uint8_t *copy = malloc(env_len);
+    memcpy(copy, env_bytes, env_len);
+    assert_int_equal(copy[1], 1);
+    assert_int_equal(copy[2], LP_WIRE_JOB_OFFER);
+    copy[2] = 42;
+    assert_int_equal(lp_envelope_parse(copy, env_len, &env, &err), -1);
+    assert_non_null(strstr(err.message, "envelope.kind: unknown kind 42"));
+    memcpy(copy, env_bytes, env_len);
+    copy[env_len - 1] -= 27;
+    assert_int_equal(lp_envelope_parse(copy, env_len, &env, &err), -1);
+    assert_non_null(strstr(err.message, "envelope.signature: v byte"));
+    /* Kind swapped to another valid kind: signature still fine, payload decode refuses. */
+    memcpy(copy, env_bytes, env_len);
+    copy[2] = LP_WIRE_DEAL;
+    assert_int_equal(lp_wire_open(copy, env_len, &back, NULL, &err), -1);
+    assert_non_null(strstr(err.message, "deal"));
+    free(copy);
+    free(env_bytes);
+    free(payload);
+    lp_wire_object_free(&obj);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_random),
+        cmocka_unit_test(test_round_trip_fields),
+        cmocka_unit_test(test_hand_encoded_pow_challenge),
+        cmocka_unit_test(test_pinned_ids),
+        cmocka_unit_test(test_reject_fields),
+        cmocka_unit_test(test_reject_structure),
+        cmocka_unit_test(test_encoder_refuses),
+        cmocka_unit_test(test_other_kinds_reject),
+        cmocka_unit_test(test_envelope_sign_open),
+        cmocka_unit_test(test_envelope_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
