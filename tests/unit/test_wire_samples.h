@@ -166,7 +166,8 @@ static LP_SAMPLE_UNUSED void lp_sample_resource_offer(uint64_t seed, struct lp_r
         free(commit);
         o->modules[i] = lp_sample_dup(ref);
     }
-    qsort(o->modules, o->n_modules, sizeof(char *), lp_sample_str_cmp);
+    if (o->n_modules > 1)
+        qsort(o->modules, o->n_modules, sizeof(char *), lp_sample_str_cmp);
     o->created_at_ms = lp_sample_uint(&s);
     lp_sample_bytes(&s, o->nonce, sizeof(o->nonce));
 }
