@@ -15,30 +15,30 @@ extern "C" {
 
 struct lp_job_spec {
     uint32_t struct_size;
-    const char *image;               /* "busybox:1.36" or "name@sha256:..." */
-    const char *const *entrypoint;   /* argv; count entries */
+    const char *image;             /* "busybox:1.36" or "name@sha256:..." */
+    const char *const *entrypoint; /* argv; count entries */
     size_t entrypoint_count;
-    const char *const *env;          /* "KEY=VALUE"; count entries */
+    const char *const *env; /* "KEY=VALUE"; count entries */
     size_t env_count;
-    const char *workdir;             /* may be NULL */
+    const char *workdir; /* may be NULL */
 };
 
 struct lp_job_limits {
     uint32_t struct_size;
-    uint32_t cpu_millicores;  /* 1000 = one core; 0 = no limit */
-    uint32_t gpus;            /* GPUs to attach */
-    uint32_t max_pids;        /* 0 = the executor's default */
-    uint64_t memory_bytes;    /* 0 = no limit */
-    uint64_t disk_bytes;      /* /outputs quota where supported; 0 = no limit */
-    uint64_t timeout_ms;      /* wall clock; 0 = none */
-    bool network;             /* false: no network at all */
+    uint32_t cpu_millicores; /* 1000 = one core; 0 = no limit */
+    uint32_t gpus;           /* GPUs to attach */
+    uint32_t max_pids;       /* 0 = the executor's default */
+    uint64_t memory_bytes;   /* 0 = no limit */
+    uint64_t disk_bytes;     /* /outputs quota where supported; 0 = no limit */
+    uint64_t timeout_ms;     /* wall clock; 0 = none */
+    bool network;            /* false: no network at all */
 };
 
 enum lp_job_state {
     LP_JOB_PENDING = 0,
     LP_JOB_RUNNING = 1,
-    LP_JOB_EXITED = 2,     /* ran to the end; see exit_code */
-    LP_JOB_FAILED = 3,     /* could not run (image missing, sandbox error): see message */
+    LP_JOB_EXITED = 2, /* ran to the end; see exit_code */
+    LP_JOB_FAILED = 3, /* could not run (image missing, sandbox error): see message */
     LP_JOB_CANCELLED = 4,
     LP_JOB_TIMED_OUT = 5,
 };
@@ -49,11 +49,11 @@ struct lp_job_handle {
 
 struct lp_job_status {
     uint32_t struct_size;
-    uint32_t state;        /* enum lp_job_state */
-    int32_t exit_code;     /* valid in LP_JOB_EXITED */
-    uint64_t started_ns;   /* realtime; 0 until running */
-    uint64_t finished_ns;  /* realtime; 0 until done */
-    char message[256];     /* why it failed, in one line */
+    uint32_t state;       /* enum lp_job_state */
+    int32_t exit_code;    /* valid in LP_JOB_EXITED */
+    uint64_t started_ns;  /* realtime; 0 until running */
+    uint64_t finished_ns; /* realtime; 0 until done */
+    char message[256];    /* why it failed, in one line */
 };
 
 enum lp_log_stream { LP_STREAM_STDOUT = 1, LP_STREAM_STDERR = 2 };

@@ -16,15 +16,15 @@ extern "C" {
 #endif
 
 struct lp_hashrate_device {
-    uint32_t struct_size;     /* set by the core before device_info() */
-    uint32_t index;           /* 0 .. device_count-1 within this plugin */
-    char name[128];           /* "NVIDIA H100 80GB HBM3", "AMD EPYC 9R45 (2 threads)" */
-    char vendor[16];          /* "nvidia", "amd", "cpu" */
-    uint64_t memory_bytes;    /* device memory; 0 for the CPU backend */
-    uint32_t compute_units;   /* SMs, CUs or CPU threads */
-    uint32_t clock_mhz;       /* current or maximum clock; 0 when unknown */
+    uint32_t struct_size;       /* set by the core before device_info() */
+    uint32_t index;             /* 0 .. device_count-1 within this plugin */
+    char name[128];             /* "NVIDIA H100 80GB HBM3", "AMD EPYC 9R45 (2 threads)" */
+    char vendor[16];            /* "nvidia", "amd", "cpu" */
+    uint64_t memory_bytes;      /* device memory; 0 for the CPU backend */
+    uint32_t compute_units;     /* SMs, CUs or CPU threads */
+    uint32_t clock_mhz;         /* current or maximum clock; 0 when unknown */
     uint64_t peak_hashes_per_s; /* the device's instruction-throughput limit; 0 when unknown */
-    char detail[128];         /* free text: "sm_90, driver 12.4", "avx512 x8" */
+    char detail[128];           /* free text: "sm_90, driver 12.4", "avx512 x8" */
 };
 
 struct lp_pow_work {

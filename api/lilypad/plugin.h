@@ -34,7 +34,7 @@ extern "C" {
 #define LP_PLUGIN_ENTRY_SYMBOL "lp_plugin_descriptor"
 
 #if defined(__GNUC__)
-#define LP_EXPORT      __attribute__((visibility("default")))
+#define LP_EXPORT       __attribute__((visibility("default")))
 #define LP_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define LP_EXPORT
@@ -52,11 +52,11 @@ enum lp_concern {
 /* Result codes of every plugin operation. Human text comes from last_error(). */
 enum lp_rc {
     LP_OK = 0,
-    LP_RETRY = 1,           /* transient: the core retries with back-off */
-    LP_ERR = -1,            /* failed; see last_error() */
-    LP_EUNAVAILABLE = -2,   /* no device, daemon or runtime */
-    LP_EINVAL = -3,         /* the arguments or the configuration are wrong */
-    LP_ENOTSUP = -4,        /* this plugin cannot do that */
+    LP_RETRY = 1,         /* transient: the core retries with back-off */
+    LP_ERR = -1,          /* failed; see last_error() */
+    LP_EUNAVAILABLE = -2, /* no device, daemon or runtime */
+    LP_EINVAL = -3,       /* the arguments or the configuration are wrong */
+    LP_ENOTSUP = -4,      /* this plugin cannot do that */
 };
 
 /* Capability flags (lp_plugin.caps). */
@@ -112,10 +112,10 @@ struct lp_int_list {
 };
 
 /* Convenience initialisers for schema rows. */
-#define LP_CFG_FIELD(cfg_type, member, type_, flags_, def, desc)                                  \
+#define LP_CFG_FIELD(cfg_type, member, type_, flags_, def, desc)                                   \
     {                                                                                              \
-        .key = #member, .type = (type_), .flags = (flags_), .default_value = (def),               \
-        .offset = offsetof(cfg_type, member), .description = (desc)                               \
+        .key = #member, .type = (type_), .flags = (flags_), .default_value = (def),                \
+        .offset = offsetof(cfg_type, member), .description = (desc)                                \
     }
 #define LP_CFG_END                                                                                 \
     {                                                                                              \
@@ -166,7 +166,7 @@ struct lp_host {
 };
 
 /* True when `host` was built with member `m` (for plugins built against a newer minor). */
-#define LP_HOST_HAS(host, m)                                                                      \
+#define LP_HOST_HAS(host, m)                                                                       \
     ((host)->struct_size >= offsetof(struct lp_host, m) + sizeof((host)->m) && (host)->m != NULL)
 
 /* ---- lifecycle, shared by every concern -----------------------------------------------
@@ -190,20 +190,20 @@ struct lp_lifecycle_ops {
 
 /* ---- the descriptor -------------------------------------------------------------------- */
 struct lp_plugin {
-    uint32_t magic;      /* LP_PLUGIN_MAGIC */
-    uint16_t abi_major;  /* LP_ABI_MAJOR at build time */
-    uint16_t abi_minor;  /* LP_ABI_MINOR at build time */
+    uint32_t magic;       /* LP_PLUGIN_MAGIC */
+    uint16_t abi_major;   /* LP_ABI_MAJOR at build time */
+    uint16_t abi_minor;   /* LP_ABI_MINOR at build time */
     uint32_t struct_size; /* sizeof(struct lp_plugin) at build time */
-    uint32_t concern;    /* enum lp_concern */
-    const char *name;    /* "cuda": must match the file hashrate_cuda.so */
-    const char *version; /* the plugin's own version */
+    uint32_t concern;     /* enum lp_concern */
+    const char *name;     /* "cuda": must match the file hashrate_cuda.so */
+    const char *version;  /* the plugin's own version */
     const char *description;
-    const char *license; /* SPDX identifier */
-    uint64_t caps;       /* LP_CAP_* */
+    const char *license;                      /* SPDX identifier */
+    uint64_t caps;                            /* LP_CAP_* */
     const struct lp_cfg_field *config_schema; /* may be NULL: no keys */
-    size_t config_size;  /* sizeof the struct the schema's offsets point into */
-    const void *ops;     /* struct lp_<concern>_ops */
-    uint32_t ops_size;   /* sizeof(struct lp_<concern>_ops) at build time */
+    size_t config_size; /* sizeof the struct the schema's offsets point into */
+    const void *ops;    /* struct lp_<concern>_ops */
+    uint32_t ops_size;  /* sizeof(struct lp_<concern>_ops) at build time */
 };
 
 typedef const struct lp_plugin *(*lp_plugin_descriptor_fn)(void);
@@ -232,7 +232,7 @@ typedef const struct lp_plugin *(*lp_plugin_descriptor_fn)(void);
         .magic = LP_PLUGIN_MAGIC,                                                                  \
         .abi_major = LP_ABI_MAJOR,                                                                 \
         .abi_minor = LP_ABI_MINOR,                                                                 \
-        .struct_size = (uint32_t)sizeof(struct lp_plugin),                                        \
+        .struct_size = (uint32_t)sizeof(struct lp_plugin),                                         \
         .concern = LP_CONCERN_ENUM_##concern_,                                                     \
         .name = #name_,                                                                            \
         .version = (version_),                                                                     \
@@ -242,7 +242,7 @@ typedef const struct lp_plugin *(*lp_plugin_descriptor_fn)(void);
         .config_schema = (schema_),                                                                \
         .config_size = sizeof(cfg_type_),                                                          \
         .ops = &(ops_),                                                                            \
-        .ops_size = (uint32_t)sizeof(struct lp_##concern_##_ops),                                 \
+        .ops_size = (uint32_t)sizeof(struct lp_##concern_##_ops),                                  \
     };                                                                                             \
     LP_PLUGIN_ENTRY_(concern_, name_)                                                              \
     {                                                                                              \
@@ -253,7 +253,7 @@ typedef const struct lp_plugin *(*lp_plugin_descriptor_fn)(void);
  * into one binary) gets a uniquely named, hidden entry point instead of the exported one. */
 #ifdef LP_PLUGIN_STATIC
 #define LP_PLUGIN_ENTRY_(concern_, name_)                                                          \
-    const struct lp_plugin *lp_plugin_descriptor_##concern_##_##name_(void);                      \
+    const struct lp_plugin *lp_plugin_descriptor_##concern_##_##name_(void);                       \
     const struct lp_plugin *lp_plugin_descriptor_##concern_##_##name_(void)
 #else
 #define LP_PLUGIN_ENTRY_(concern_, name_)                                                          \

@@ -19,10 +19,10 @@ struct lp_cid {
 
 struct lp_storage_stat {
     uint32_t struct_size;
-    uint64_t size_bytes;  /* total size of the content */
+    uint64_t size_bytes; /* total size of the content */
     uint32_t is_directory;
     uint32_t pinned;
-    char detail[128];     /* backend-specific: "deal 1234 active", ... */
+    char detail[128]; /* backend-specific: "deal 1234 active", ... */
 };
 
 struct lp_storage_ops {

@@ -39,8 +39,8 @@ struct lp_agreement {
     uint8_t deal_id[32];
     uint8_t job_creator[20];
     uint8_t resource_provider[20];
-    uint8_t mediator[20];          /* all zero: none chosen yet */
-    uint8_t price[32];             /* agreed payment, wei */
+    uint8_t mediator[20]; /* all zero: none chosen yet */
+    uint8_t price[32];    /* agreed payment, wei */
     uint8_t payment_collateral[32];
     uint8_t results_collateral[32];
     uint64_t execution_timeout_s;
@@ -51,36 +51,36 @@ struct lp_result_record {
     uint32_t struct_size;
     uint8_t deal_id[32];
     uint8_t result_id[32];
-    char cid[128];                 /* storage CID of the outputs */
+    char cid[128]; /* storage CID of the outputs */
     uint64_t instruction_count;
     int32_t exit_code;
 };
 
 struct lp_deal_record {
     uint32_t struct_size;
-    uint32_t state;                /* enum lp_deal_state */
+    uint32_t state; /* enum lp_deal_state */
     uint8_t deal_id[32];
-    uint8_t result_id[32];         /* zero until a result is recorded */
+    uint8_t result_id[32]; /* zero until a result is recorded */
     uint8_t mediator[20];
     char cid[128];
-    uint64_t updated_s;            /* realtime of the last change */
+    uint64_t updated_s; /* realtime of the last change */
 };
 
 struct lp_pow_round {
     uint32_t struct_size;
-    uint64_t round;                /* monotonically increasing round number */
+    uint64_t round; /* monotonically increasing round number */
     uint8_t provider[20];
     uint8_t challenge[32];
-    uint8_t target[32];            /* big-endian uint256 */
-    uint64_t window_end_s;         /* submissions after this are refused */
+    uint8_t target[32];    /* big-endian uint256 */
+    uint64_t window_end_s; /* submissions after this are refused */
 };
 
 struct lp_pow_submission {
     uint32_t struct_size;
     uint64_t round;
     uint8_t provider[20];
-    uint8_t nonce[32];             /* big-endian uint256 */
-    uint64_t hashes_counted;       /* the provider's hash count over the round's window */
+    uint8_t nonce[32];       /* big-endian uint256 */
+    uint64_t hashes_counted; /* the provider's hash count over the round's window */
     uint64_t window_ms;
 };
 

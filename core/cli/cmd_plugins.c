@@ -27,7 +27,7 @@ static void usage(FILE *out)
 struct plugin_scan {
     const struct lp_config *cfg;
     const struct lp_core_settings *core;
-    const char *only;        /* inspect: "concern/name" or "name"; NULL lists all */
+    const char *only; /* inspect: "concern/name" or "name"; NULL lists all */
     int matches;
     struct lp_plugin_handle found; /* inspect: the matching handle */
     int rows;
@@ -138,8 +138,8 @@ static void print_inspect(const struct lp_plugin_handle *h)
         printf("  (none)\n");
     for (const struct lp_cfg_field *f = d->config_schema; f && f->key; f++) {
         const char *def = (f->flags & LP_CFG_REQUIRED) ? "(required)"
-                          : f->default_value          ? f->default_value
-                                                      : "(unset)";
+                          : f->default_value           ? f->default_value
+                                                       : "(unset)";
         printf("  %-18s %-17s %-16s %s%s\n", f->key, lp_cfg_type_name(f->type), def,
                f->description ? f->description : "", (f->flags & LP_CFG_SECRET) ? " [secret]" : "");
     }
@@ -195,8 +195,7 @@ int lp_cmd_plugins(int argc, char **argv)
             inspect = argv[++i];
             list = false;
         } else {
-            fprintf(stderr, "lilypad: plugins: unexpected argument \"%s\" (see --help)\n",
-                    argv[i]);
+            fprintf(stderr, "lilypad: plugins: unexpected argument \"%s\" (see --help)\n", argv[i]);
             return 2;
         }
     }
@@ -210,8 +209,8 @@ int lp_cmd_plugins(int argc, char **argv)
         lp_config_free(cfg);
         return 1;
     }
-    struct plugin_scan scan = {.cfg = cfg, .core = lp_config_values_data(core_values),
-                               .only = inspect};
+    struct plugin_scan scan = {
+        .cfg = cfg, .core = lp_config_values_data(core_values), .only = inspect};
     struct lp_search_path sp;
     int status = 0;
     if (lp_search_path_build(&sp, lp_loader_cli_path(), &scan.core->plugin_path,

@@ -8,7 +8,8 @@
 int lp_cmd_version(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: lilypad version\n\nPrints the lilypad version and the plugin ABI it loads.\n");
+        printf(
+            "usage: lilypad version\n\nPrints the lilypad version and the plugin ABI it loads.\n");
         return 0;
     }
     if (argc > 1) {

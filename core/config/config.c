@@ -129,7 +129,7 @@ bool lp_config_node_is_group(const struct lp_cfg_node *node)
 const char **lp_config_group_keys(const struct lp_cfg_node *group, size_t *count)
 {
     const config_setting_t *g = as_setting(group);
-    int n = config_setting_is_group(g) ? config_setting_length(g) : 0;
+    int n = g != NULL && config_setting_is_group(g) ? config_setting_length(g) : 0;
     const char **keys = calloc((size_t)n + 1, sizeof(*keys));
     if (keys == NULL)
         return NULL;
@@ -494,8 +494,8 @@ int lp_config_check_schema(const struct lp_cfg_field *schema, size_t struct_size
 
 int lp_config_apply_schema(const struct lp_config *cfg, const char *group_path,
                            const struct lp_cfg_field *schema, size_t struct_size,
-                           const char *const *extra_keys, struct lp_config_values **out,
-                           char *err, size_t errlen)
+                           const char *const *extra_keys, struct lp_config_values **out, char *err,
+                           size_t errlen)
 {
     struct lp_config_values *v = calloc(1, sizeof(*v));
     if (v == NULL || (v->data = values_alloc(v, struct_size)) == NULL) {

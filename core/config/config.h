@@ -48,8 +48,8 @@ bool lp_config_node_is_group(const struct lp_cfg_node *node);
  */
 int lp_config_apply_schema(const struct lp_config *cfg, const char *group_path,
                            const struct lp_cfg_field *schema, size_t struct_size,
-                           const char *const *extra_keys, struct lp_config_values **out,
-                           char *err, size_t errlen);
+                           const char *const *extra_keys, struct lp_config_values **out, char *err,
+                           size_t errlen);
 const void *lp_config_values_data(const struct lp_config_values *values);
 void lp_config_values_free(struct lp_config_values *values);
 

@@ -27,11 +27,11 @@ static const struct lp_cfg_field hashrate_schema[] = {
     LP_CFG_END,
 };
 
-#define CONCERN_SCHEMA(var, default_backend)                                                     \
-    static const struct lp_cfg_field var[] = {                                                   \
-        LP_CFG_FIELD(struct lp_concern_settings, backend, LP_CFG_STRING, 0,                      \
-                     "\"" default_backend "\"", "plugin to use"),                                \
-        LP_CFG_END,                                                                              \
+#define CONCERN_SCHEMA(var, default_backend)                                                       \
+    static const struct lp_cfg_field var[] = {                                                     \
+        LP_CFG_FIELD(struct lp_concern_settings, backend, LP_CFG_STRING, 0,                        \
+                     "\"" default_backend "\"", "plugin to use"),                                  \
+        LP_CFG_END,                                                                                \
     }
 CONCERN_SCHEMA(executor_schema, "process");
 CONCERN_SCHEMA(storage_schema, "local");
@@ -73,9 +73,10 @@ int lp_core_settings_load(const struct lp_config *cfg, struct lp_config_values *
         if (strcmp(s->gpu, vendors[i]) == 0)
             return 0;
     }
-    snprintf(err, errlen, "%s:%d: gpu: unknown vendor \"%s\"; valid values: auto, nvidia, amd, none",
-             cfg ? lp_config_file(cfg) : "(defaults)", lp_config_node_line(lp_config_lookup(cfg, "gpu")),
-             s->gpu);
+    snprintf(err, errlen,
+             "%s:%d: gpu: unknown vendor \"%s\"; valid values: auto, nvidia, amd, none",
+             cfg ? lp_config_file(cfg) : "(defaults)",
+             lp_config_node_line(lp_config_lookup(cfg, "gpu")), s->gpu);
     lp_config_values_free(*out);
     *out = NULL;
     return -1;

@@ -13,7 +13,7 @@ struct lp_core_settings {
 };
 
 struct lp_concern_settings {
-    const char *backend;           /* a plugin name, or "auto" (hashrate) */
+    const char *backend;            /* a plugin name, or "auto" (hashrate) */
     struct lp_str_list probe_order; /* hashrate only: GPU plugins tried by "auto" */
 };
 

@@ -25,8 +25,8 @@ static void name_set_add(struct name_set *s, const char *name)
 
 /* Checks (and dumps) one plugin group, "concern.name". */
 static int validate_plugin_group(const struct lp_config *cfg, const struct lp_search_path *sp,
-                                 const char *concern, const char *name, bool selected,
-                                 FILE *dump, char *err, size_t errlen)
+                                 const char *concern, const char *name, bool selected, FILE *dump,
+                                 char *err, size_t errlen)
 {
     struct lp_plugin_handle h;
     lp_plugin_open(sp, concern, name, &h);
@@ -73,9 +73,10 @@ static int validate_concern(const struct lp_config *cfg, const struct lp_search_
     const struct lp_concern_settings *cs = lp_config_values_data(values);
     bool automatic = strcmp(cs->backend, "auto") == 0;
     if (automatic && strcmp(concern, "hashrate") != 0) {
-        snprintf(err, errlen, "%s:%d: %s.backend: \"auto\" is only meaningful for hashrate; "
-                 "name a plugin (default \"%s\")", lp_config_file(cfg),
-                 lp_config_node_line(lp_config_lookup(cfg, concern)), concern,
+        snprintf(err, errlen,
+                 "%s:%d: %s.backend: \"auto\" is only meaningful for hashrate; "
+                 "name a plugin (default \"%s\")",
+                 lp_config_file(cfg), lp_config_node_line(lp_config_lookup(cfg, concern)), concern,
                  lp_concern_default_backend(concern));
         lp_config_values_free(values);
         return -1;
@@ -93,8 +94,14 @@ static int validate_concern(const struct lp_config *cfg, const struct lp_search_
         if (lp_config_node_is_group(lp_config_lookup(cfg, path)))
             name_set_add(&groups, keys[i]);
     }
-    const char *selected = automatic ? lp_concern_default_backend(concern) : cs->backend;
-    name_set_add(&groups, selected);
+    /* A backend the file names must exist; the default is only checked when it can be found,
+     * so a file that does not use a concern is not judged by it. */
+    char backend_path[64];
+    snprintf(backend_path, sizeof(backend_path), "%s.backend", concern);
+    bool named = lp_config_lookup(cfg, backend_path) != NULL && !automatic;
+    const char *selected = named ? cs->backend : "";
+    if (named)
+        name_set_add(&groups, selected);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < groups.count; i++)
         rc = validate_plugin_group(cfg, sp, concern, groups.names[i],
@@ -118,8 +125,8 @@ int lp_config_validate(const struct lp_config *cfg, FILE *dump, char *err, size_
         lp_config_values_dump(dump, lp_core_schema, core, 0);
     }
     struct lp_search_path sp;
-    if (lp_search_path_build(&sp, lp_loader_cli_path(), &core->plugin_path,
-                             lp_config_dir(cfg)) != 0) {
+    if (lp_search_path_build(&sp, lp_loader_cli_path(), &core->plugin_path, lp_config_dir(cfg)) !=
+        0) {
         snprintf(err, errlen, "out of memory");
         lp_config_values_free(core_values);
         return -1;

@@ -26,8 +26,7 @@ static struct lp_host_ctx *ctx_of(const struct lp_host *host)
     return host->ctx;
 }
 
-static void host_log(const struct lp_host *host, int level, const char *fmt, ...)
-    LP_PRINTF(3, 4);
+static void host_log(const struct lp_host *host, int level, const char *fmt, ...) LP_PRINTF(3, 4);
 static void host_log(const struct lp_host *host, int level, const char *fmt, ...)
 {
     struct lp_host_ctx *ctx = ctx_of(host);
@@ -81,8 +80,8 @@ static const struct lp_cfg_node *host_cfg_lookup(const struct lp_host *host,
     (void)host;
     if (node == NULL || path == NULL)
         return NULL;
-    return (const struct lp_cfg_node *)config_setting_lookup(
-        (config_setting_t *)(uintptr_t)node, path);
+    return (const struct lp_cfg_node *)config_setting_lookup((config_setting_t *)(uintptr_t)node,
+                                                             path);
 }
 
 static int host_cfg_get_string(const struct lp_host *host, const struct lp_cfg_node *node,
@@ -108,8 +107,7 @@ static int host_cfg_get_int(const struct lp_host *host, const struct lp_cfg_node
     return LP_OK;
 }
 
-static int host_cfg_get_bool(const struct lp_host *host, const struct lp_cfg_node *node,
-                             bool *out)
+static int host_cfg_get_bool(const struct lp_host *host, const struct lp_cfg_node *node, bool *out)
 {
     (void)host;
     const config_setting_t *s = (const config_setting_t *)node;

@@ -32,9 +32,8 @@ const char *lp_loader_cli_path(void)
     return cli_plugin_path;
 }
 
-int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu,
-                           struct lp_plugin_handle *h, struct lp_backend **out, char *err,
-                           size_t errlen)
+int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu, struct lp_plugin_handle *h,
+                           struct lp_backend **out, char *err, size_t errlen)
 {
     if (h->state != LP_PLUGIN_LOADED) {
         snprintf(err, errlen, "%s", h->message);
@@ -62,10 +61,9 @@ int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu,
         const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
         int rc = life->create(&b->host.host, config, &b->instance);
         if (rc != LP_OK || b->instance == NULL) {
-            const char *why = b->host.ctx.last_error[0] ? b->host.ctx.last_error
-                                                         : "the plugin gave no reason";
-            lp_plugin_fail(&b->plugin, LP_PLUGIN_INIT_FAILED, "create failed (rc %d): %s", rc,
-                           why);
+            const char *why =
+                b->host.ctx.last_error[0] ? b->host.ctx.last_error : "the plugin gave no reason";
+            lp_plugin_fail(&b->plugin, LP_PLUGIN_INIT_FAILED, "create failed (rc %d): %s", rc, why);
             b->instance = NULL;
         }
     }
@@ -113,8 +111,8 @@ static int start_backend(struct lp_backend *b, char *err, size_t errlen)
 {
     const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
     if (life->start != NULL && life->start(b->instance) != LP_OK) {
-        snprintf(err, errlen, "plugin %s/%s: start failed: %s", b->plugin.concern,
-                 b->plugin.name, lp_backend_last_error(b));
+        snprintf(err, errlen, "plugin %s/%s: start failed: %s", b->plugin.concern, b->plugin.name,
+                 lp_backend_last_error(b));
         lp_backend_close(b);
         return -1;
     }

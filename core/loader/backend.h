@@ -41,8 +41,8 @@ const char *lp_backend_last_error(const struct lp_backend *b);
 /* True when the plugin's ops struct (as built) reaches `member` and it is not NULL. */
 bool lp_backend_has_op(const struct lp_backend *b, size_t member_offset, size_t member_size,
                        const void *member_value);
-#define LP_BACKEND_HAS_OP(b, ops_type, member)                                                   \
-    lp_backend_has_op((b), offsetof(ops_type, member), sizeof(((ops_type *)0)->member),           \
+#define LP_BACKEND_HAS_OP(b, ops_type, member)                                                     \
+    lp_backend_has_op((b), offsetof(ops_type, member), sizeof(((ops_type *)0)->member),            \
                       (const void *)(uintptr_t)((const ops_type *)lp_backend_ops(b))->member)
 
 /* Serialises calls on instances whose plugin is not LP_CAP_THREADSAFE (no-ops otherwise). */
@@ -54,8 +54,7 @@ void lp_backend_unlock(struct lp_backend *b);
  * creates it (no start). Used by `lilypad plugins` to show each plugin's final state; on
  * failure the handle's state and message say why. On success *out owns the handle's plugin.
  */
-int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu,
-                           struct lp_plugin_handle *h, struct lp_backend **out, char *err,
-                           size_t errlen);
+int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu, struct lp_plugin_handle *h,
+                           struct lp_backend **out, char *err, size_t errlen);
 
 #endif

@@ -11,10 +11,14 @@
 #include "loader/embedded.h"
 
 static const char *const state_names[] = {
-    [LP_PLUGIN_LOADED] = "LOADED",           [LP_PLUGIN_UNAVAILABLE] = "UNAVAILABLE",
-    [LP_PLUGIN_INCOMPATIBLE] = "INCOMPATIBLE", [LP_PLUGIN_OPEN_FAILED] = "OPEN_FAILED",
-    [LP_PLUGIN_NOT_A_PLUGIN] = "NOT_A_PLUGIN", [LP_PLUGIN_INIT_FAILED] = "INIT_FAILED",
-    [LP_PLUGIN_DISABLED] = "DISABLED",       [LP_PLUGIN_NOT_FOUND] = "NOT_FOUND",
+    [LP_PLUGIN_LOADED] = "LOADED",
+    [LP_PLUGIN_UNAVAILABLE] = "UNAVAILABLE",
+    [LP_PLUGIN_INCOMPATIBLE] = "INCOMPATIBLE",
+    [LP_PLUGIN_OPEN_FAILED] = "OPEN_FAILED",
+    [LP_PLUGIN_NOT_A_PLUGIN] = "NOT_A_PLUGIN",
+    [LP_PLUGIN_INIT_FAILED] = "INIT_FAILED",
+    [LP_PLUGIN_DISABLED] = "DISABLED",
+    [LP_PLUGIN_NOT_FOUND] = "NOT_FOUND",
 };
 
 const char *lp_plugin_state_name(enum lp_plugin_state state)
@@ -158,7 +162,8 @@ void lp_plugin_open_file(const char *path, const char *concern, const char *name
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         const char *why = dlerror();
-        lp_plugin_fail(out, LP_PLUGIN_OPEN_FAILED, "dlopen failed: %s (check its dependencies with ldd)",
+        lp_plugin_fail(out, LP_PLUGIN_OPEN_FAILED,
+                       "dlopen failed: %s (check its dependencies with ldd)",
                        why ? why : "unknown error");
         return;
     }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The test command of the README: installs what the build needs, builds, and runs the whole
+# suite twice: a normal build, then an ASan+UBSan build. With --fuzz it also runs every
+# libFuzzer target for a short bounded time (CI does).
+#   scripts/test.sh [--fuzz] [--fuzz-seconds N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz=0
+fuzz_seconds=${LILYPAD_FUZZ_SECONDS:-20}
+while (($#)); do
+    case "$1" in
+    --fuzz) fuzz=1 ;;
+    --fuzz-seconds) fuzz_seconds=$2; shift ;;
+    *) echo "usage: scripts/test.sh [--fuzz] [--fuzz-seconds N]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+scripts/install-deps.sh
+if [[ -f tests/ethers/package-lock.json ]]; then
+    command -v npm >/dev/null || { echo "test.sh: npm is missing (apt-get install npm)" >&2; exit 1; }
+    npm ci --prefix tests/ethers --no-audit --no-fund --loglevel=error
+fi
+
+jobs=$(nproc)
+run_suite() { # build-dir extra-cmake-args...
+    local dir=$1; shift
+    cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+echo "== build and test (RelWithDebInfo)"
+run_suite build
+echo "== build and test under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLP_SANITIZE=ON -DWITH_CUDA=OFF -DWITH_ROCM=OFF
+
+if ((fuzz)); then
+    echo "== libFuzzer targets, ${fuzz_seconds}s each, under ASan+UBSan"
+    CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLP_FUZZ=ON \
+        -DLP_SANITIZE=ON -DLP_PLUGINS_DEFAULT=OFF -DBUILD_TESTING=ON >/dev/null
+    cmake --build build-fuzz -j "$jobs" --target all
+    scripts/run-fuzzers.sh build-fuzz "$fuzz_seconds"
+fi

@@ -1,0 +1,30 @@
+/* executor_good.so: a correct plugin with a schema covering every flag, used by the loader
+ * and configuration tests. */
+#include "test_ops.h"
+
+struct good_config {
+    const char *endpoint;
+    const char *token;
+    uint64_t timeout_ms;
+    int64_t retries;
+    bool verbose;
+    uint64_t max_output;
+    struct lp_str_list tags;
+};
+
+static const struct lp_cfg_field good_schema[] = {
+    LP_CFG_FIELD(struct good_config, endpoint, LP_CFG_STRING, LP_CFG_REQUIRED, NULL,
+                 "where the daemon listens"),
+    LP_CFG_FIELD(struct good_config, token, LP_CFG_STRING, LP_CFG_SECRET, "\"\"", "API token"),
+    LP_CFG_FIELD(struct good_config, timeout_ms, LP_CFG_DURATION, 0, "\"30s\"", "call timeout"),
+    LP_CFG_FIELD(struct good_config, retries, LP_CFG_INT, 0, "3", "attempts"),
+    LP_CFG_FIELD(struct good_config, verbose, LP_CFG_BOOL, 0, "false", "chatty logs"),
+    LP_CFG_FIELD(struct good_config, max_output, LP_CFG_SIZE, 0, "\"1G\"", "output cap"),
+    LP_CFG_FIELD(struct good_config, tags, LP_CFG_STRING_LIST, 0, "[\"a\", \"b\"]", "labels"),
+    LP_CFG_END,
+};
+
+static const struct lp_executor_ops good_ops = {.life = TEST_LIFECYCLE};
+
+LP_PLUGIN_DEFINE(executor, good, "1.2.3", "a correct test plugin", "MIT", good_ops, good_schema,
+                 struct good_config, LP_CAP_THREADSAFE)
