@@ -154,7 +154,8 @@ int lp_keyfile_write_keystore(const char *path, const struct lp_key *key, const 
 }
 
 /* Reads at most cap bytes; a larger file is an error (key files are tiny). */
-static char *read_small_file(const char *path, size_t cap, size_t *len, char *err, size_t err_len)
+static char *read_small_file(const char *path, size_t cap, size_t *len, mode_t *mode, char *err,
+                             size_t err_len)
 {
     struct stat st;
     char *buf;
@@ -169,9 +170,7 @@ static char *read_small_file(const char *path, size_t cap, size_t *len, char *er
         close(fd);
         return NULL;
     }
-    if ((st.st_mode & 077) != 0)
-        lp_warn("%s: key file is readable by other users (mode %03o); chmod 600 it", path,
-                (unsigned)(st.st_mode & 0777));
+    *mode = st.st_mode;
     buf = malloc(cap + 1);
     if (buf == NULL) {
         set_err(err, err_len, "%s: out of memory", path);
@@ -211,7 +210,8 @@ int lp_keyfile_load(const char *path, const char *password, size_t password_len,
     char kerr[LP_KEYSTORE_ERR_LEN];
     size_t len = 0;
     int rc;
-    char *data = read_small_file(path, LP_KEYSTORE_MAX_SIZE, &len, err, err_len);
+    mode_t mode = 0;
+    char *data = read_small_file(path, LP_KEYSTORE_MAX_SIZE, &len, &mode, err, err_len);
     if (data == NULL)
         return -1;
     bool keystore = lp_keyfile_is_keystore_text(data, len);
@@ -228,6 +228,10 @@ int lp_keyfile_load(const char *path, const char *password, size_t password_len,
                 set_err(err, err_len, "%s: %s", path, kerr);
         }
     } else {
+        /* Only the unencrypted kind is worth a warning; keystores are often shared on purpose. */
+        if ((mode & 077) != 0)
+            lp_warn("%s: raw key file is readable by other users (mode %03o); chmod 600 it", path,
+                    (unsigned)(mode & 0777));
         rc = lp_key_parse_hex(data, len, out, kerr, sizeof kerr);
         if (rc != 0)
             set_err(err, err_len, "%s: raw hex key file: %s", path, kerr);

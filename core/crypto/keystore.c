@@ -298,7 +298,7 @@ static int parse_kdf(json_t *crypto, struct parsed_keystore *ks, char *err, size
 {
     const char *kdf = get_string(crypto, "kdf", "crypto.kdf", 16, err, err_len);
     json_t *kp;
-    uint32_t dklen;
+    uint32_t dklen = 0;
     if (kdf == NULL)
         return -1;
     kp = get_object(crypto, "kdfparams", "crypto.kdfparams", err, err_len);
