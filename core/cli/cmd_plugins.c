@@ -156,7 +156,9 @@ static void list_missing_backends(const struct plugin_scan *scan)
             continue;
         }
         const struct lp_concern_settings *cs = lp_config_values_data(v);
-        if (strcmp(cs->backend, "auto") != 0) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s.backend", *c);
+        if (lp_config_lookup(scan->cfg, key) != NULL && strcmp(cs->backend, "auto") != 0) {
             struct lp_search_path sp;
             if (lp_search_path_build(&sp, lp_loader_cli_path(), &scan->core->plugin_path,
                                      lp_config_dir(scan->cfg)) == 0) {

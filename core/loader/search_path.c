@@ -66,7 +66,9 @@ int lp_search_path_build(struct lp_search_path *sp, const char *cli_dirs,
         exe[n] = '\0';
         char rel[PATH_MAX + 32];
         snprintf(rel, sizeof(rel), "%s/../lib/lilypad/plugins", dirname(exe));
-        if (add_dir(sp, rel, strlen(rel)) != 0)
+        char resolved[PATH_MAX];
+        const char *dir = realpath(rel, resolved) ? resolved : rel;
+        if (add_dir(sp, dir, strlen(dir)) != 0)
             goto fail;
     }
     return 0;
