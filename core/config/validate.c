@@ -102,6 +102,8 @@ static int validate_concern(const struct lp_config *cfg, const struct lp_search_
     const char *selected = named ? cs->backend : "";
     if (named)
         name_set_add(&groups, selected);
+    else if (automatic)
+        name_set_add(&groups, lp_concern_default_backend(concern)); /* auto's last resort */
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < groups.count; i++)
         rc = validate_plugin_group(cfg, sp, concern, groups.names[i],
