@@ -24,3 +24,7 @@ install(FILES ${CMAKE_BINARY_DIR}/cmake/LilypadConfig.cmake
 configure_file(cmake/lilypad-plugin.pc.in ${CMAKE_BINARY_DIR}/lilypad-plugin.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/lilypad-plugin.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# The plugin folder exists even when no optional plugin is built, so packagers' plugin
+# packages and out-of-tree plugins have somewhere to go.
+install(DIRECTORY DESTINATION ${LP_PLUGIN_INSTALL_DIR} COMPONENT core)
