@@ -14,6 +14,7 @@ int lp_cmd_hashrate(int argc, char **argv);
 int lp_cmd_key(int argc, char **argv);
 int lp_cmd_plugins(int argc, char **argv);
 int lp_cmd_config(int argc, char **argv);
+int lp_cmd_cid(int argc, char **argv);
 
 /* NULL-terminated, in the order `lilypad --help` lists them. */
 extern const struct lp_command lp_commands[];
