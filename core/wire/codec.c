@@ -566,19 +566,19 @@ int lp_wire_decode_with(const struct lp_wire_codec *c, const uint8_t *data, size
 
 /* ---- common helpers (wire.h) ------------------------------------------------------------- */
 
-void lp_u256_from_u64(struct lp_u256 *out, uint64_t value)
+void lp_wei_from_u64(struct lp_u256 *out, uint64_t value)
 {
     memset(out->be, 0, sizeof(out->be));
     for (int i = 0; i < 8; i++)
         out->be[31 - i] = (uint8_t)(value >> (8 * i));
 }
 
-int lp_u256_cmp(const struct lp_u256 *a, const struct lp_u256 *b)
+int lp_wei_cmp(const struct lp_u256 *a, const struct lp_u256 *b)
 {
     return memcmp(a->be, b->be, sizeof(a->be));
 }
 
-int lp_u256_to_u64(const struct lp_u256 *in, uint64_t *out)
+int lp_wei_to_u64(const struct lp_u256 *in, uint64_t *out)
 {
     for (int i = 0; i < 24; i++)
         if (in->be[i] != 0)

@@ -47,16 +47,17 @@ struct lp_wire_error {
     char message[256];
 };
 
-/* An unsigned 256-bit amount (wei), big-endian so memcmp orders amounts. */
+/* An unsigned 256-bit amount (wei), big-endian so memcmp orders amounts. Its helpers are
+ * named lp_wei_*: core/pow/uint256.h has the byte-array uint256 arithmetic of proof of work. */
 struct lp_u256 {
     uint8_t be[LP_WIRE_U256_LEN];
 };
 
-void lp_u256_from_u64(struct lp_u256 *out, uint64_t value);
+void lp_wei_from_u64(struct lp_u256 *out, uint64_t value);
 /* <0, 0, >0 like memcmp. */
-int lp_u256_cmp(const struct lp_u256 *a, const struct lp_u256 *b);
+int lp_wei_cmp(const struct lp_u256 *a, const struct lp_u256 *b);
 /* The low 64 bits, and whether the value fits in them. */
-int lp_u256_to_u64(const struct lp_u256 *in, uint64_t *out);
+int lp_wei_to_u64(const struct lp_u256 *in, uint64_t *out);
 
 /* "job_offer", "resource_offer", ...; "unknown" for anything else. */
 const char *lp_wire_kind_name(uint32_t kind);

@@ -35,8 +35,8 @@ static void fixed_job_offer(struct lp_job_offer *o)
     o->inputs[1].key = lp_sample_dup("Animal");
     o->inputs[1].value = lp_sample_dup("cow");
     o->resources = (struct lp_job_resources){1000, 0, 0, 100u * 1000 * 1000, 1u << 30};
-    lp_u256_from_u64(&o->max_price, 2000000000000000000ull);
-    lp_u256_from_u64(&o->payment_collateral, 1000000000000000000ull);
+    lp_wei_from_u64(&o->max_price, 2000000000000000000ull);
+    lp_wei_from_u64(&o->payment_collateral, 1000000000000000000ull);
     o->timeout_s = 900;
     o->mode = LP_PRICE_MARKET;
     o->created_at_ms = 1735689600000ull;
@@ -112,7 +112,7 @@ static void test_round_trip_fields(void **state)
     assert_memory_equal(back.nonce, o.nonce, 16);
     assert_memory_equal(back.max_price.be, o.max_price.be, 32);
     uint64_t v;
-    assert_int_equal(lp_u256_to_u64(&back.max_price, &v), 0);
+    assert_int_equal(lp_wei_to_u64(&back.max_price, &v), 0);
     assert_true(v == 2000000000000000000ull);
     lp_job_offer_free(&back);
     lp_job_offer_free(&o);
@@ -131,7 +131,7 @@ static void test_hand_encoded_pow_challenge(void **state)
     memset(c.provider, 0x22, 20);
     c.round = 7;
     memset(c.challenge, 0x33, 32);
-    lp_u256_from_u64(&c.target, 1);
+    lp_wei_from_u64(&c.target, 1);
     c.window_start_ms = 1000;
     c.window_end_ms = 2000;
     uint8_t want[2 + 22 + 22 + 1 + 34 + 34 + 3 + 3];

@@ -88,7 +88,7 @@ static LP_SAMPLE_UNUSED char *lp_sample_hex(uint64_t *s, size_t digits)
 static LP_SAMPLE_UNUSED void lp_sample_u256(uint64_t *s, struct lp_u256 *v)
 {
     if (lp_sample_next(s) % 2)
-        lp_u256_from_u64(v, lp_sample_uint(s));
+        lp_wei_from_u64(v, lp_sample_uint(s));
     else
         lp_sample_bytes(s, v->be, sizeof(v->be));
 }
