@@ -6,7 +6,7 @@
 #
 # PREBUILT_DIR (default gpu-carry/) holds hashrate_cuda.so and cuda_check built on the dev
 # machine (tests/gpu/build-carry.sh); when they do not run here, both are rebuilt from source
-# with nvcc and gcc (sm_90). Steps: GPU and clocks; correctness of every rotation mode against
+# with nvcc and gcc (tests/gpu/build-standalone.sh, sm_90). Steps: GPU and clocks; correctness of every rotation mode against
 # the CPU reference (random challenges, coverage with an easy target, range splitting); GH/s at
 # a few launch shapes with the SM clock and the % of the 132 SM x 64 x clock / 4100 limit;
 # SASS instruction counts per kernel (the kernel body is one hash: compare with the 4,041
@@ -36,22 +36,8 @@ CHECK="$PRE/cuda_check"
 
 build_from_source() {
     local b="$OUTDIR/build"
-    echo "== building from source into $b"
-    mkdir -p "$b/api/lilypad"
-    local amaj amin ver
-    amaj=$(sed -n 's/^set(LP_ABI_MAJOR \([0-9]*\))/\1/p' CMakeLists.txt)
-    amin=$(sed -n 's/^set(LP_ABI_MINOR \([0-9]*\))/\1/p' CMakeLists.txt)
-    ver=$(sed -n 's/^project(lilypad VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
-    sed -e "s/@LP_ABI_MAJOR@/$amaj/; s/@LP_ABI_MINOR@/$amin/" \
-        -e "s/@PROJECT_VERSION_MAJOR@/${ver%%.*}/; s/@PROJECT_VERSION_MINOR@/$(echo "$ver" | cut -d. -f2)/" \
-        -e "s/@PROJECT_VERSION_PATCH@/${ver##*.}/; s/@PROJECT_VERSION@/$ver/" \
-        api/lilypad/version.h.in >"$b/api/lilypad/version.h"
-    nvcc -std=c++20 -O3 -shared -Xcompiler -fPIC,-fvisibility=hidden -cudart static \
-        -gencode arch=compute_90,code=sm_90 -Xptxas -v \
-        -Iapi -I"$b/api" -Iplugins/hashrate/common -Icore \
-        plugins/hashrate/cuda/hashrate_cuda.cu core/crypto/keccak.c -o "$b/hashrate_cuda.so" &&
-        gcc -std=c17 -O2 -D_GNU_SOURCE -Iapi -I"$b/api" -Icore tests/gpu/cuda_check.c \
-            core/crypto/keccak.c -ldl -o "$b/cuda_check" || return 1
+    echo "== building from source into $b (sm_90)"
+    bash tests/gpu/build-standalone.sh "$b" -gencode arch=compute_90,code=sm_90 || return 1
     SO="$b/hashrate_cuda.so"
     CHECK="$b/cuda_check"
 }
