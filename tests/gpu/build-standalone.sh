@@ -20,7 +20,7 @@ IFS=. read -r vmaj vmin vpat <<<"$ver"
 sed -e "s/@LP_ABI_MAJOR@/$amaj/; s/@LP_ABI_MINOR@/$amin/; s/@PROJECT_VERSION@/$ver/" \
     -e "s/@PROJECT_VERSION_MAJOR@/$vmaj/; s/@PROJECT_VERSION_MINOR@/$vmin/" \
     -e "s/@PROJECT_VERSION_PATCH@/$vpat/" api/lilypad/version.h.in >"$out/api/lilypad/version.h"
-gcc -std=c17 -O2 -fPIC -fvisibility=hidden -Icore -c core/crypto/keccak.c -o "$out/keccak.o"
+gcc -std=c17 -O2 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Icore -c core/crypto/keccak.c -o "$out/keccak.o"
 nvcc -std=c++20 -O3 -shared -Xcompiler -fPIC,-fvisibility=hidden,-fno-strict-aliasing \
     -cudart static "${gencode[@]}" -Xptxas -v \
     -Iapi -I"$out/api" -Iplugins/hashrate/common -Icore \
