@@ -17,7 +17,8 @@ const struct lp_cfg_field lp_core_schema[] = {
     LP_CFG_END,
 };
 
-const char *const lp_core_sections[] = {"hashrate", "executor", "storage", "verifier", NULL};
+const char *const lp_core_sections[] = {"hashrate", "executor", "storage",
+                                        "verifier", "solver",   NULL};
 
 static const struct lp_cfg_field hashrate_schema[] = {
     LP_CFG_FIELD(struct lp_concern_settings, backend, LP_CFG_STRING, 0, "\"auto\"",

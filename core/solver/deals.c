@@ -1,0 +1,470 @@
+/* The deal state machine: parties' actions, results, challenges and mediation, file access and
+ * the timeout rules (solver.h describes the states and who may do what). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solver/deal_state.h"
+
+#include "solver/solver_impl.h"
+
+enum { ROLE_CREATOR = 1, ROLE_PROVIDER = 2, ROLE_MEDIATOR = 4 };
+
+static unsigned roles_of(const struct lp_store_deal *d, const uint8_t caller[LP_WIRE_ADDR_LEN])
+{
+    unsigned r = 0;
+    if (memcmp(d->job_creator, caller, LP_WIRE_ADDR_LEN) == 0)
+        r |= ROLE_CREATOR;
+    if (memcmp(d->provider, caller, LP_WIRE_ADDR_LEN) == 0)
+        r |= ROLE_PROVIDER;
+    if (d->has_mediator && memcmp(d->mediator, caller, LP_WIRE_ADDR_LEN) == 0)
+        r |= ROLE_MEDIATOR;
+    return r;
+}
+
+/* Loads a deal the caller is a party of (any role in `allowed`); 404 / 403 otherwise. */
+static int load_deal(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                     const uint8_t id[LP_WIRE_ID_LEN], unsigned allowed, struct lp_store_deal *d,
+                     unsigned *roles, struct lp_solver_status *st)
+{
+    struct lp_store_error e;
+    int rc = s->store->ops->deal_get(s->store, id, d, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    unsigned r = roles_of(d, caller);
+    if (!(r & allowed)) {
+        lp_store_deal_release(d);
+        lp_solver_status_set(st, 403, "sign with the key of the deal's party who may do this",
+                             r ? "this action is not open to your role in the deal"
+                               : "not a party of this deal");
+        return -1;
+    }
+    if (roles)
+        *roles = r;
+    return 0;
+}
+
+/* Applies u to deal d, telling every party; 0 or -1 with st set. */
+static int transition(struct lp_solver *s, const struct lp_store_deal *d,
+                      struct lp_store_deal_update *u, struct lp_solver_status *st)
+{
+    memcpy(u->id, d->id, LP_WIRE_ID_LEN);
+    const uint8_t *mediator = u->set_mediator ? u->mediator : d->has_mediator ? d->mediator : NULL;
+    struct lp_store_event_in ev[2];
+    size_t n_ev = 1;
+    lp_solver_event(&ev[0], "deal_state", d->id, u->new_state, d->job_creator, d->provider,
+                    mediator);
+    if (u->set_mediator) {
+        lp_solver_event(&ev[1], "mediation_requested", d->id, u->new_state, u->mediator,
+                        d->job_creator, d->provider);
+        n_ev = 2;
+    }
+    struct lp_store_error e;
+    int rc = s->store->ops->deal_update(s->store, u, ev, n_ev, lp_solver_now_ms(), &e);
+    if (rc != LP_STORE_OK) {
+        if (rc == LP_STORE_CONFLICT)
+            lp_solver_status_set(st, 409, "GET the deal to see its state", "%s", e.message);
+        else
+            lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    lp_solver_events_appended(s);
+    st->http = 200;
+    return 0;
+}
+
+int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const char *action,
+                          struct lp_solver_status *st)
+{
+    struct lp_store_deal d;
+    unsigned roles = 0;
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    unsigned allowed;
+    if (strcmp(action, "agree") == 0) {
+        allowed = ROLE_CREATOR | ROLE_PROVIDER;
+        u.expect_mask = LP_ST_MASK(LP_DS_AGREED);
+        u.new_state = LP_DS_AGREED;
+    } else if (strcmp(action, "accept") == 0) {
+        allowed = ROLE_CREATOR;
+        u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_SUBMITTED) | LP_ST_MASK(LP_DS_DOWNLOADING);
+        u.new_state = LP_DS_RESULTS_ACCEPTED;
+        u.note = "results accepted by the job creator";
+    } else if (strcmp(action, "cancel") == 0) {
+        allowed = ROLE_CREATOR;
+        u.expect_mask = LP_ST_MASK(LP_DS_AGREED) | LP_ST_MASK(LP_DS_UPLOADING);
+        u.new_state = LP_DS_JOB_OFFER_CANCELLED;
+        u.note = "cancelled by the job creator";
+    } else {
+        lp_solver_status_set(st, 404, "actions: agree, accept, cancel, challenge",
+                             "unknown deal action \"%.64s\"", action);
+        return -1;
+    }
+    if (load_deal(s, caller, deal_id, allowed, &d, &roles, st) != 0)
+        return -1;
+    if (strcmp(action, "agree") == 0)
+        u.note = (roles & ROLE_PROVIDER) ? "agreed by the resource provider"
+                                         : "agreed by the job creator";
+    int rc = transition(s, &d, &u, st);
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *data, size_t len,
+                          struct lp_solver_status *st)
+{
+    struct lp_store_deal d;
+    if (load_deal(s, caller, deal_id, ROLE_PROVIDER, &d, NULL, st) != 0)
+        return -1;
+    int rc = -1;
+    if (d.state != LP_DS_AGREED && d.state != LP_DS_UPLOADING) {
+        lp_solver_status_set(st, 409, "outputs are uploaded before the result is posted",
+                             "the deal is in state %s", lp_deal_state_name(d.state));
+        goto out;
+    }
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    if (lp_solver_upload_file(s, caller, data, len, u.output_keccak, st) != 0)
+        goto out;
+    u.set_output = true;
+    u.expect_mask = LP_ST_MASK(LP_DS_AGREED) | LP_ST_MASK(LP_DS_UPLOADING);
+    u.new_state = LP_DS_UPLOADING;
+    u.note = "outputs uploaded";
+    rc = transition(s, &d, &u, st);
+out:
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
+                          struct lp_solver_status *st)
+{
+    struct lp_store_deal d;
+    if (load_deal(s, caller, deal_id, ROLE_PROVIDER, &d, NULL, st) != 0)
+        return -1;
+    int rc = -1;
+    struct lp_wire_object obj;
+    struct lp_envelope env;
+    struct lp_wire_error werr;
+    memset(&obj, 0, sizeof obj);
+    if (lp_wire_open(body, len, &obj, &env, &werr) != 0) {
+        lp_solver_status_set(st, 400, "send the result as a signed envelope", "bad envelope: %s",
+                             werr.message);
+        goto out;
+    }
+    if (obj.kind != LP_WIRE_RESULT || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) != 0 ||
+        memcmp(obj.u.result.deal_id, deal_id, LP_WIRE_ID_LEN) != 0) {
+        lp_solver_status_set(st, 400, "sign a result for this deal with the provider's key",
+                             "the body is not this deal's result signed by its provider");
+        goto out;
+    }
+    if ((!obj.u.result.error || !obj.u.result.error[0]) && !d.has_output) {
+        lp_solver_status_set(st, 409, "PUT /api/v1/deals/{id}/outputs first",
+                             "a successful result needs the outputs uploaded first");
+        goto out;
+    }
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    u.expect_mask = LP_ST_MASK(LP_DS_AGREED) | LP_ST_MASK(LP_DS_UPLOADING);
+    u.new_state = LP_DS_RESULTS_SUBMITTED;
+    u.result_id = env.id;
+    u.result_envelope = body;
+    u.result_len = len;
+    u.note = (obj.u.result.error && obj.u.result.error[0]) ? "result submitted (job failed)"
+                                                           : "result submitted";
+    rc = transition(s, &d, &u, st);
+out:
+    lp_wire_object_free(&obj);
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+struct mediator_ctx {
+    struct lp_solver *s;
+    const struct lp_store_deal *d;
+    struct lp_solver_status *st;
+};
+
+static int commit_mediator(void *ctx, const struct lp_match_offer *offer,
+                           const struct lp_u256 *price)
+{
+    (void)price;
+    struct mediator_ctx *c = ctx;
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_CHECKED);
+    u.new_state = LP_DS_RESULTS_CHECKED;
+    u.set_mediator = true;
+    memcpy(u.mediator, offer->provider, LP_WIRE_ADDR_LEN);
+    memcpy(u.mediator_offer_id, offer->id, LP_WIRE_ID_LEN);
+    u.note = "mediator booked";
+    return transition(c->s, c->d, &u, c->st);
+}
+
+int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN])
+{
+    struct lp_store_deal d;
+    struct lp_store_error e;
+    if (s->store->ops->deal_get(s->store, deal_id, &d, &e) != LP_STORE_OK)
+        return -1;
+    int rc = -1;
+    struct lp_store_offer o;
+    memset(&o, 0, sizeof o);
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    if (d.state != LP_DS_RESULTS_CHECKED || d.has_mediator) {
+        rc = 0;
+        goto out;
+    }
+    struct lp_wire_error werr;
+    if (s->store->ops->offer_get(s->store, LP_WIRE_JOB_OFFER, d.job_offer_id, &o, &e) !=
+            LP_STORE_OK ||
+        lp_wire_open(o.envelope, o.envelope_len, &obj, NULL, &werr) != 0 ||
+        obj.kind != LP_WIRE_JOB_OFFER)
+        goto out;
+    char *ref = lp_solver_module_ref(&obj.u.job_offer);
+    /* The mediator re-runs the same job: same resources and module rules, never the provider
+     * whose result is challenged, and any price (the mediation fee pays it). */
+    struct lp_job_offer job = obj.u.job_offer;
+    job.has_target = 0;
+    memset(job.max_price.be, 0xff, sizeof job.max_price.be);
+    struct lp_match_job mj = {.offer = &job, .module_ref = ref, .exclude = d.provider};
+    struct lp_solver_status st = {0};
+    struct mediator_ctx c = {.s = s, .d = &d, .st = &st};
+    int m = ref ? lp_matcher_match(s->matcher, &mj, commit_mediator, &c, NULL, NULL, 0)
+                : LP_MATCH_ERROR;
+    free(ref);
+    rc = m == LP_MATCH_OK ? 0 : 1;
+out:
+    lp_wire_object_free(&obj);
+    lp_store_offer_release(&o);
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+int lp_solver_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                        const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
+                        struct lp_solver_status *st)
+{
+    struct lp_store_deal d;
+    if (load_deal(s, caller, deal_id, ROLE_CREATOR, &d, NULL, st) != 0)
+        return -1;
+    int rc = -1;
+    struct lp_wire_object obj;
+    struct lp_envelope env;
+    struct lp_wire_error werr;
+    memset(&obj, 0, sizeof obj);
+    if (lp_wire_open(body, len, &obj, &env, &werr) != 0) {
+        lp_solver_status_set(st, 400, "send a signed mediation request", "bad envelope: %s",
+                             werr.message);
+        goto out;
+    }
+    if (obj.kind != LP_WIRE_MEDIATION_REQUEST || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) ||
+        memcmp(obj.u.mediation_request.deal_id, deal_id, LP_WIRE_ID_LEN) != 0 || !d.has_result ||
+        memcmp(obj.u.mediation_request.result_id, d.result_id, LP_WIRE_ID_LEN) != 0) {
+        lp_solver_status_set(st, 400, "sign a mediation request naming this deal and its result",
+                             "the body is not a mediation request for this deal's result");
+        goto out;
+    }
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_SUBMITTED) | LP_ST_MASK(LP_DS_DOWNLOADING);
+    u.new_state = LP_DS_RESULTS_CHECKED;
+    u.challenge_envelope = body;
+    u.challenge_len = len;
+    u.note = "result challenged by the job creator";
+    rc = transition(s, &d, &u, st);
+    if (rc == 0)
+        lp_solver_book_mediator(s, deal_id); /* else the timeout pass retries */
+out:
+    lp_wire_object_free(&obj);
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+int lp_solver_post_verdict(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                           const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
+                           struct lp_solver_status *st)
+{
+    struct lp_store_deal d;
+    if (load_deal(s, caller, deal_id, ROLE_MEDIATOR, &d, NULL, st) != 0)
+        return -1;
+    int rc = -1;
+    struct lp_wire_object obj;
+    struct lp_envelope env, req;
+    struct lp_wire_error werr;
+    memset(&obj, 0, sizeof obj);
+    if (lp_wire_open(body, len, &obj, &env, &werr) != 0) {
+        lp_solver_status_set(st, 400, "send a signed mediation verdict", "bad envelope: %s",
+                             werr.message);
+        goto out;
+    }
+    const struct lp_mediation_verdict *v = &obj.u.mediation_verdict;
+    if (obj.kind != LP_WIRE_MEDIATION_VERDICT || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) ||
+        memcmp(v->deal_id, deal_id, LP_WIRE_ID_LEN) != 0 ||
+        memcmp(v->result_id, d.result_id, LP_WIRE_ID_LEN) != 0 || !d.challenge_envelope ||
+        lp_envelope_parse(d.challenge_envelope, d.challenge_len, &req, &werr) != 0 ||
+        memcmp(v->request_id, req.id, LP_WIRE_ID_LEN) != 0) {
+        lp_solver_status_set(st, 400, "sign a verdict naming this deal, its result and request",
+                             "the body is not a verdict on this deal's mediation request");
+        goto out;
+    }
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_CHECKED);
+    u.new_state =
+        v->verdict == LP_VERDICT_ACCEPTED ? LP_DS_MEDIATION_ACCEPTED : LP_DS_MEDIATION_REJECTED;
+    u.verdict_envelope = body;
+    u.verdict_len = len;
+    u.note = v->verdict == LP_VERDICT_ACCEPTED ? "mediator accepted the result"
+                                               : "mediator rejected the result";
+    rc = transition(s, &d, &u, st);
+out:
+    lp_wire_object_free(&obj);
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+int lp_solver_read_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                        const uint8_t deal_id[LP_WIRE_ID_LEN], const char *which, uint8_t **data,
+                        size_t *len, struct lp_solver_status *st)
+{
+    struct lp_store_deal d;
+    unsigned roles = 0;
+    if (load_deal(s, caller, deal_id, ROLE_CREATOR | ROLE_PROVIDER | ROLE_MEDIATOR, &d, &roles,
+                  st) != 0)
+        return -1;
+    int rc = -1;
+    bool outputs = strcmp(which, "outputs") == 0;
+    bool has = outputs ? d.has_output : d.has_input;
+    const uint8_t *k = outputs ? d.output_keccak : d.input_keccak;
+    if (!has) {
+        lp_solver_status_set(st, 404,
+                             outputs ? "wait for the provider to upload them"
+                                     : "the job offer carried no input files",
+                             "this deal has no %s", outputs ? "outputs" : "inputs");
+        goto out;
+    }
+    struct lp_store_error e;
+    int r = s->store->ops->file_read(s->store, k, data, len, &e);
+    if (r != LP_STORE_OK) {
+        lp_solver_status_store(st, r, &e);
+        goto out;
+    }
+    rc = 0;
+    st->http = 200;
+    if (outputs && (roles & ROLE_CREATOR) && d.state == LP_DS_RESULTS_SUBMITTED) {
+        struct lp_store_deal_update u;
+        memset(&u, 0, sizeof u);
+        u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_SUBMITTED);
+        u.new_state = LP_DS_DOWNLOADING;
+        u.note = "outputs downloaded by the job creator";
+        struct lp_solver_status ignore = {0};
+        transition(s, &d, &u, &ignore); /* losing a race here changes nothing for the reader */
+    }
+out:
+    lp_store_deal_release(&d);
+    return rc;
+}
+
+/* ---- timeouts ---------------------------------------------------------------------------- */
+
+struct tick_ctx {
+    struct lp_solver *s;
+    uint64_t now;
+    uint8_t (*ids)[LP_WIRE_ID_LEN];
+    uint32_t *states;
+    size_t n, cap;
+};
+
+/* The state a deal times out into at `now`, or 0 when it has time left. */
+static uint32_t timeout_state(const struct lp_solver *s, const struct lp_store_deal *d,
+                              uint64_t now)
+{
+    if (s->cfg.total_timeout_ms && now >= d->job_created_at_ms + s->cfg.total_timeout_ms)
+        return LP_DS_JOB_TIMED_OUT;
+    switch (d->state) {
+    case LP_DS_AGREED:
+    case LP_DS_UPLOADING:
+        if (now >= d->created_at_ms + d->execution_ms + s->cfg.execution_grace_ms)
+            return LP_DS_TIMEOUT_EXECUTION;
+        break;
+    case LP_DS_RESULTS_SUBMITTED:
+    case LP_DS_DOWNLOADING:
+        if (now >= d->state_since_ms + d->download_ms)
+            return LP_DS_TIMEOUT_DOWNLOAD;
+        break;
+    case LP_DS_RESULTS_CHECKED:
+        if (now >= d->state_since_ms + d->mediation_ms)
+            return LP_DS_TIMEOUT_MEDIATE_RESULTS;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* Collects work during the scan (the store is locked while it runs) and acts afterwards. */
+static int collect(void *ctx, const struct lp_store_deal *d)
+{
+    struct tick_ctx *t = ctx;
+    uint32_t to = timeout_state(t->s, d, t->now);
+    bool needs_mediator = d->state == LP_DS_RESULTS_CHECKED && !d->has_mediator;
+    if (!to && !needs_mediator)
+        return 0;
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? 2 * t->cap : 32;
+        void *a = realloc(t->ids, ncap * sizeof *t->ids);
+        if (!a)
+            return 0;
+        t->ids = a;
+        void *b = realloc(t->states, ncap * sizeof *t->states);
+        if (!b)
+            return 0;
+        t->states = b;
+        t->cap = ncap;
+    }
+    memcpy(t->ids[t->n], d->id, LP_WIRE_ID_LEN);
+    t->states[t->n++] = to; /* 0: only a mediator to book */
+    return 0;
+}
+
+int lp_solver_tick(struct lp_solver *s, uint64_t now_ms)
+{
+    int n = lp_solver_expire_pending(s, now_ms);
+    struct tick_ctx t = {.s = s, .now = now_ms};
+    struct lp_store_error e;
+    if (s->store->ops->deal_scan(s->store, NULL, true, collect, &t, &e) != LP_STORE_OK)
+        fprintf(stderr, "lilypad: solver: timeout pass: %s\n", e.message);
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.states[i] == 0) {
+            lp_solver_book_mediator(s, t.ids[i]);
+            continue;
+        }
+        struct lp_store_deal d;
+        if (s->store->ops->deal_get(s->store, t.ids[i], &d, &e) != LP_STORE_OK)
+            continue;
+        uint32_t to = timeout_state(s, &d, now_ms); /* re-check: it may have moved on */
+        if (to && !lp_deal_state_terminal(d.state)) {
+            struct lp_store_deal_update u;
+            memset(&u, 0, sizeof u);
+            u.expect_mask = LP_ST_MASK(d.state);
+            u.new_state = to;
+            u.note = "timed out";
+            struct lp_solver_status st = {0};
+            if (transition(s, &d, &u, &st) == 0) {
+                n++;
+                lp_solver_count(s, &s->metrics.timeouts, 1);
+            }
+        }
+        lp_store_deal_release(&d);
+    }
+    free(t.ids);
+    free(t.states);
+    return n;
+}

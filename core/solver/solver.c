@@ -1,0 +1,803 @@
+/* Solver lifecycle, offers and matching (see solver.h for the state machine). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "solver/deal_state.h"
+
+#include "solver/solver_impl.h"
+#include "util/hex.h"
+
+uint64_t lp_solver_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void lp_solver_config_defaults(struct lp_solver_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->match_timeout_ms = 30000;
+    cfg->execution_grace_ms = 60000;
+    cfg->max_execution_ms = 900000;
+    cfg->download_timeout_ms = 3600000;
+    cfg->mediation_timeout_ms = 3600000;
+    cfg->total_timeout_ms = 7200000;
+    cfg->tick_ms = 1000;
+    cfg->rate_window_ms = 10000;
+    cfg->rate_limit = 200;
+    cfg->max_open_job_offers = 100;
+    cfg->max_open_resource_offers = 16;
+    cfg->max_pending_jobs = 1000;
+    cfg->max_file_bytes = 64u * 1024u * 1024u;
+    cfg->offer_skew_ms = 30000;
+}
+
+void lp_solver_status_set(struct lp_solver_status *st, int http, const char *hint, const char *fmt,
+                          ...)
+{
+    st->http = http;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->error, sizeof st->error, fmt, ap);
+    va_end(ap);
+    snprintf(st->hint, sizeof st->hint, "%s", hint ? hint : "");
+}
+
+void lp_solver_status_store(struct lp_solver_status *st, int rc, const struct lp_store_error *e)
+{
+    switch (rc) {
+    case LP_STORE_NOT_FOUND:
+        lp_solver_status_set(st, 404, "check the ID", "%s", e->message);
+        break;
+    case LP_STORE_EXISTS:
+        lp_solver_status_set(st, 409, "post a new object (fresh nonce)", "%s", e->message);
+        break;
+    case LP_STORE_CONFLICT:
+        lp_solver_status_set(st, 409, "reload the record: its state changed", "%s", e->message);
+        break;
+    default:
+        lp_solver_status_set(st, 500, "the solver's store failed; see its log", "%s", e->message);
+        break;
+    }
+}
+
+void lp_solver_count(struct lp_solver *s, uint64_t *counter, uint64_t n)
+{
+    (void)s;
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+void lp_solver_events_appended(struct lp_solver *s)
+{
+    uint64_t seq = 0;
+    struct lp_store_error e;
+    if (s->store->ops->event_last_seq(s->store, &seq, &e) != LP_STORE_OK)
+        return;
+    pthread_mutex_lock(&s->ev_lock);
+    if (seq > s->last_seq)
+        s->last_seq = seq;
+    pthread_cond_broadcast(&s->ev_cond);
+    pthread_mutex_unlock(&s->ev_lock);
+}
+
+void lp_solver_event(struct lp_store_event_in *ev, const char *type, const uint8_t *id,
+                     uint32_t state, const uint8_t *a, const uint8_t *b, const uint8_t *c)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    memcpy(ev->object_id, id, LP_WIRE_ID_LEN);
+    ev->state = state;
+    const uint8_t *who[3] = {a, b, c};
+    for (size_t i = 0; i < 3; i++) {
+        if (who[i])
+            memcpy(ev->audience[ev->n_audience++], who[i], LP_WIRE_ADDR_LEN);
+    }
+}
+
+char *lp_solver_module_ref(const struct lp_job_offer *job)
+{
+    size_t n = strlen(job->module.repo) + strlen(job->module.commit) + 2;
+    char *ref = malloc(n);
+    if (ref)
+        snprintf(ref, n, "%s@%s", job->module.repo, job->module.commit);
+    return ref;
+}
+
+void lp_solver_hex_id(const uint8_t id[LP_WIRE_ID_LEN], char out[2 * LP_WIRE_ID_LEN + 3])
+{
+    lp_hex_encode_0x(id, LP_WIRE_ID_LEN, out);
+}
+
+const uint8_t *lp_solver_address(const struct lp_solver *s)
+{
+    return s->key.address;
+}
+
+struct lp_store *lp_solver_store(struct lp_solver *s)
+{
+    return s->store;
+}
+
+const struct lp_solver_config *lp_solver_get_config(const struct lp_solver *s)
+{
+    return &s->cfg;
+}
+
+void lp_solver_get_metrics(struct lp_solver *s, struct lp_solver_metrics *m)
+{
+    *m = s->metrics;
+    m->open_resource_offers = lp_matcher_size(s->matcher);
+    pthread_mutex_lock(&s->pending_lock);
+    m->pending_jobs = s->n_pending;
+    pthread_mutex_unlock(&s->pending_lock);
+}
+
+/* ---- blocklist -------------------------------------------------------------------------- */
+
+/* Matcher callback: a module is blocked by its repo (every commit) or by repo@commit. */
+static int blocked_cb(void *ctx, const char *repo, const char *module_ref, char *reason,
+                      size_t reason_cap)
+{
+    struct lp_solver *s = ctx;
+    struct lp_store_error e;
+    if (s->store->ops->block_get(s->store, module_ref, reason, reason_cap, &e) == LP_STORE_OK)
+        return 1;
+    if (repo && s->store->ops->block_get(s->store, repo, reason, reason_cap, &e) == LP_STORE_OK)
+        return 1;
+    return 0;
+}
+
+int lp_solver_block(struct lp_solver *s, const char *module, const char *reason)
+{
+    struct lp_store_error e;
+    if (s->store->ops->block_set(s->store, module, reason, lp_solver_now_ms(), &e) != LP_STORE_OK) {
+        fprintf(stderr, "lilypad: solver: blocklist: %s\n", e.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- rate limits ---------------------------------------------------------------------------- */
+
+int lp_solver_rate_check(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                         struct lp_solver_status *st)
+{
+    if (s->cfg.rate_limit == 0)
+        return 0;
+    uint64_t now = lp_solver_now_ms(), count = 0;
+    struct lp_store_error e;
+    int rc = s->store->ops->rate_hit(s->store, caller, "requests", s->cfg.rate_window_ms, now,
+                                     &count, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    if (count > s->cfg.rate_limit) {
+        uint64_t w = s->cfg.rate_window_ms ? s->cfg.rate_window_ms : 1;
+        char hint[160];
+        snprintf(hint, sizeof hint,
+                 "at most %llu signed requests per %llu ms per address; retry "
+                 "in %llu ms",
+                 (unsigned long long)s->cfg.rate_limit, (unsigned long long)w,
+                 (unsigned long long)(w - now % w));
+        lp_solver_status_set(st, 429, hint, "rate limit exceeded: %llu requests in this window",
+                             (unsigned long long)count);
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- pending jobs -------------------------------------------------------------------------- */
+
+static void pending_free(struct lp_pending_job *p)
+{
+    lp_job_offer_free(&p->job);
+    free(p->module_ref);
+}
+
+/* Appends (pending_lock held); takes ownership of p's members. */
+static int pending_push(struct lp_solver *s, struct lp_pending_job *p)
+{
+    if (s->n_pending == s->cap_pending) {
+        size_t ncap = s->cap_pending ? 2 * s->cap_pending : 64;
+        struct lp_pending_job *q = realloc(s->pending, ncap * sizeof *q);
+        if (!q)
+            return -1;
+        s->pending = q;
+        s->cap_pending = ncap;
+    }
+    s->pending[s->n_pending++] = *p;
+    return 0;
+}
+
+static void pending_remove_at(struct lp_solver *s, size_t i)
+{
+    pending_free(&s->pending[i]);
+    memmove(&s->pending[i], &s->pending[i + 1], (s->n_pending - i - 1) * sizeof *s->pending);
+    s->n_pending--;
+}
+
+/* Removes a job from the queue by ID (pending_lock held); 0 if it was there. */
+static int pending_drop(struct lp_solver *s, const uint8_t id[LP_WIRE_ID_LEN])
+{
+    for (size_t i = 0; i < s->n_pending; i++) {
+        if (memcmp(s->pending[i].id, id, LP_WIRE_ID_LEN) == 0) {
+            pending_remove_at(s, i);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- matching and deal creation ------------------------------------------------------------ */
+
+struct commit_ctx {
+    struct lp_solver *s;
+    const struct lp_pending_job *p;
+    struct lp_solver_status *st;
+};
+
+static uint64_t ms_to_s_ceil(uint64_t ms)
+{
+    uint64_t s = (ms + 999) / 1000;
+    return s > LP_WIRE_MAX_DURATION_S ? LP_WIRE_MAX_DURATION_S : s;
+}
+
+static int commit_deal(void *ctx, const struct lp_match_offer *offer, const struct lp_u256 *price)
+{
+    struct commit_ctx *c = ctx;
+    struct lp_solver *s = c->s;
+    const struct lp_pending_job *p = c->p;
+    uint64_t now = lp_solver_now_ms();
+
+    uint64_t exec_ms = p->job.timeout_s * 1000u;
+    if (s->cfg.max_execution_ms && exec_ms > s->cfg.max_execution_ms)
+        exec_ms = s->cfg.max_execution_ms;
+
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_DEAL;
+    struct lp_deal *d = &obj.u.deal;
+    memcpy(d->job_offer_id, p->id, LP_WIRE_ID_LEN);
+    memcpy(d->resource_offer_id, offer->id, LP_WIRE_ID_LEN);
+    memcpy(d->job_creator, p->job.job_creator, LP_WIRE_ADDR_LEN);
+    memcpy(d->resource_provider, offer->provider, LP_WIRE_ADDR_LEN);
+    memcpy(d->solver, s->key.address, LP_WIRE_ADDR_LEN);
+    d->timeouts.execution_s = ms_to_s_ceil(exec_ms);
+    d->timeouts.download_s = ms_to_s_ceil(s->cfg.download_timeout_ms);
+    d->timeouts.judge_s = ms_to_s_ceil(s->cfg.download_timeout_ms);
+    d->timeouts.mediation_s = ms_to_s_ceil(s->cfg.mediation_timeout_ms);
+    d->agreed_price = *price;
+    d->payment_collateral = p->job.payment_collateral;
+    d->results_collateral = offer->results_collateral;
+    d->mediation_fee = offer->mediation_fee;
+    d->created_at_ms = now;
+
+    struct lp_store_deal rec;
+    memset(&rec, 0, sizeof rec);
+    struct lp_wire_error werr;
+    if (lp_wire_sign(&s->key, &obj, &rec.envelope, &rec.envelope_len, rec.id, &werr) != 0) {
+        lp_solver_status_set(c->st, 500, "see the solver's log", "signing the deal: %s",
+                             werr.message);
+        return -1;
+    }
+    memcpy(rec.job_offer_id, p->id, LP_WIRE_ID_LEN);
+    memcpy(rec.resource_offer_id, offer->id, LP_WIRE_ID_LEN);
+    memcpy(rec.job_creator, p->job.job_creator, LP_WIRE_ADDR_LEN);
+    memcpy(rec.provider, offer->provider, LP_WIRE_ADDR_LEN);
+    rec.state = LP_DS_AGREED;
+    rec.created_at_ms = now;
+    rec.job_created_at_ms = p->stored_at_ms;
+    rec.execution_ms = exec_ms;
+    rec.download_ms = s->cfg.download_timeout_ms;
+    rec.judge_ms = s->cfg.download_timeout_ms;
+    rec.mediation_ms = s->cfg.mediation_timeout_ms;
+    rec.has_input = p->has_input;
+    memcpy(rec.input_keccak, p->input_keccak, LP_WIRE_ID_LEN);
+
+    struct lp_store_event_in ev[3];
+    lp_solver_event(&ev[0], "deal_added", rec.id, LP_DS_AGREED, rec.job_creator, rec.provider,
+                    NULL);
+    lp_solver_event(&ev[1], "job_offer_state", p->id, LP_DS_AGREED, rec.job_creator, NULL, NULL);
+    lp_solver_event(&ev[2], "resource_offer_state", offer->id, LP_DS_AGREED, rec.provider, NULL,
+                    NULL);
+    struct lp_store_error e;
+    int rc = s->store->ops->deal_create(s->store, &rec, ev, 3, now, &e);
+    free(rec.envelope);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(c->st, rc, &e);
+        return -1;
+    }
+    lp_solver_count(s, &s->metrics.deals, 1);
+    return 0;
+}
+
+int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
+                        struct lp_solver_status *st)
+{
+    struct lp_match_job mj = {.offer = &p->job, .module_ref = p->module_ref, .exclude = NULL};
+    struct commit_ctx c = {.s = s, .p = p, .st = st};
+    char reason[256] = "";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, NULL, reason, sizeof reason);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    lp_solver_count(s, &s->metrics.matches, 1);
+    lp_solver_count(s, &s->metrics.match_ns_total,
+                    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+    if (rc == LP_MATCH_BLOCKED)
+        lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
+                             "%s", reason);
+    if (rc == LP_MATCH_OK || rc == LP_MATCH_COMMIT_FAILED || rc == LP_MATCH_BLOCKED)
+        lp_solver_events_appended(s);
+    return rc;
+}
+
+/* After a resource offer arrives: pending jobs, oldest first, get a chance at it. */
+static void match_pending(struct lp_solver *s)
+{
+    pthread_mutex_lock(&s->pending_lock);
+    for (size_t i = 0; i < s->n_pending;) {
+        struct lp_solver_status st = {0};
+        int rc = lp_solver_match_job(s, &s->pending[i], &st);
+        if (rc == LP_MATCH_OK) {
+            pending_remove_at(s, i);
+            continue;
+        }
+        i++;
+    }
+    pthread_mutex_unlock(&s->pending_lock);
+}
+
+/* ---- posting offers ------------------------------------------------------------------------- */
+
+static bool open_envelope(const uint8_t *body, size_t len, uint32_t want_kind,
+                          const uint8_t caller[LP_WIRE_ADDR_LEN], struct lp_wire_object *obj,
+                          struct lp_envelope *env, struct lp_solver_status *st)
+{
+    struct lp_wire_error werr;
+    if (lp_wire_open(body, len, obj, env, &werr) != 0) {
+        lp_solver_status_set(st, 400, "send a signed envelope (lp_wire_sign) as the body",
+                             "bad envelope: %s", werr.message);
+        return false;
+    }
+    if (obj->kind != want_kind) {
+        lp_solver_status_set(st, 400, "this endpoint takes one kind of object",
+                             "the body is a %s, expected a %s", lp_wire_kind_name(obj->kind),
+                             lp_wire_kind_name(want_kind));
+        lp_wire_object_free(obj);
+        return false;
+    }
+    if (memcmp(env->signer, caller, LP_WIRE_ADDR_LEN) != 0) {
+        char a[43], b[43];
+        lp_address_to_checksum(caller, a);
+        lp_address_to_checksum(env->signer, b);
+        lp_solver_status_set(st, 403, "sign the request with the object's author key",
+                             "the request is signed by %s but the %s's author is %s", a,
+                             lp_wire_kind_name(want_kind), b);
+        lp_wire_object_free(obj);
+        return false;
+    }
+    return true;
+}
+
+static bool fresh(struct lp_solver *s, uint64_t created_at_ms, struct lp_solver_status *st)
+{
+    uint64_t now = lp_solver_now_ms();
+    uint64_t skew = created_at_ms > now ? created_at_ms - now : now - created_at_ms;
+    if (s->cfg.offer_skew_ms && skew > s->cfg.offer_skew_ms) {
+        lp_solver_status_set(st, 400, "create the offer just before posting it; check the clock",
+                             "offer created_at is %llu ms away from the solver's clock (max %llu)",
+                             (unsigned long long)skew, (unsigned long long)s->cfg.offer_skew_ms);
+        return false;
+    }
+    return true;
+}
+
+int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                             const uint8_t *body, size_t len, const uint8_t *input_keccak,
+                             uint8_t id[LP_WIRE_ID_LEN], struct lp_solver_status *st)
+{
+    struct lp_wire_object obj;
+    struct lp_envelope env;
+    if (!open_envelope(body, len, LP_WIRE_JOB_OFFER, caller, &obj, &env, st))
+        return -1;
+    memcpy(id, env.id, LP_WIRE_ID_LEN);
+    struct lp_pending_job p;
+    memset(&p, 0, sizeof p);
+    memcpy(p.id, env.id, LP_WIRE_ID_LEN);
+    p.job = obj.u.job_offer; /* takes ownership */
+    p.module_ref = lp_solver_module_ref(&p.job);
+    int ret = -1;
+    struct lp_store_error e;
+    if (!p.module_ref) {
+        lp_solver_status_set(st, 500, NULL, "out of memory");
+        goto out;
+    }
+    if (!fresh(s, p.job.created_at_ms, st))
+        goto out;
+    char reason[256] = "";
+    if (blocked_cb(s, p.job.module.repo, p.module_ref, reason, sizeof reason)) {
+        lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
+                             "module %s is on the network blocklist: %s", p.module_ref, reason);
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        goto out;
+    }
+    if (input_keccak) {
+        uint8_t owner[LP_WIRE_ADDR_LEN];
+        int rc = s->store->ops->file_stat(s->store, input_keccak, NULL, owner, &e);
+        if (rc != LP_STORE_OK || memcmp(owner, caller, LP_WIRE_ADDR_LEN) != 0) {
+            lp_solver_status_set(st, 400, "upload the inputs with POST /api/v1/files first",
+                                 "inputs: no file with that keccak uploaded by this address");
+            goto out;
+        }
+        p.has_input = true;
+        memcpy(p.input_keccak, input_keccak, LP_WIRE_ID_LEN);
+    }
+    uint64_t open_mine = 0;
+    int rc = s->store->ops->offer_count(s->store, LP_WIRE_JOB_OFFER, LP_DS_NEGOTIATING, caller,
+                                        &open_mine, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        goto out;
+    }
+    if (open_mine >= s->cfg.max_open_job_offers) {
+        lp_solver_status_set(st, 429, "wait for your open job offers to match, or cancel some",
+                             "too many open job offers: %llu (limit %llu per address)",
+                             (unsigned long long)open_mine,
+                             (unsigned long long)s->cfg.max_open_job_offers);
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        goto out;
+    }
+
+    pthread_mutex_lock(&s->pending_lock);
+    if (s->n_pending >= s->cfg.max_pending_jobs) {
+        pthread_mutex_unlock(&s->pending_lock);
+        lp_solver_status_set(st, 503, "the network is busy; retry later",
+                             "network busy: %zu job offers are waiting for a provider",
+                             s->n_pending);
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        goto out;
+    }
+    uint64_t now = lp_solver_now_ms();
+    p.stored_at_ms = now;
+    struct lp_store_offer rec = {.kind = LP_WIRE_JOB_OFFER,
+                                 .state = LP_DS_NEGOTIATING,
+                                 .has_input = p.has_input,
+                                 .created_at_ms = p.job.created_at_ms,
+                                 .envelope = (uint8_t *)body,
+                                 .envelope_len = len};
+    memcpy(rec.id, p.id, LP_WIRE_ID_LEN);
+    memcpy(rec.owner, caller, LP_WIRE_ADDR_LEN);
+    memcpy(rec.input_keccak, p.input_keccak, LP_WIRE_ID_LEN);
+    struct lp_store_event_in ev;
+    lp_solver_event(&ev, "job_offer_added", p.id, LP_DS_NEGOTIATING, caller, NULL, NULL);
+    rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
+    if (rc != LP_STORE_OK) {
+        pthread_mutex_unlock(&s->pending_lock);
+        lp_solver_status_store(st, rc, &e);
+        goto out;
+    }
+    lp_solver_count(s, &s->metrics.job_offers, 1);
+    struct lp_solver_status mst = {0};
+    rc = lp_solver_match_job(s, &p, &mst);
+    if (rc != LP_MATCH_OK) {
+        /* Not matched now: it waits for a resource offer (or its match timeout). */
+        if (pending_push(s, &p) == 0)
+            memset(&p, 0, sizeof p);
+    }
+    pthread_mutex_unlock(&s->pending_lock);
+    lp_solver_events_appended(s);
+    st->http = 200;
+    ret = 0;
+out:
+    pending_free(&p);
+    return ret;
+}
+
+int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                                  const uint8_t *body, size_t len, uint8_t id[LP_WIRE_ID_LEN],
+                                  struct lp_solver_status *st)
+{
+    struct lp_wire_object obj;
+    struct lp_envelope env;
+    if (!open_envelope(body, len, LP_WIRE_RESOURCE_OFFER, caller, &obj, &env, st))
+        return -1;
+    memcpy(id, env.id, LP_WIRE_ID_LEN);
+    struct lp_resource_offer *r = &obj.u.resource_offer;
+    int ret = -1;
+    struct lp_store_error e;
+    uint64_t open_mine = 0;
+    if (!fresh(s, r->created_at_ms, st))
+        goto out;
+    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DS_NEGOTIATING, caller,
+                                        &open_mine, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        goto out;
+    }
+    if (open_mine >= s->cfg.max_open_resource_offers) {
+        lp_solver_status_set(st, 429, "cancel an open resource offer before posting another",
+                             "too many open resource offers: %llu (limit %llu per address)",
+                             (unsigned long long)open_mine,
+                             (unsigned long long)s->cfg.max_open_resource_offers);
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        goto out;
+    }
+    uint64_t now = lp_solver_now_ms();
+    struct lp_store_offer rec = {.kind = LP_WIRE_RESOURCE_OFFER,
+                                 .state = LP_DS_NEGOTIATING,
+                                 .created_at_ms = r->created_at_ms,
+                                 .envelope = (uint8_t *)body,
+                                 .envelope_len = len};
+    memcpy(rec.id, env.id, LP_WIRE_ID_LEN);
+    memcpy(rec.owner, caller, LP_WIRE_ADDR_LEN);
+    struct lp_store_event_in ev;
+    lp_solver_event(&ev, "resource_offer_added", env.id, LP_DS_NEGOTIATING, caller, NULL, NULL);
+    rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        goto out;
+    }
+    lp_solver_count(s, &s->metrics.resource_offers, 1);
+    if (lp_matcher_add(s->matcher, env.id, r) != 0) {
+        lp_solver_status_set(st, 500, NULL, "matcher: cannot index the offer");
+        goto out;
+    }
+    lp_solver_events_appended(s);
+    match_pending(s);
+    st->http = 200;
+    ret = 0;
+out:
+    lp_wire_object_free(&obj);
+    return ret;
+}
+
+int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                           uint32_t kind, const uint8_t id[LP_WIRE_ID_LEN],
+                           struct lp_solver_status *st)
+{
+    struct lp_store_offer o;
+    struct lp_store_error e;
+    int rc = s->store->ops->offer_get(s->store, kind, id, &o, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    bool mine = memcmp(o.owner, caller, LP_WIRE_ADDR_LEN) == 0;
+    bool has_deal = o.has_deal;
+    uint8_t deal_id[LP_WIRE_ID_LEN];
+    memcpy(deal_id, o.deal_id, LP_WIRE_ID_LEN);
+    lp_store_offer_release(&o);
+    if (!mine) {
+        lp_solver_status_set(st, 403, "only an offer's author may cancel it",
+                             "this %s belongs to another address", lp_wire_kind_name(kind));
+        return -1;
+    }
+    if (kind == LP_WIRE_JOB_OFFER && has_deal)
+        return lp_solver_deal_action(s, caller, deal_id, "cancel", st);
+    /* Out of the index first, so the matcher cannot book it while it is being cancelled. */
+    if (kind == LP_WIRE_RESOURCE_OFFER)
+        lp_matcher_remove(s->matcher, id);
+    struct lp_store_event_in ev;
+    lp_solver_event(&ev, kind == LP_WIRE_JOB_OFFER ? "job_offer_state" : "resource_offer_state", id,
+                    LP_DS_JOB_OFFER_CANCELLED, caller, NULL, NULL);
+    if (kind == LP_WIRE_JOB_OFFER)
+        pthread_mutex_lock(&s->pending_lock);
+    rc = s->store->ops->offer_set_state(s->store, kind, id, LP_DS_NEGOTIATING,
+                                        LP_DS_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
+    if (kind == LP_WIRE_JOB_OFFER) {
+        if (rc == LP_STORE_OK)
+            pending_drop(s, id);
+        pthread_mutex_unlock(&s->pending_lock);
+    }
+    if (rc == LP_STORE_CONFLICT && kind == LP_WIRE_JOB_OFFER) {
+        /* Matched in the meantime: cancel the deal instead. */
+        if (s->store->ops->offer_get(s->store, kind, id, &o, &e) == LP_STORE_OK && o.has_deal) {
+            memcpy(deal_id, o.deal_id, LP_WIRE_ID_LEN);
+            lp_store_offer_release(&o);
+            return lp_solver_deal_action(s, caller, deal_id, "cancel", st);
+        }
+        lp_store_offer_release(&o);
+    }
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    lp_solver_events_appended(s);
+    st->http = 200;
+    return 0;
+}
+
+int lp_solver_upload_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t *data, size_t len, uint8_t keccak[LP_WIRE_ID_LEN],
+                          struct lp_solver_status *st)
+{
+    if (len > s->cfg.max_file_bytes) {
+        lp_solver_status_set(st, 413, "pack fewer or smaller files",
+                             "file too large: %zu bytes "
+                             "(limit %llu)",
+                             len, (unsigned long long)s->cfg.max_file_bytes);
+        return -1;
+    }
+    struct lp_store_error e;
+    int rc = s->store->ops->file_put(s->store, data, len, caller, lp_solver_now_ms(), keccak, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    st->http = 200;
+    return 0;
+}
+
+/* ---- open / close ---------------------------------------------------------------------------- */
+
+static int load_resource_offer(void *ctx, const struct lp_store_offer *o)
+{
+    struct lp_solver *s = ctx;
+    struct lp_wire_object obj;
+    struct lp_wire_error werr;
+    if (lp_wire_open(o->envelope, o->envelope_len, &obj, NULL, &werr) != 0) {
+        fprintf(stderr, "lilypad: solver: stored resource offer unreadable, skipped: %s\n",
+                werr.message);
+        return 0;
+    }
+    if (obj.kind == LP_WIRE_RESOURCE_OFFER)
+        lp_matcher_add(s->matcher, o->id, &obj.u.resource_offer);
+    lp_wire_object_free(&obj);
+    return 0;
+}
+
+static int load_job_offer(void *ctx, const struct lp_store_offer *o)
+{
+    struct lp_solver *s = ctx;
+    struct lp_wire_object obj;
+    struct lp_wire_error werr;
+    if (lp_wire_open(o->envelope, o->envelope_len, &obj, NULL, &werr) != 0 ||
+        obj.kind != LP_WIRE_JOB_OFFER) {
+        fprintf(stderr, "lilypad: solver: stored job offer unreadable, skipped\n");
+        return 0;
+    }
+    struct lp_pending_job p;
+    memset(&p, 0, sizeof p);
+    memcpy(p.id, o->id, LP_WIRE_ID_LEN);
+    p.job = obj.u.job_offer;
+    p.module_ref = lp_solver_module_ref(&p.job);
+    p.stored_at_ms = o->stored_at_ms;
+    p.has_input = o->has_input;
+    memcpy(p.input_keccak, o->input_keccak, LP_WIRE_ID_LEN);
+    if (!p.module_ref || pending_push(s, &p) != 0)
+        pending_free(&p);
+    return 0;
+}
+
+/* The timeout thread. It shares ev_cond with the long-polls (so close() wakes everything with
+ * one broadcast) and therefore ignores wake-ups before its next tick is due. */
+static void *ticker_main(void *arg)
+{
+    struct lp_solver *s = arg;
+    pthread_mutex_lock(&s->ev_lock);
+    uint64_t next = lp_solver_now_ms() + s->cfg.tick_ms;
+    while (!s->stopping) {
+        struct timespec ts = {.tv_sec = (time_t)(next / 1000u),
+                              .tv_nsec = (long)(next % 1000u) * 1000000L};
+        pthread_cond_timedwait(&s->ev_cond, &s->ev_lock, &ts);
+        if (s->stopping)
+            break;
+        uint64_t now = lp_solver_now_ms();
+        if (now < next)
+            continue;
+        pthread_mutex_unlock(&s->ev_lock);
+        lp_solver_tick(s, now);
+        pthread_mutex_lock(&s->ev_lock);
+        next = lp_solver_now_ms() + s->cfg.tick_ms;
+    }
+    pthread_mutex_unlock(&s->ev_lock);
+    return NULL;
+}
+
+int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
+                   struct lp_solver **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct lp_solver *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "solver: out of memory");
+        return -1;
+    }
+    s->cfg = *cfg;
+    if (s->cfg.tick_ms == 0)
+        s->cfg.tick_ms = 1000;
+    s->key = *key;
+    pthread_mutex_init(&s->pending_lock, NULL);
+    pthread_mutex_init(&s->ev_lock, NULL);
+    pthread_cond_init(&s->ev_cond, NULL);
+    struct lp_store_error e;
+    if (lp_store_sqlite_open(cfg->db_path, cfg->files_dir, &s->store, &e) != LP_STORE_OK) {
+        snprintf(err, errlen, "solver: %s", e.message);
+        lp_solver_close(s);
+        return -1;
+    }
+    s->matcher = lp_matcher_new(blocked_cb, s);
+    if (!s->matcher) {
+        snprintf(err, errlen, "solver: out of memory");
+        lp_solver_close(s);
+        return -1;
+    }
+    if (s->store->ops->offer_scan(s->store, LP_WIRE_RESOURCE_OFFER, LP_DS_NEGOTIATING, NULL,
+                                  load_resource_offer, s, &e) != LP_STORE_OK ||
+        s->store->ops->offer_scan(s->store, LP_WIRE_JOB_OFFER, LP_DS_NEGOTIATING, NULL,
+                                  load_job_offer, s, &e) != LP_STORE_OK ||
+        s->store->ops->event_last_seq(s->store, &s->last_seq, &e) != LP_STORE_OK) {
+        snprintf(err, errlen, "solver: reloading state: %s", e.message);
+        lp_solver_close(s);
+        return -1;
+    }
+    if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+        snprintf(err, errlen, "solver: cannot start the timeout thread");
+        lp_solver_close(s);
+        return -1;
+    }
+    s->ticker_running = true;
+    *out = s;
+    return 0;
+}
+
+void lp_solver_close(struct lp_solver *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->ev_lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->ev_cond);
+    pthread_mutex_unlock(&s->ev_lock);
+    if (s->ticker_running)
+        pthread_join(s->ticker, NULL);
+    for (size_t i = 0; i < s->n_pending; i++)
+        pending_free(&s->pending[i]);
+    free(s->pending);
+    lp_matcher_free(s->matcher);
+    if (s->store)
+        s->store->ops->close(s->store);
+    lp_key_wipe(&s->key);
+    pthread_mutex_destroy(&s->pending_lock);
+    pthread_mutex_destroy(&s->ev_lock);
+    pthread_cond_destroy(&s->ev_cond);
+    free(s);
+}
+
+int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms)
+{
+    int n = 0;
+    pthread_mutex_lock(&s->pending_lock);
+    for (size_t i = 0; i < s->n_pending;) {
+        struct lp_pending_job *p = &s->pending[i];
+        if (p->stored_at_ms + s->cfg.match_timeout_ms > now_ms) {
+            i++;
+            continue;
+        }
+        struct lp_store_event_in ev;
+        lp_solver_event(&ev, "job_offer_state", p->id, LP_DS_TIMEOUT_MATCH, p->job.job_creator,
+                        NULL, NULL);
+        struct lp_store_error e;
+        int rc =
+            s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p->id, LP_DS_NEGOTIATING,
+                                           LP_DS_TIMEOUT_MATCH, &ev, 1, now_ms, &e);
+        if (rc == LP_STORE_OK || rc == LP_STORE_CONFLICT || rc == LP_STORE_NOT_FOUND) {
+            if (rc == LP_STORE_OK)
+                n++;
+            pending_remove_at(s, i);
+            continue;
+        }
+        i++;
+    }
+    pthread_mutex_unlock(&s->pending_lock);
+    if (n)
+        lp_solver_count(s, &s->metrics.timeouts, (uint64_t)n);
+    return n;
+}

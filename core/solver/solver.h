@@ -1,0 +1,150 @@
+/* The solver (DESIGN §5): offers, matching, deals and their state machine, files and events,
+ * independent of HTTP (http.c maps requests onto these calls; tests drive both).
+ *
+ * Deal lifecycle (Lilypad's states, research/lilypad.md §1.3-1.4):
+ *   job offer accepted  -> NEGOTIATING (unmatched; TimeoutMatch after match_timeout)
+ *   matched             -> deal created in AGREED (as current Lilypad does); both offers AGREED
+ *   provider uploads outputs -> UPLOADING; posts its signed result -> RESULTS_SUBMITTED
+ *   creator downloads outputs -> DOWNLOADING; then accepts -> RESULTS_ACCEPTED (terminal)
+ *                                           or challenges -> RESULTS_CHECKED: the solver books a
+ *   mediator (another provider whose open offer fits the job) who re-runs it and posts a verdict
+ *   -> MEDIATION_ACCEPTED | MEDIATION_REJECTED (terminal)
+ *   cancel by the creator (before results) -> JOB_OFFER_CANCELLED
+ *   timeouts: AGREED/UPLOADING past execution_s (+ grace) -> TIMEOUT_EXECUTION;
+ *   RESULTS_SUBMITTED/DOWNLOADING past download_s -> TIMEOUT_DOWNLOAD; RESULTS_CHECKED past
+ *   mediation_s -> TIMEOUT_MEDIATE_RESULTS; any active deal past total_timeout since the job
+ *   offer was accepted -> JOB_TIMED_OUT.
+ *
+ * Every call takes the authenticated caller (the signer of the HTTP request) and refuses, with
+ * 403, anything about offers and deals the caller is not a party of. Failures fill struct
+ * lp_solver_status with an HTTP status, an error line and a hint. */
+#ifndef LP_SOLVER_SOLVER_H
+#define LP_SOLVER_SOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/key.h"
+#include "solver/store.h"
+#include "wire/wire.h"
+
+struct lp_solver_config {
+    const char *db_path;   /* SQLite database */
+    const char *files_dir; /* blobs */
+    uint64_t match_timeout_ms;
+    uint64_t execution_grace_ms; /* added to the job's own timeout_s */
+    uint64_t max_execution_ms;   /* cap on a job's timeout_s */
+    uint64_t download_timeout_ms;
+    uint64_t mediation_timeout_ms;
+    uint64_t total_timeout_ms;
+    uint64_t tick_ms; /* how often timeouts are checked */
+    uint64_t rate_window_ms;
+    uint64_t rate_limit;               /* signed requests per address per window; 0 = unlimited */
+    uint64_t max_open_job_offers;      /* per address */
+    uint64_t max_open_resource_offers; /* per address */
+    uint64_t max_pending_jobs;         /* network-wide unmatched job offers */
+    uint64_t max_file_bytes;
+    uint64_t offer_skew_ms; /* |created_at - now| allowed on offers */
+};
+
+/* Lilypad's defaults (match 30 s, execution 900 s cap .. , download 1 h, total 2 h). */
+void lp_solver_config_defaults(struct lp_solver_config *cfg);
+
+struct lp_solver_status {
+    int http; /* 200 on success */
+    char error[256];
+    char hint[256];
+};
+
+struct lp_solver;
+
+/* Opens the store and rebuilds the matcher index and the pending-job queue from it. The key
+ * signs deals. Starts the timeout thread. */
+int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
+                   struct lp_solver **out, char *err, size_t errlen);
+void lp_solver_close(struct lp_solver *s);
+
+const uint8_t *lp_solver_address(const struct lp_solver *s);
+struct lp_store *lp_solver_store(struct lp_solver *s);
+const struct lp_solver_config *lp_solver_get_config(const struct lp_solver *s);
+
+/* Network blocklist: module is "repo" or "repo@commit". */
+int lp_solver_block(struct lp_solver *s, const char *module, const char *reason);
+
+/* Per-address rate limit; 0 ok, -1 with status 429 filled. */
+int lp_solver_rate_check(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                         struct lp_solver_status *st);
+
+/* Writes: bodies are signed envelopes whose author must be caller. */
+int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                             const uint8_t *body, size_t len, const uint8_t *input_keccak,
+                             uint8_t id[LP_WIRE_ID_LEN], struct lp_solver_status *st);
+int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                                  const uint8_t *body, size_t len, uint8_t id[LP_WIRE_ID_LEN],
+                                  struct lp_solver_status *st);
+int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                           uint32_t kind, const uint8_t id[LP_WIRE_ID_LEN],
+                           struct lp_solver_status *st);
+int lp_solver_upload_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t *data, size_t len, uint8_t keccak[LP_WIRE_ID_LEN],
+                          struct lp_solver_status *st);
+
+/* Deal actions. action: "agree" (either party acknowledges; recorded in the history),
+ * "accept" (creator), "cancel" (creator, before results). */
+int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const char *action,
+                          struct lp_solver_status *st);
+int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *data, size_t len,
+                          struct lp_solver_status *st);
+int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
+                          struct lp_solver_status *st);
+int lp_solver_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                        const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
+                        struct lp_solver_status *st);
+int lp_solver_post_verdict(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                           const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
+                           struct lp_solver_status *st);
+
+/* Reads of blobs: which = "inputs" (provider, mediator, creator) or "outputs" (creator,
+ * mediator, provider). Reading outputs as the creator moves RESULTS_SUBMITTED -> DOWNLOADING.
+ * *data is malloc'd. */
+int lp_solver_read_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                        const uint8_t deal_id[LP_WIRE_ID_LEN], const char *which, uint8_t **data,
+                        size_t *len, struct lp_solver_status *st);
+
+/* JSON views (read-only; only the caller's own records). */
+int lp_solver_view_deal(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                        const uint8_t deal_id[LP_WIRE_ID_LEN], json_t **out,
+                        struct lp_solver_status *st);
+int lp_solver_view_deals(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                         bool active_only, json_t **out, struct lp_solver_status *st);
+int lp_solver_view_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN], uint32_t kind,
+                         const uint8_t id[LP_WIRE_ID_LEN], json_t **out,
+                         struct lp_solver_status *st);
+int lp_solver_view_offers(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                          uint32_t kind, json_t **out, struct lp_solver_status *st);
+
+/* Events about the caller's offers and deals after cursor; waits up to wait_ms for the first
+ * one. *out = {"events": [...], "cursor": N}. */
+int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN], uint64_t cursor,
+                     uint64_t wait_ms, json_t **out, struct lp_solver_status *st);
+
+/* Runs the timeout rules once at now_ms (the timeout thread calls it every tick_ms). Returns
+ * the number of transitions made. */
+int lp_solver_tick(struct lp_solver *s, uint64_t now_ms);
+
+/* Counters for /metrics. */
+struct lp_solver_metrics {
+    uint64_t job_offers, resource_offers, deals, matches, match_ns_total, timeouts, rejected;
+    size_t open_resource_offers, pending_jobs;
+};
+void lp_solver_get_metrics(struct lp_solver *s, struct lp_solver_metrics *m);
+
+uint64_t lp_solver_now_ms(void);
+
+#endif

@@ -1,0 +1,74 @@
+/* Internals shared by the solver's files (solver.c: lifecycle, offers and matching; deals.c:
+ * the deal state machine and timeouts; views.c: JSON views and events). Not a public API. */
+#ifndef LP_SOLVER_IMPL_H
+#define LP_SOLVER_IMPL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "solver/matcher.h"
+#include "solver/solver.h"
+#include "wire/object.h"
+
+/* An unmatched job offer waiting for a resource offer that fits. */
+struct lp_pending_job {
+    uint8_t id[LP_WIRE_ID_LEN];
+    struct lp_job_offer job;
+    char *module_ref; /* "repo@commit" */
+    uint64_t stored_at_ms;
+    bool has_input;
+    uint8_t input_keccak[LP_WIRE_ID_LEN];
+};
+
+struct lp_solver {
+    struct lp_solver_config cfg;
+    char *db_path, *files_dir;
+    struct lp_key key;
+    struct lp_store *store;
+    struct lp_matcher *matcher;
+
+    pthread_mutex_t pending_lock; /* also serialises matching of job offers */
+    struct lp_pending_job *pending;
+    size_t n_pending, cap_pending;
+
+    pthread_mutex_t ev_lock; /* guards last_seq, stopping; ev_cond wakes long-polls */
+    pthread_cond_t ev_cond;
+    uint64_t last_seq;
+    bool stopping;
+
+    pthread_t ticker;
+    bool ticker_running;
+
+    struct lp_solver_metrics metrics; /* updated with __atomic builtins */
+};
+
+#define LP_ST_MASK(state) (1u << (state))
+
+void lp_solver_status_set(struct lp_solver_status *st, int http, const char *hint, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
+/* Maps a store failure onto a status (404, 409 or 500). */
+void lp_solver_status_store(struct lp_solver_status *st, int rc, const struct lp_store_error *e);
+/* Wakes the long-polls after a write that appended events. */
+void lp_solver_events_appended(struct lp_solver *s);
+void lp_solver_count(struct lp_solver *s, uint64_t *counter, uint64_t n);
+
+/* Event helper: one event about object `id` for up to three parties (NULL skipped). */
+void lp_solver_event(struct lp_store_event_in *ev, const char *type, const uint8_t *id,
+                     uint32_t state, const uint8_t *a, const uint8_t *b, const uint8_t *c);
+
+/* Tries to match one pending job (pending_lock held); on a match creates the deal. Returns
+ * LP_MATCH_*. */
+int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
+                        struct lp_solver_status *st);
+/* Books a mediator for a challenged deal if one fits now (0 booked, 1 none yet, -1 error). */
+int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN]);
+
+/* Drops pending jobs past the match timeout (TimeoutMatch); returns how many. */
+int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms);
+
+/* "repo@commit" of a job offer, malloc'd. */
+char *lp_solver_module_ref(const struct lp_job_offer *job);
+/* 0x-prefixed lowercase hex of an ID (67 bytes). */
+void lp_solver_hex_id(const uint8_t id[LP_WIRE_ID_LEN], char out[2 * LP_WIRE_ID_LEN + 3]);
+
+#endif
