@@ -6,6 +6,7 @@ const struct lp_command lp_commands[] = {
     {"plugins", "list plugins and their load state, or inspect one", lp_cmd_plugins},
     {"config", "check a configuration file or dump its effective values", lp_cmd_config},
     {"key", "create, import or show a node identity (secp256k1 key)", lp_cmd_key},
+    {"module", "resolve a module to its ID and commit, or render its job spec", lp_cmd_module},
     {"cid", "print the IPFS CID of a file or directory (as ipfs add --only-hash)", lp_cmd_cid},
     {"hashrate", "measure proof-of-work hashes/s per device, or verify a nonce", lp_cmd_hashrate},
     {"version", "print the version and the plugin ABI", lp_cmd_version},

@@ -12,6 +12,7 @@ struct lp_command {
 int lp_cmd_version(int argc, char **argv);
 int lp_cmd_hashrate(int argc, char **argv);
 int lp_cmd_key(int argc, char **argv);
+int lp_cmd_module(int argc, char **argv);
 int lp_cmd_plugins(int argc, char **argv);
 int lp_cmd_config(int argc, char **argv);
 int lp_cmd_cid(int argc, char **argv);
