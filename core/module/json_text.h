@@ -25,11 +25,12 @@ void lp_strbuf_free(struct lp_strbuf *b);
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool lp_json_utf8_valid(const char *s, size_t n);
 
-/* Appends the JSON string CONTENT for s (no surrounding quotes), escaped as Go's json.Marshal
- * does: \" \\ \n \r \t \b \f, other control characters as \u00XX, and '<' '>' '&' U+2028
- * U+2029 as \u003c \u003e \u0026 \u2028 \u2029 (Go's HTML-safe default). s must be valid
- * UTF-8 (check first). */
-int lp_json_escape_append(struct lp_strbuf *b, const char *s, size_t n);
+/* Appends the JSON string CONTENT for s (no surrounding quotes): \" \\ \n \r \t \b \f and
+ * other control characters as \u00XX. With go_html also '<' '>' '&' U+2028 U+2029 as \u003c
+ * \u003e \u0026 \u2028 \u2029, which makes it byte-identical to Go's json.Marshal (HTML-safe
+ * by default); without, text that needs no escaping stays byte-identical to its source. Bytes
+ * that are not valid UTF-8 are copied as they are (callers check UTF-8 where it matters). */
+int lp_json_escape_append(struct lp_strbuf *b, const char *s, size_t n, bool go_html);
 
 /* Where a byte stream stands in JSON's lexical structure. Only strings matter: outside a
  * string every byte is structure, inside one every byte is content. */

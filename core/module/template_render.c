@@ -508,14 +508,14 @@ static int emit_value(struct render *r, const struct value *v, size_t off)
         return -1;
     case LP_JSON_IN_STRING:
         /* string content: escaped, the string stays open (template.h, 1) */
-        lp_json_escape_append(&r->out, v->s, v->len);
+        lp_json_escape_append(&r->out, v->s, v->len, false);
         return 0;
     case LP_JSON_OUTSIDE:
         if (v->origin == O_INPUT || is_json_number(v->s, v->len)) {
             emit_raw(r, v->s, v->len); /* one JSON string or number token */
         } else {
             lp_strbuf_append(&r->out, "\"", 1);
-            lp_json_escape_append(&r->out, v->s, v->len);
+            lp_json_escape_append(&r->out, v->s, v->len, false);
             lp_strbuf_append(&r->out, "\"", 1);
         }
         return 0;
@@ -570,7 +570,7 @@ static int encode_inputs(struct render *r, const struct lp_template_input *input
             return -1;
         }
         struct lp_strbuf b = {0};
-        if (lp_strbuf_append(&b, "\"", 1) != 0 || lp_json_escape_append(&b, value, in->raw_len) ||
+        if (lp_strbuf_append(&b, "\"", 1) != 0 || lp_json_escape_append(&b, value, in->raw_len, true) ||
             lp_strbuf_append(&b, "\"", 1) != 0) {
             lp_strbuf_free(&b);
             return -1;
