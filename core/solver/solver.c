@@ -748,6 +748,14 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
     return 0;
 }
 
+void lp_solver_interrupt(struct lp_solver *s)
+{
+    pthread_mutex_lock(&s->ev_lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->ev_cond);
+    pthread_mutex_unlock(&s->ev_lock);
+}
+
 void lp_solver_close(struct lp_solver *s)
 {
     if (!s)

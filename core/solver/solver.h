@@ -66,6 +66,8 @@ struct lp_solver;
 int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
                    struct lp_solver **out, char *err, size_t errlen);
 void lp_solver_close(struct lp_solver *s);
+/* Ends every event long-poll now and stops the timeout thread (call before stopping HTTP). */
+void lp_solver_interrupt(struct lp_solver *s);
 
 const uint8_t *lp_solver_address(const struct lp_solver *s);
 struct lp_store *lp_solver_store(struct lp_solver *s);
