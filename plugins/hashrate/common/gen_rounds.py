@@ -57,6 +57,32 @@ def full_round():
     return out
 
 
+def round_ae(src, dst):
+    """One full round from lanes src0..src24 into dst0..dst24, row by row: theta's D is folded
+    into each rho-pi input, so only 5 rho-pi values are live at a time (fewer spills on 16-
+    register targets); the includer alternates the two lane sets."""
+    out = []
+    for x in range(5):
+        out.append(f"c{x} = LP_XOR5({src}{x}, {src}{x + 5}, {src}{x + 10}, {src}{x + 15}, "
+                   f"{src}{x + 20});")
+    for x in range(5):
+        out.append(f"r{x} = LP_XOR2(c{(x + 4) % 5}, LP_ROTL(c{(x + 1) % 5}, 1));")
+    inv = {}
+    for x in range(5):
+        for y in range(5):
+            inv[pi(x, y)] = (x, y)
+    for y in range(5):
+        for x in range(5):
+            sx, sy = inv[x + 5 * y]
+            r = RHO[sx][sy]
+            v = f"LP_XOR2({src}{sx + 5 * sy}, r{sx})"
+            out.append(f"b{x} = {v if r == 0 else f'LP_ROTL_RHO({v}, {r})'};")
+        for x in range(5):
+            out.append(f"{dst}{x + 5 * y} = LP_CHI(b{x}, b{(x + 1) % 5}, b{(x + 2) % 5});")
+    out.append(f"{dst}0 = LP_XORK({dst}0, rc);")
+    return out
+
+
 def first_round_terms():
     """For every rho-pi output position the nonce lane reaches in round 1, the rotation of the
     nonce lane value v that is XORed into the constant part (theta and rho-pi are linear)."""
@@ -139,6 +165,17 @@ def main():
     emit_macro("LP_KECCAK_LAST_LANE0", ["out", "rc"], lines,
                "The last round, lane 0 only (the state is not updated).")
 
+    emit_macro("LP_KECCAK_ROUND_AE", ["rc"], round_ae("a", "e"),
+               "One full round a -> e, row by row (also needs LANE e0..e24).")
+    emit_macro("LP_KECCAK_ROUND_EA", ["rc"], round_ae("e", "a"),
+               "One full round e -> a, row by row.")
+    print("/* Rounds 1..22 alternating a -> e -> a: for targets with few registers. */")
+    print("#define LP_KECCAK_MIDDLE_ROUNDS_AE() \\")
+    print("    do { \\")
+    for i in range(1, 23):
+        print(f"        LP_KECCAK_ROUND_{'AE' if i % 2 else 'EA'}(LP_KECCAK_RC{i}); \\")
+    print("    } while (0)")
+    print()
     print("/* Rounds 1..22, full. */")
     print("#define LP_KECCAK_MIDDLE_ROUNDS() \\")
     print("    do { \\")

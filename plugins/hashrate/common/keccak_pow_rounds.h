@@ -219,6 +219,165 @@
         out = LP_XORK(LP_CHI(b0, b1, b2), rc); \
     } while (0)
 
+/* One full round a -> e, row by row (also needs LANE e0..e24). */
+#define LP_KECCAK_ROUND_AE(rc) \
+    do { \
+        c0 = LP_XOR5(a0, a5, a10, a15, a20); \
+        c1 = LP_XOR5(a1, a6, a11, a16, a21); \
+        c2 = LP_XOR5(a2, a7, a12, a17, a22); \
+        c3 = LP_XOR5(a3, a8, a13, a18, a23); \
+        c4 = LP_XOR5(a4, a9, a14, a19, a24); \
+        r0 = LP_XOR2(c4, LP_ROTL(c1, 1)); \
+        r1 = LP_XOR2(c0, LP_ROTL(c2, 1)); \
+        r2 = LP_XOR2(c1, LP_ROTL(c3, 1)); \
+        r3 = LP_XOR2(c2, LP_ROTL(c4, 1)); \
+        r4 = LP_XOR2(c3, LP_ROTL(c0, 1)); \
+        b0 = LP_XOR2(a0, r0); \
+        b1 = LP_ROTL_RHO(LP_XOR2(a6, r1), 44); \
+        b2 = LP_ROTL_RHO(LP_XOR2(a12, r2), 43); \
+        b3 = LP_ROTL_RHO(LP_XOR2(a18, r3), 21); \
+        b4 = LP_ROTL_RHO(LP_XOR2(a24, r4), 14); \
+        e0 = LP_CHI(b0, b1, b2); \
+        e1 = LP_CHI(b1, b2, b3); \
+        e2 = LP_CHI(b2, b3, b4); \
+        e3 = LP_CHI(b3, b4, b0); \
+        e4 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(a3, r3), 28); \
+        b1 = LP_ROTL_RHO(LP_XOR2(a9, r4), 20); \
+        b2 = LP_ROTL_RHO(LP_XOR2(a10, r0), 3); \
+        b3 = LP_ROTL_RHO(LP_XOR2(a16, r1), 45); \
+        b4 = LP_ROTL_RHO(LP_XOR2(a22, r2), 61); \
+        e5 = LP_CHI(b0, b1, b2); \
+        e6 = LP_CHI(b1, b2, b3); \
+        e7 = LP_CHI(b2, b3, b4); \
+        e8 = LP_CHI(b3, b4, b0); \
+        e9 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(a1, r1), 1); \
+        b1 = LP_ROTL_RHO(LP_XOR2(a7, r2), 6); \
+        b2 = LP_ROTL_RHO(LP_XOR2(a13, r3), 25); \
+        b3 = LP_ROTL_RHO(LP_XOR2(a19, r4), 8); \
+        b4 = LP_ROTL_RHO(LP_XOR2(a20, r0), 18); \
+        e10 = LP_CHI(b0, b1, b2); \
+        e11 = LP_CHI(b1, b2, b3); \
+        e12 = LP_CHI(b2, b3, b4); \
+        e13 = LP_CHI(b3, b4, b0); \
+        e14 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(a4, r4), 27); \
+        b1 = LP_ROTL_RHO(LP_XOR2(a5, r0), 36); \
+        b2 = LP_ROTL_RHO(LP_XOR2(a11, r1), 10); \
+        b3 = LP_ROTL_RHO(LP_XOR2(a17, r2), 15); \
+        b4 = LP_ROTL_RHO(LP_XOR2(a23, r3), 56); \
+        e15 = LP_CHI(b0, b1, b2); \
+        e16 = LP_CHI(b1, b2, b3); \
+        e17 = LP_CHI(b2, b3, b4); \
+        e18 = LP_CHI(b3, b4, b0); \
+        e19 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(a2, r2), 62); \
+        b1 = LP_ROTL_RHO(LP_XOR2(a8, r3), 55); \
+        b2 = LP_ROTL_RHO(LP_XOR2(a14, r4), 39); \
+        b3 = LP_ROTL_RHO(LP_XOR2(a15, r0), 41); \
+        b4 = LP_ROTL_RHO(LP_XOR2(a21, r1), 2); \
+        e20 = LP_CHI(b0, b1, b2); \
+        e21 = LP_CHI(b1, b2, b3); \
+        e22 = LP_CHI(b2, b3, b4); \
+        e23 = LP_CHI(b3, b4, b0); \
+        e24 = LP_CHI(b4, b0, b1); \
+        e0 = LP_XORK(e0, rc); \
+    } while (0)
+
+/* One full round e -> a, row by row. */
+#define LP_KECCAK_ROUND_EA(rc) \
+    do { \
+        c0 = LP_XOR5(e0, e5, e10, e15, e20); \
+        c1 = LP_XOR5(e1, e6, e11, e16, e21); \
+        c2 = LP_XOR5(e2, e7, e12, e17, e22); \
+        c3 = LP_XOR5(e3, e8, e13, e18, e23); \
+        c4 = LP_XOR5(e4, e9, e14, e19, e24); \
+        r0 = LP_XOR2(c4, LP_ROTL(c1, 1)); \
+        r1 = LP_XOR2(c0, LP_ROTL(c2, 1)); \
+        r2 = LP_XOR2(c1, LP_ROTL(c3, 1)); \
+        r3 = LP_XOR2(c2, LP_ROTL(c4, 1)); \
+        r4 = LP_XOR2(c3, LP_ROTL(c0, 1)); \
+        b0 = LP_XOR2(e0, r0); \
+        b1 = LP_ROTL_RHO(LP_XOR2(e6, r1), 44); \
+        b2 = LP_ROTL_RHO(LP_XOR2(e12, r2), 43); \
+        b3 = LP_ROTL_RHO(LP_XOR2(e18, r3), 21); \
+        b4 = LP_ROTL_RHO(LP_XOR2(e24, r4), 14); \
+        a0 = LP_CHI(b0, b1, b2); \
+        a1 = LP_CHI(b1, b2, b3); \
+        a2 = LP_CHI(b2, b3, b4); \
+        a3 = LP_CHI(b3, b4, b0); \
+        a4 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(e3, r3), 28); \
+        b1 = LP_ROTL_RHO(LP_XOR2(e9, r4), 20); \
+        b2 = LP_ROTL_RHO(LP_XOR2(e10, r0), 3); \
+        b3 = LP_ROTL_RHO(LP_XOR2(e16, r1), 45); \
+        b4 = LP_ROTL_RHO(LP_XOR2(e22, r2), 61); \
+        a5 = LP_CHI(b0, b1, b2); \
+        a6 = LP_CHI(b1, b2, b3); \
+        a7 = LP_CHI(b2, b3, b4); \
+        a8 = LP_CHI(b3, b4, b0); \
+        a9 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(e1, r1), 1); \
+        b1 = LP_ROTL_RHO(LP_XOR2(e7, r2), 6); \
+        b2 = LP_ROTL_RHO(LP_XOR2(e13, r3), 25); \
+        b3 = LP_ROTL_RHO(LP_XOR2(e19, r4), 8); \
+        b4 = LP_ROTL_RHO(LP_XOR2(e20, r0), 18); \
+        a10 = LP_CHI(b0, b1, b2); \
+        a11 = LP_CHI(b1, b2, b3); \
+        a12 = LP_CHI(b2, b3, b4); \
+        a13 = LP_CHI(b3, b4, b0); \
+        a14 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(e4, r4), 27); \
+        b1 = LP_ROTL_RHO(LP_XOR2(e5, r0), 36); \
+        b2 = LP_ROTL_RHO(LP_XOR2(e11, r1), 10); \
+        b3 = LP_ROTL_RHO(LP_XOR2(e17, r2), 15); \
+        b4 = LP_ROTL_RHO(LP_XOR2(e23, r3), 56); \
+        a15 = LP_CHI(b0, b1, b2); \
+        a16 = LP_CHI(b1, b2, b3); \
+        a17 = LP_CHI(b2, b3, b4); \
+        a18 = LP_CHI(b3, b4, b0); \
+        a19 = LP_CHI(b4, b0, b1); \
+        b0 = LP_ROTL_RHO(LP_XOR2(e2, r2), 62); \
+        b1 = LP_ROTL_RHO(LP_XOR2(e8, r3), 55); \
+        b2 = LP_ROTL_RHO(LP_XOR2(e14, r4), 39); \
+        b3 = LP_ROTL_RHO(LP_XOR2(e15, r0), 41); \
+        b4 = LP_ROTL_RHO(LP_XOR2(e21, r1), 2); \
+        a20 = LP_CHI(b0, b1, b2); \
+        a21 = LP_CHI(b1, b2, b3); \
+        a22 = LP_CHI(b2, b3, b4); \
+        a23 = LP_CHI(b3, b4, b0); \
+        a24 = LP_CHI(b4, b0, b1); \
+        a0 = LP_XORK(a0, rc); \
+    } while (0)
+
+/* Rounds 1..22 alternating a -> e -> a: for targets with few registers. */
+#define LP_KECCAK_MIDDLE_ROUNDS_AE() \
+    do { \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC1); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC2); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC3); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC4); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC5); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC6); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC7); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC8); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC9); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC10); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC11); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC12); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC13); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC14); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC15); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC16); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC17); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC18); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC19); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC20); \
+        LP_KECCAK_ROUND_AE(LP_KECCAK_RC21); \
+        LP_KECCAK_ROUND_EA(LP_KECCAK_RC22); \
+    } while (0)
+
 /* Rounds 1..22, full. */
 #define LP_KECCAK_MIDDLE_ROUNDS() \
     do { \

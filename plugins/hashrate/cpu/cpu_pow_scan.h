@@ -2,6 +2,8 @@
  * The body shared by the CPU scanners. The includer defines LANE (the vector type), LP_W (states
  * per vector), LP_SCAN_FN (the function's name), the lane operations keccak_pow_rounds.h needs,
  * and LP_LOAD_NONCES(dst, const uint64_t v[LP_W]) / LP_STORE_LANE0(uint64_t out[LP_W], lane).
+ * LP_SCAN_ROW_ROUNDS selects the row-by-row round form (fewer live values: for 16-register
+ * targets), measured per ISA.
  */
 #include <stddef.h>
 
@@ -42,7 +44,13 @@ uint64_t LP_SCAN_FN(const struct lp_cpu_scan *s, uint64_t offset, uint64_t count
                 b18, b19, b20, b21, b22, b23, b24;
             LANE c0, c1, c2, c3, c4, r0, r1, r2, r3, r4, out;
             LP_KECCAK_FIRST_ROUND(v);
+#ifdef LP_SCAN_ROW_ROUNDS
+            LANE e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17,
+                e18, e19, e20, e21, e22, e23, e24;
+            LP_KECCAK_MIDDLE_ROUNDS_AE();
+#else
             LP_KECCAK_MIDDLE_ROUNDS();
+#endif
             LP_KECCAK_LAST_LANE0(out, LP_KECCAK_RC23);
             LP_STORE_LANE0(out0, out);
             const uint64_t valid = chunk - k < LP_W ? chunk - k : LP_W;

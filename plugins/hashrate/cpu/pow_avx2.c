@@ -5,9 +5,11 @@
 
 #include "cpu_pow.h"
 
-#define LANE                   __m256i
-#define LP_W                   4
-#define LP_SCAN_FN             lp_cpu_scan_avx2
+#define LANE       __m256i
+#define LP_W       4
+#define LP_SCAN_FN lp_cpu_scan_avx2
+/* row-by-row rounds: 6.3 vs 4.3 M/s per core with 16 ymm registers (Zen 5, gcc 12) */
+#define LP_SCAN_ROW_ROUNDS     1
 #define LP_SPLAT(x)            _mm256_set1_epi64x((long long)(x))
 #define LP_XOR2(a, b)          _mm256_xor_si256(a, b)
 #define LP_XOR3(a, b, c)       LP_XOR2(LP_XOR2(a, b), c)
