@@ -35,7 +35,7 @@ SO="$PRE/hashrate_cuda.so"
 CHECK="$PRE/cuda_check"
 
 build_from_source() {
-    local b="$OUTDIR/build"
+    local b=/tmp/lp-device-build
     echo "== building from source into $b (sm_90)"
     bash tests/gpu/build-standalone.sh "$b" -gencode arch=compute_90,code=sm_90 || return 1
     SO="$b/hashrate_cuda.so"
