@@ -139,9 +139,13 @@ int lp_module_location_parse(const char *text, struct lp_module_location *out,
             return -1;
         if (!ref_ok(ref)) {
             lp_module_errorf(err, text, "bad ref \"%s\" (a tag, branch or commit hash)", ref);
-        } else if (realpath(p, real) == NULL || strchr(real, '\n') != NULL) {
-            lp_module_errorf(err, text, "no such repository directory %s", p);
+        } else if (strstr(p, "/../") || strstr(p, "/./") || strchr(p, '\n') != NULL) {
+            lp_module_errorf(err, text, "the path must be plain and absolute (no . or .. parts)");
         } else {
+            /* resolved when it exists; kept as given otherwise, so a cached module still
+             * resolves when its origin has gone (the fetch reports a missing repository) */
+            if (realpath(p, real) == NULL || strchr(real, '\n') != NULL)
+                snprintf(real, sizeof real, "%s", p);
             out->kind = LP_MODULE_GIT;
             size_t n = strlen(real) + 8;
             out->url = malloc(n);
