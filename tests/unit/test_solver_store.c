@@ -1,0 +1,216 @@
+/* The SQLite store: everything written is there after reopening, compare-and-set transitions,
+ * events per audience, rate counters, blocklist, blobs; a newer schema is refused; commits
+ * made before a SIGKILL survive it. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "solver/deal_state.h"
+#include "solver/store.h"
+
+static char dir[256], db[300], files[300];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/lp-store-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/solver.db", dir);
+    snprintf(files, sizeof files, "%s/files", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct lp_store *open_store(void)
+{
+    struct lp_store *s = NULL;
+    struct lp_store_error e;
+    int rc = lp_store_sqlite_open(db, files, &s, &e);
+    if (rc != LP_STORE_OK)
+        fail_msg("%s", e.message);
+    return s;
+}
+
+static const uint8_t JC[20] = {1}, RP[20] = {2}, OTHER[20] = {3};
+
+static void offer(struct lp_store_offer *o, uint32_t kind, uint8_t tag, const uint8_t owner[20])
+{
+    static uint8_t env[] = {0x93, 1, 2, 3};
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->id[0] = tag;
+    memcpy(o->owner, owner, 20);
+    o->state = LP_DS_NEGOTIATING;
+    o->created_at_ms = 1000 + tag;
+    o->envelope = env;
+    o->envelope_len = sizeof env;
+}
+
+static int count_cb(void *ctx, const struct lp_store_event *ev)
+{
+    (void)ev;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_reopen_keeps_everything(void **state)
+{
+    (void)state;
+    struct lp_store *s = open_store();
+    struct lp_store_error e;
+    struct lp_store_offer j, r;
+    offer(&j, 1, 0x11, JC);
+    offer(&r, 2, 0x22, RP);
+    struct lp_store_event_in ev = {.type = "job_offer_added", .n_audience = 1};
+    memcpy(ev.audience[0], JC, 20);
+    assert_int_equal(s->ops->offer_insert(s, &j, &ev, 1, 5000, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->offer_insert(s, &j, NULL, 0, 5000, &e), LP_STORE_EXISTS);
+    assert_int_equal(s->ops->offer_insert(s, &r, NULL, 0, 5000, &e), LP_STORE_OK);
+
+    struct lp_store_deal d;
+    memset(&d, 0, sizeof d);
+    d.id[0] = 0x33;
+    memcpy(d.job_offer_id, j.id, 32);
+    memcpy(d.resource_offer_id, r.id, 32);
+    memcpy(d.job_creator, JC, 20);
+    memcpy(d.provider, RP, 20);
+    d.state = LP_DS_AGREED;
+    d.execution_ms = 60000;
+    static uint8_t denv[] = {0x90};
+    d.envelope = denv;
+    d.envelope_len = 1;
+    struct lp_store_event_in dev = {.type = "deal_added", .n_audience = 2};
+    memcpy(dev.audience[0], JC, 20);
+    memcpy(dev.audience[1], RP, 20);
+    assert_int_equal(s->ops->deal_create(s, &d, &dev, 1, 6000, &e), LP_STORE_OK);
+    /* both offers are booked: a second deal on them conflicts */
+    d.id[0] = 0x34;
+    assert_int_equal(s->ops->deal_create(s, &d, NULL, 0, 6000, &e), LP_STORE_CONFLICT);
+    d.id[0] = 0x33;
+
+    struct lp_store_deal_update u;
+    memset(&u, 0, sizeof u);
+    memcpy(u.id, d.id, 32);
+    u.expect_mask = 1u << LP_DS_AGREED;
+    u.new_state = LP_DS_RESULTS_SUBMITTED;
+    u.note = "result submitted";
+    assert_int_equal(s->ops->deal_update(s, &u, &dev, 1, 7000, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->deal_update(s, &u, NULL, 0, 7000, &e), LP_STORE_CONFLICT);
+
+    uint64_t count = 0;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s->ops->rate_hit(s, JC, "requests", 10000, 12345, &count, &e), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(s->ops->block_set(s, "https://bad/repo", "malware", 1, &e), LP_STORE_OK);
+    uint8_t k[32];
+    assert_int_equal(s->ops->file_put(s, "hello", 5, JC, 1, k, &e), LP_STORE_OK);
+    s->ops->close(s);
+
+    s = open_store();
+    struct lp_store_offer got;
+    assert_int_equal(s->ops->offer_get(s, 1, j.id, &got, &e), LP_STORE_OK);
+    assert_int_equal(got.state, LP_DS_RESULTS_SUBMITTED); /* mirrors its deal */
+    assert_true(got.has_deal);
+    assert_int_equal(got.envelope_len, 4);
+    lp_store_offer_release(&got);
+    struct lp_store_deal gd;
+    assert_int_equal(s->ops->deal_get(s, d.id, &gd, &e), LP_STORE_OK);
+    assert_int_equal(gd.state, LP_DS_RESULTS_SUBMITTED);
+    assert_int_equal(gd.execution_ms, 60000);
+    assert_int_equal(gd.state_since_ms, 7000);
+    lp_store_deal_release(&gd);
+    int n_jc = 0, n_rp = 0, n_other = 0;
+    s->ops->event_scan(s, JC, 0, 100, count_cb, &n_jc, &e);
+    s->ops->event_scan(s, RP, 0, 100, count_cb, &n_rp, &e);
+    s->ops->event_scan(s, OTHER, 0, 100, count_cb, &n_other, &e);
+    assert_int_equal(n_jc, 3); /* job_offer_added, deal_added, deal state */
+    assert_int_equal(n_rp, 2);
+    assert_int_equal(n_other, 0);
+    assert_int_equal(s->ops->rate_hit(s, JC, "requests", 10000, 12346, &count, &e), 0);
+    assert_int_equal(count, 4);
+    assert_int_equal(s->ops->rate_hit(s, JC, "requests", 10000, 20001, &count, &e), 0);
+    assert_int_equal(count, 1); /* new window */
+    char reason[64];
+    assert_int_equal(s->ops->block_get(s, "https://bad/repo", reason, sizeof reason, &e), 0);
+    assert_string_equal(reason, "malware");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(s->ops->file_read(s, k, &data, &len, &e), LP_STORE_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+    s->ops->close(s);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    struct lp_store *s = open_store();
+    s->ops->close(s);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    struct lp_store_error e;
+    assert_int_equal(lp_store_sqlite_open(db, files, &s, &e), LP_STORE_ERROR);
+    assert_non_null(strstr(e.message, "newer"));
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_close(raw);
+}
+
+static void test_commits_survive_sigkill(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct lp_store *s = NULL;
+        struct lp_store_error e;
+        if (lp_store_sqlite_open(db, files, &s, &e) != LP_STORE_OK)
+            _exit(3);
+        for (int i = 0; i < 50; i++) {
+            struct lp_store_offer o;
+            offer(&o, 2, (uint8_t)(0x80 + i), OTHER);
+            if (s->ops->offer_insert(s, &o, NULL, 0, 1, &e) != LP_STORE_OK)
+                _exit(4);
+        }
+        raise(SIGKILL); /* no close, no checkpoint */
+        _exit(5);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    struct lp_store *s = open_store();
+    uint64_t n = 0;
+    struct lp_store_error e;
+    assert_int_equal(s->ops->offer_count(s, 2, LP_DS_NEGOTIATING, OTHER, &n, &e), LP_STORE_OK);
+    assert_int_equal(n, 50);
+    s->ops->close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reopen_keeps_everything),
+        cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_commits_survive_sigkill),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
