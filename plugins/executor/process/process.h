@@ -1,0 +1,112 @@
+/* executor/process: the embedded default executor. Internal interfaces between its files. */
+#ifndef LP_EXECUTOR_PROCESS_H
+#define LP_EXECUTOR_PROCESS_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lilypad/executor.h>
+
+#include "image/store.h"
+
+/* The plugin's configuration (schema in process_plugin.c). */
+struct lp_process_config {
+    const char *bwrap;        /* path of bubblewrap */
+    const char *image_store;  /* "" = $LILYPAD_HOME/images */
+    const char *work_dir;     /* per-job directories; "" = $LILYPAD_HOME/jobs */
+    uint64_t default_timeout; /* ms, when the job's limits give none */
+    uint64_t kill_grace;      /* ms between SIGTERM and SIGKILL (needs a cgroup) */
+    const char *rootfs;       /* auto | overlay | copy | readonly */
+    const char *cgroup;       /* auto | none */
+    int64_t default_max_pids; /* when limits->max_pids is 0 */
+};
+
+enum lp_rootfs_mode { LP_ROOTFS_READONLY, LP_ROOTFS_COPY, LP_ROOTFS_OVERLAY };
+
+/* ---- cgroups (process_cgroup.c) ----------------------------------------------------------- */
+#define LP_CGROUP_MAX_DIRS 3
+
+struct lp_proc_cgroup {
+    int version;                             /* 0 none, 1 or 2 */
+    char dirs[LP_CGROUP_MAX_DIRS][PATH_MAX]; /* one per v1 hierarchy, one for v2 */
+    size_t count;
+    bool memory, pids, cpu;    /* which limits the cgroup enforces */
+    char memory_dir[PATH_MAX]; /* where memory events are read */
+};
+
+/* Creates the job's cgroup(s) and writes the limits it can. Never fails: with no writable
+ * cgroup it returns version 0 and the caller falls back to rlimits. */
+void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
+                           const struct lp_job_limits *limits, uint32_t max_pids, bool allowed);
+/* In the forked child: moves the calling process into the cgroup(s). Async-signal-safe. */
+int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg);
+/* Signals every process in the cgroup; returns how many were signalled. */
+int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig);
+/* True when the kernel killed a process of the cgroup for exceeding its memory limit. */
+bool lp_proc_cgroup_oom(const struct lp_proc_cgroup *cg);
+void lp_proc_cgroup_destroy(struct lp_proc_cgroup *cg);
+/* "cgroup v1 (memory, pids, cpu)" or "rlimits" for the log. */
+void lp_proc_cgroup_describe(const struct lp_proc_cgroup *cg, char *out, size_t len);
+
+/* ---- jobs (process_job.c) ---------------------------------------------------------------- */
+struct lp_process;
+
+struct lp_proc_job {
+    struct lp_proc_job *next;
+    struct lp_process *owner;
+    char id[64];
+    char dir[PATH_MAX];
+    char outputs[PATH_MAX];
+
+    /* prepared before the fork, read by the child */
+    char **argv;
+    char **envp;
+    enum lp_rootfs_mode rootfs_mode;
+    char overlay_opts[3 * PATH_MAX + 64];
+    char root[PATH_MAX];
+    struct lp_job_limits limits;
+    uint64_t timeout_ms;
+    bool rlimit_memory, rlimit_pids;
+    uint32_t max_pids;
+    struct lp_proc_cgroup cg;
+
+    /* run state, under owner->lock */
+    pthread_t monitor;
+    bool monitor_running;
+    bool spawned; /* the fork happened (or failed): submit may return */
+    pid_t pid;
+    int wake[2]; /* cancel() writes here */
+    bool cancel_requested;
+    struct lp_job_status status;
+};
+
+struct lp_process {
+    const struct lp_host *host;
+    struct lp_process_config cfg;
+    struct lp_image_store store;
+    char work_dir[PATH_MAX];
+    enum lp_rootfs_mode rootfs_mode;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    struct lp_proc_job *jobs;
+    uint64_t seq;
+    char last_error[512];
+};
+
+/* Prepares and starts a job (the monitor thread forks bwrap). LP_OK with *out filled, or an
+ * error code with the reason in p->last_error. */
+int lp_proc_job_start(struct lp_process *p, const struct lp_job_spec *spec, const char *inputs_dir,
+                      const char *outputs_dir, const struct lp_job_limits *limits,
+                      struct lp_proc_job **out);
+/* Asks a running job to stop (state CANCELLED). */
+void lp_proc_job_cancel(struct lp_proc_job *job);
+/* Waits for the monitor, removes the job's files and cgroup, frees it (already unlinked). */
+void lp_proc_job_free(struct lp_proc_job *job);
+
+/* Can this process mount overlayfs in a private mount namespace? (root, kernel support) */
+bool lp_proc_overlay_works(const char *scratch_dir);
+
+#endif

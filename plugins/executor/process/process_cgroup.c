@@ -1,0 +1,214 @@
+/* Per-job cgroups for memory, pids and CPU limits: cgroup v2 when /sys/fs/cgroup is the
+ * unified hierarchy and writable, else the v1 memory/pids/cpu hierarchies, else nothing (the
+ * job then gets rlimits, see process_job.c). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "process.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static int write_file(const char *dir, const char *name, const char *value)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, value, strlen(value));
+    close(fd);
+    return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static int mkdir_one(const char *path)
+{
+    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static bool try_v2(struct lp_proc_cgroup *cg, const char *job_id,
+                   const struct lp_job_limits *limits, uint32_t max_pids)
+{
+    char path[PATH_MAX];
+    if (access(CG_ROOT "/cgroup.controllers", F_OK) != 0)
+        return false;
+    /* Controllers must be enabled on every level above the job; the root can do that only
+     * when it has no processes of its own in the way (containers often cannot). */
+    (void)write_file(CG_ROOT, "cgroup.subtree_control", "+memory +pids +cpu");
+    snprintf(path, sizeof path, CG_ROOT "/lilypad");
+    if (mkdir_one(path) != 0)
+        return false;
+    (void)write_file(path, "cgroup.subtree_control", "+memory +pids +cpu");
+    snprintf(cg->dirs[0], sizeof cg->dirs[0], CG_ROOT "/lilypad/%s", job_id);
+    if (mkdir_one(cg->dirs[0]) != 0)
+        return false;
+    cg->count = 1;
+    cg->version = 2;
+    char v[64];
+    if (limits->memory_bytes) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)limits->memory_bytes);
+        cg->memory = write_file(cg->dirs[0], "memory.max", v) == 0;
+        (void)write_file(cg->dirs[0], "memory.swap.max", "0");
+        snprintf(cg->memory_dir, sizeof cg->memory_dir, "%s", cg->dirs[0]);
+    }
+    if (max_pids) {
+        snprintf(v, sizeof v, "%u", max_pids);
+        cg->pids = write_file(cg->dirs[0], "pids.max", v) == 0;
+    }
+    if (limits->cpu_millicores) {
+        snprintf(v, sizeof v, "%llu 100000", (unsigned long long)limits->cpu_millicores * 100);
+        cg->cpu = write_file(cg->dirs[0], "cpu.max", v) == 0;
+    }
+    return true;
+}
+
+/* One v1 hierarchy: <root>/<controller>/lilypad/<job>. */
+static bool v1_dir(struct lp_proc_cgroup *cg, const char *controller, const char *job_id, char *out,
+                   size_t len)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, CG_ROOT "/%s", controller);
+    if (access(path, W_OK) != 0)
+        return false;
+    snprintf(path, sizeof path, CG_ROOT "/%s/lilypad", controller);
+    if (mkdir_one(path) != 0)
+        return false;
+    snprintf(out, len, CG_ROOT "/%s/lilypad/%s", controller, job_id);
+    if (mkdir_one(out) != 0)
+        return false;
+    snprintf(cg->dirs[cg->count++], sizeof cg->dirs[0], "%s", out);
+    return true;
+}
+
+static void try_v1(struct lp_proc_cgroup *cg, const char *job_id,
+                   const struct lp_job_limits *limits, uint32_t max_pids)
+{
+    char dir[PATH_MAX], v[64];
+    if (limits->memory_bytes && v1_dir(cg, "memory", job_id, dir, sizeof dir)) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)limits->memory_bytes);
+        cg->memory = write_file(dir, "memory.limit_in_bytes", v) == 0;
+        (void)write_file(dir, "memory.memsw.limit_in_bytes", v); /* absent without swap acct */
+        snprintf(cg->memory_dir, sizeof cg->memory_dir, "%s", dir);
+    }
+    if (max_pids && v1_dir(cg, "pids", job_id, dir, sizeof dir)) {
+        snprintf(v, sizeof v, "%u", max_pids);
+        cg->pids = write_file(dir, "pids.max", v) == 0;
+    }
+    if (limits->cpu_millicores && v1_dir(cg, "cpu", job_id, dir, sizeof dir)) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)limits->cpu_millicores * 100);
+        cg->cpu = write_file(dir, "cpu.cfs_period_us", "100000") == 0 &&
+                  write_file(dir, "cpu.cfs_quota_us", v) == 0;
+    }
+    if (cg->count > 0)
+        cg->version = 1;
+}
+
+void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
+                           const struct lp_job_limits *limits, uint32_t max_pids, bool allowed)
+{
+    memset(cg, 0, sizeof *cg);
+    if (!allowed || geteuid() != 0)
+        return;
+    if (try_v2(cg, job_id, limits, max_pids))
+        return;
+    cg->count = 0;
+    try_v1(cg, job_id, limits, max_pids);
+}
+
+int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg)
+{
+    /* Only open/write/close here: this runs between fork and exec. */
+    int rc = 0;
+    for (size_t i = 0; i < cg->count; i++) {
+        char path[PATH_MAX + 16];
+        size_t n = strlen(cg->dirs[i]);
+        if (n + sizeof "/cgroup.procs" > sizeof path)
+            return -1;
+        memcpy(path, cg->dirs[i], n);
+        memcpy(path + n, "/cgroup.procs", sizeof "/cgroup.procs");
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+            rc = -1;
+        if (fd >= 0)
+            close(fd);
+    }
+    return rc;
+}
+
+int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig)
+{
+    int count = 0;
+    for (size_t i = 0; i < cg->count; i++) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[i]);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        long pid;
+        while (fscanf(f, "%ld", &pid) == 1)
+            if (pid > 0 && kill((pid_t)pid, sig) == 0)
+                count++;
+        fclose(f);
+    }
+    return count;
+}
+
+static long long read_key(const char *dir, const char *file, const char *key)
+{
+    char path[PATH_MAX + 64], line[256];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    long long value = -1;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (key[0] == '\0') {
+            value = atoll(line);
+            break;
+        }
+        if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+            value = atoll(line + klen + 1);
+            break;
+        }
+    }
+    fclose(f);
+    return value;
+}
+
+bool lp_proc_cgroup_oom(const struct lp_proc_cgroup *cg)
+{
+    if (!cg->memory)
+        return false;
+    if (cg->version == 2)
+        return read_key(cg->memory_dir, "memory.events", "oom_kill") > 0;
+    long long kills = read_key(cg->memory_dir, "memory.oom_control", "oom_kill");
+    if (kills >= 0)
+        return kills > 0;
+    return read_key(cg->memory_dir, "memory.failcnt", "") > 0;
+}
+
+void lp_proc_cgroup_destroy(struct lp_proc_cgroup *cg)
+{
+    /* The PID namespace's last processes may still be exiting: a short grace for EBUSY. */
+    for (size_t i = 0; i < cg->count; i++)
+        for (int tries = 0; rmdir(cg->dirs[i]) != 0 && errno == EBUSY && tries < 100; tries++)
+            usleep(10000);
+    cg->count = 0;
+}
+
+void lp_proc_cgroup_describe(const struct lp_proc_cgroup *cg, char *out, size_t len)
+{
+    if (cg->version == 0) {
+        snprintf(out, len, "rlimits (no writable cgroup)");
+        return;
+    }
+    snprintf(out, len, "cgroup v%d (%s%s%s)", cg->version, cg->memory ? "memory " : "",
+             cg->pids ? "pids " : "", cg->cpu ? "cpu" : "");
+}

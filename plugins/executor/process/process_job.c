@@ -1,0 +1,666 @@
+/* One job: the rootfs it runs on, the bubblewrap command line, the fork, and the monitor thread
+ * that enforces the timeout and output cap and records how the job ended.
+ *
+ * The fork happens on the monitor thread, not the caller's: bwrap's --die-with-parent is a
+ * parent-death signal, which Linux sends when the *thread* that forked exits, and the core may
+ * call submit() from a short-lived thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crypto/random.h"
+#include "image/fs_tree.h"
+#include "process.h"
+
+#define MONITOR_TICK_MS 200
+
+static void set_error(struct lp_process *p, const char *fmt, ...) LP_PRINTF(2, 3);
+static void set_error(struct lp_process *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&p->lock);
+    vsnprintf(p->last_error, sizeof p->last_error, fmt, ap);
+    pthread_mutex_unlock(&p->lock);
+    va_end(ap);
+    p->host->log(p->host, LP_LOG_ERROR, "%s", p->last_error);
+}
+
+/* ---- argument vectors ---------------------------------------------------------------------- */
+struct vec {
+    char **items;
+    size_t count, cap;
+    bool oom;
+};
+
+static void vpush(struct vec *v, const char *s)
+{
+    if (v->oom)
+        return;
+    if (v->count + 2 > v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 32;
+        char **n = realloc(v->items, ncap * sizeof *n);
+        if (n == NULL) {
+            v->oom = true;
+            return;
+        }
+        v->items = n;
+        v->cap = ncap;
+    }
+    v->items[v->count] = strdup(s);
+    if (v->items[v->count] == NULL) {
+        v->oom = true;
+        return;
+    }
+    v->items[++v->count] = NULL;
+}
+
+static void vfree(char **items)
+{
+    if (items == NULL)
+        return;
+    for (char **p = items; *p; p++)
+        free(*p);
+    free(items);
+}
+
+/* Sets KEY=VALUE in env, replacing an earlier KEY. */
+static void env_set(struct vec *env, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (eq == NULL || eq == kv)
+        return;
+    size_t klen = (size_t)(eq - kv) + 1;
+    for (size_t i = 0; i < env->count; i++) {
+        if (strncmp(env->items[i], kv, klen) == 0) {
+            char *dup = strdup(kv);
+            if (dup == NULL) {
+                env->oom = true;
+                return;
+            }
+            free(env->items[i]);
+            env->items[i] = dup;
+            return;
+        }
+    }
+    vpush(env, kv);
+}
+
+static bool env_has(const struct vec *env, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < env->count; i++)
+        if (strncmp(env->items[i], key, klen) == 0 && env->items[i][klen] == '=')
+            return true;
+    return false;
+}
+
+/* ---- rootfs -------------------------------------------------------------------------------- */
+bool lp_proc_overlay_works(const char *scratch_dir)
+{
+    if (geteuid() != 0)
+        return false;
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%s/.overlay-probe-%ld", scratch_dir, (long)getpid());
+    char lower[PATH_MAX + 8], upper[PATH_MAX + 8], work[PATH_MAX + 8], merged[PATH_MAX + 8];
+    snprintf(lower, sizeof lower, "%s/l", base);
+    snprintf(upper, sizeof upper, "%s/u", base);
+    snprintf(work, sizeof work, "%s/w", base);
+    snprintf(merged, sizeof merged, "%s/m", base);
+    bool ok = false;
+    if (lp_fs_mkdir_p(lower, 0755) == 0 && lp_fs_mkdir_p(upper, 0755) == 0 &&
+        lp_fs_mkdir_p(work, 0755) == 0 && lp_fs_mkdir_p(merged, 0755) == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char opts[4 * PATH_MAX];
+            snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+            if (unshare(CLONE_NEWNS) != 0 ||
+                mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+                mount("overlay", merged, "overlay", 0, opts) != 0)
+                _exit(1);
+            _exit(0);
+        }
+        int st;
+        ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    lp_fs_remove_tree(base);
+    return ok;
+}
+
+/* overlayfs options split on ',' and ':' (escapable, but store paths never need it). */
+static bool overlay_safe(const char *path)
+{
+    return strpbrk(path, ",:\\") == NULL;
+}
+
+static int prepare_rootfs(struct lp_process *p, struct lp_proc_job *job, const char *image_root)
+{
+    enum lp_rootfs_mode mode = p->rootfs_mode;
+    if (mode == LP_ROOTFS_OVERLAY && !(overlay_safe(image_root) && overlay_safe(job->dir)))
+        mode = LP_ROOTFS_COPY;
+    job->rootfs_mode = mode;
+    if (mode == LP_ROOTFS_READONLY) {
+        snprintf(job->root, sizeof job->root, "%s", image_root);
+        return 0;
+    }
+    snprintf(job->root, sizeof job->root, "%s/root", job->dir);
+    if (mode == LP_ROOTFS_COPY) {
+        if (lp_fs_copy_tree(image_root, job->root) != 0) {
+            set_error(p, "job %s: cannot copy the image rootfs: %s", job->id, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    char upper[PATH_MAX + 8], work[PATH_MAX + 8];
+    snprintf(upper, sizeof upper, "%s/upper", job->dir);
+    snprintf(work, sizeof work, "%s/work", job->dir);
+    if (mkdir(job->root, 0755) != 0 || mkdir(upper, 0755) != 0 || mkdir(work, 0700) != 0) {
+        set_error(p, "job %s: cannot prepare the overlay: %s", job->id, strerror(errno));
+        return -1;
+    }
+    snprintf(job->overlay_opts, sizeof job->overlay_opts, "lowerdir=%s,upperdir=%s,workdir=%s",
+             image_root, upper, work);
+    return 0;
+}
+
+/* ---- command line -------------------------------------------------------------------------- */
+static int build_command(struct lp_process *p, struct lp_proc_job *job,
+                         const struct lp_job_spec *spec, const struct lp_image_info *img,
+                         const char *inputs_dir, const char *outputs_dir)
+{
+    struct vec argv = {0}, env = {0};
+    vpush(&argv, p->cfg.bwrap);
+    /* --unshare-all takes user, pid, net, ipc, uts and cgroup namespaces; the job keeps no
+     * capability and dies with us. */
+    vpush(&argv, "--unshare-all");
+    if (job->limits.network)
+        vpush(&argv, "--share-net");
+    vpush(&argv, "--die-with-parent");
+    vpush(&argv, "--new-session");
+    vpush(&argv, "--cap-drop");
+    vpush(&argv, "ALL");
+    vpush(&argv, "--hostname");
+    vpush(&argv, "lilypad");
+    vpush(&argv, job->rootfs_mode == LP_ROOTFS_READONLY ? "--ro-bind" : "--bind");
+    vpush(&argv, job->root);
+    vpush(&argv, "/");
+    vpush(&argv, "--proc");
+    vpush(&argv, "/proc");
+    vpush(&argv, "--dev");
+    vpush(&argv, "/dev");
+    vpush(&argv, "--tmpfs");
+    vpush(&argv, "/tmp");
+    if (inputs_dir != NULL) {
+        vpush(&argv, "--ro-bind");
+        vpush(&argv, inputs_dir);
+        vpush(&argv, "/inputs");
+    }
+    if (outputs_dir != NULL) {
+        vpush(&argv, "--bind");
+        vpush(&argv, outputs_dir);
+        vpush(&argv, "/outputs");
+    }
+    /* bwrap reports the child's pid and exit code here: without a "child-pid" record the
+     * sandbox itself failed, which we must not mistake for the job's own exit 1. */
+    vpush(&argv, "--json-status-fd");
+    vpush(&argv, "3");
+    const char *workdir = spec->workdir && *spec->workdir               ? spec->workdir
+                          : img->config.workdir && *img->config.workdir ? img->config.workdir
+                                                                        : "/";
+    vpush(&argv, "--chdir");
+    vpush(&argv, workdir);
+    vpush(&argv, "--");
+    size_t before = argv.count;
+    if (spec->entrypoint_count > 0) {
+        for (size_t i = 0; i < spec->entrypoint_count; i++)
+            vpush(&argv, spec->entrypoint[i] ? spec->entrypoint[i] : "");
+    } else {
+        for (size_t i = 0; i < img->config.entrypoint.count; i++)
+            vpush(&argv, img->config.entrypoint.items[i]);
+        for (size_t i = 0; i < img->config.cmd.count; i++)
+            vpush(&argv, img->config.cmd.items[i]);
+    }
+    if (argv.count == before && !argv.oom) {
+        vfree(argv.items);
+        set_error(p, "job for %s: no entrypoint in the job spec or the image", spec->image);
+        return LP_EINVAL;
+    }
+
+    /* The environment is the image's, then the job's: nothing of ours leaks in. */
+    for (size_t i = 0; i < img->config.env.count; i++)
+        env_set(&env, img->config.env.items[i]);
+    for (size_t i = 0; i < spec->env_count; i++) {
+        if (spec->env[i] == NULL || strchr(spec->env[i], '=') == NULL || spec->env[i][0] == '=') {
+            vfree(argv.items);
+            vfree(env.items);
+            set_error(p, "job for %s: environment entry \"%.60s\" is not KEY=VALUE", spec->image,
+                      spec->env[i] ? spec->env[i] : "(null)");
+            return LP_EINVAL;
+        }
+        env_set(&env, spec->env[i]);
+    }
+    if (!env_has(&env, "PATH"))
+        vpush(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    if (!env_has(&env, "HOME"))
+        vpush(&env, "HOME=/root");
+    if (env.count == 0)
+        vpush(&env, "PATH=/bin"); /* never hand execve a NULL envp */
+    if (argv.oom || env.oom) {
+        vfree(argv.items);
+        vfree(env.items);
+        set_error(p, "out of memory");
+        return LP_ERR;
+    }
+    job->argv = argv.items;
+    job->envp = env.items;
+    return LP_OK;
+}
+
+/* ---- the child ---------------------------------------------------------------------------- */
+static void child_fail(const char *what)
+{
+    /* stderr is the job's stderr file by now: the message reaches `logs`. */
+    const char *e = strerror(errno);
+    (void)!write(2, "lilypad: executor/process: ", 27);
+    (void)!write(2, what, strlen(what));
+    (void)!write(2, ": ", 2);
+    (void)!write(2, e, strlen(e));
+    (void)!write(2, "\n", 1);
+    _exit(126);
+}
+
+static void set_limit(int resource, uint64_t value)
+{
+    struct rlimit rl = {.rlim_cur = (rlim_t)value, .rlim_max = (rlim_t)value};
+    (void)setrlimit(resource, &rl);
+}
+
+/* Runs in the forked child: only async-signal-safe calls (plus mount/unshare). */
+static void child_exec(struct lp_proc_job *job, int out_fd, int err_fd, int status_fd)
+{
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
+        dup2(status_fd, 3) < 0)
+        _exit(126);
+    syscall(SYS_close_range, 4, ~0U, 0);
+    if (job->cg.count > 0 && lp_proc_cgroup_enter(&job->cg) != 0)
+        child_fail("cannot join the job's cgroup");
+    if (job->rlimit_memory)
+        set_limit(RLIMIT_AS, job->limits.memory_bytes);
+    if (job->rlimit_pids)
+        set_limit(RLIMIT_NPROC, job->max_pids);
+    /* One byte past the cap: a write that crosses it leaves outputs over the cap, which the
+     * monitor reports, instead of a file silently cut at exactly the cap. */
+    if (job->limits.disk_bytes)
+        set_limit(RLIMIT_FSIZE, job->limits.disk_bytes + 1);
+    set_limit(RLIMIT_CORE, 0);
+    if (job->rootfs_mode == LP_ROOTFS_OVERLAY) {
+        /* A private mount namespace for the overlay: it vanishes with the job. */
+        if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("overlay", job->root, "overlay", 0, job->overlay_opts) != 0)
+            child_fail("cannot mount the job's overlay");
+    }
+    execve(job->argv[0], job->argv, job->envp);
+    child_fail("cannot run bwrap");
+}
+
+/* ---- ending a job ------------------------------------------------------------------------- */
+static uint64_t now_ms(const struct lp_process *p)
+{
+    return p->host->monotonic_ns(p->host) / 1000000u;
+}
+
+/* Waits up to ms for the child to exit (pidfd readable). */
+static bool wait_exit(int pidfd, uint64_t ms)
+{
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+    return poll(&pfd, 1, (int)(ms > 60000 ? 60000 : ms)) > 0;
+}
+
+/* Stops the whole sandbox. With a cgroup the job's own processes get SIGTERM and kill_grace to
+ * finish; without one we cannot reach them (bwrap forwards no signals), so SIGKILL to bwrap,
+ * whose sandbox init then dies of its parent-death signal, taking the PID namespace along. */
+static void kill_job(struct lp_proc_job *job, int pidfd)
+{
+    struct lp_process *p = job->owner;
+    if (job->cg.count > 0 && p->cfg.kill_grace > 0 && lp_proc_cgroup_signal(&job->cg, SIGTERM) > 0)
+        if (wait_exit(pidfd, p->cfg.kill_grace))
+            return;
+    kill(-job->pid, SIGKILL);
+    kill(job->pid, SIGKILL);
+    lp_proc_cgroup_signal(&job->cg, SIGKILL);
+}
+
+/* Reads bwrap's --json-status-fd records: did the child start, and its exit code. */
+static void read_status(int fd, bool *started, int *exit_code)
+{
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    *started = false;
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    *started = strstr(buf, "\"child-pid\"") != NULL;
+    const char *ec = strstr(buf, "\"exit-code\"");
+    if (ec != NULL && (ec = strchr(ec, ':')) != NULL)
+        *exit_code = atoi(ec + 1);
+}
+
+/* The last non-empty line of the job's stderr, for a FAILED message. */
+static void stderr_tail(const struct lp_proc_job *job, char *out, size_t len)
+{
+    char path[PATH_MAX + 16], buf[512];
+    snprintf(path, sizeof path, "%s/stderr", job->dir);
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    char *line = strrchr(buf, '\n');
+    snprintf(out, len, "%s", line ? line + 1 : buf);
+}
+
+static void *monitor(void *arg)
+{
+    struct lp_proc_job *job = arg;
+    struct lp_process *p = job->owner;
+    char path[PATH_MAX + 16];
+    int status_pipe[2] = {-1, -1}, out_fd, err_fd, pidfd = -1;
+    snprintf(path, sizeof path, "%s/stdout", job->dir);
+    out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    snprintf(path, sizeof path, "%s/stderr", job->dir);
+    err_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_t pid = -1;
+    int fork_errno = 0;
+    if (out_fd >= 0 && err_fd >= 0 && pipe2(status_pipe, O_CLOEXEC) == 0) {
+        pid = fork();
+        if (pid == 0)
+            child_exec(job, out_fd, err_fd, status_pipe[1]);
+        fork_errno = errno;
+    } else {
+        fork_errno = errno;
+    }
+    if (out_fd >= 0)
+        close(out_fd);
+    if (err_fd >= 0)
+        close(err_fd);
+    if (status_pipe[1] >= 0)
+        close(status_pipe[1]);
+    if (pid > 0)
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+    pthread_mutex_lock(&p->lock);
+    job->spawned = true;
+    job->pid = pid;
+    if (pid > 0 && pidfd >= 0) {
+        job->status.state = LP_JOB_RUNNING;
+        job->status.started_ns = p->host->realtime_ns(p->host);
+    } else {
+        job->status.state = LP_JOB_FAILED;
+        snprintf(job->status.message, sizeof job->status.message, "cannot start bwrap: %s",
+                 strerror(fork_errno ? fork_errno : errno));
+        job->status.finished_ns = p->host->realtime_ns(p->host);
+    }
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+    if (pid <= 0 || pidfd < 0) {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        if (status_pipe[0] >= 0)
+            close(status_pipe[0]);
+        return NULL;
+    }
+
+    uint64_t start = now_ms(p);
+    enum lp_job_state end = LP_JOB_EXITED;
+    char why[256] = "";
+    for (;;) {
+        uint64_t wait_ms = MONITOR_TICK_MS;
+        if (job->timeout_ms) {
+            uint64_t elapsed = now_ms(p) - start;
+            if (elapsed >= job->timeout_ms) {
+                end = LP_JOB_TIMED_OUT;
+                snprintf(why, sizeof why, "timed out after %llu ms",
+                         (unsigned long long)job->timeout_ms);
+                kill_job(job, pidfd);
+                break;
+            }
+            if (job->timeout_ms - elapsed < wait_ms)
+                wait_ms = job->timeout_ms - elapsed;
+        }
+        struct pollfd pfds[2] = {{.fd = pidfd, .events = POLLIN},
+                                 {.fd = job->wake[0], .events = POLLIN}};
+        int r = poll(pfds, 2, (int)wait_ms);
+        if (r > 0 && (pfds[0].revents & POLLIN))
+            break;
+        if (r > 0 && (pfds[1].revents & POLLIN)) {
+            end = LP_JOB_CANCELLED;
+            snprintf(why, sizeof why, "cancelled");
+            kill_job(job, pidfd);
+            break;
+        }
+        if (job->limits.disk_bytes) {
+            uint64_t bytes = 0, entries = 0;
+            if (lp_fs_tree_usage(job->outputs, &bytes, &entries) == 0 &&
+                bytes > job->limits.disk_bytes) {
+                end = LP_JOB_FAILED;
+                snprintf(why, sizeof why, "outputs grew past the %llu-byte cap",
+                         (unsigned long long)job->limits.disk_bytes);
+                kill_job(job, pidfd);
+                break;
+            }
+        }
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    close(pidfd);
+    bool started = false;
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    read_status(status_pipe[0], &started, &code);
+    close(status_pipe[0]);
+    if (end == LP_JOB_EXITED && !started) {
+        end = LP_JOB_FAILED;
+        char tail[200];
+        stderr_tail(job, tail, sizeof tail);
+        snprintf(why, sizeof why, "the sandbox did not start: %s", tail[0] ? tail : "no reason");
+    } else if (end == LP_JOB_EXITED && code == 128 + SIGKILL && lp_proc_cgroup_oom(&job->cg)) {
+        snprintf(why, sizeof why, "killed: out of memory (limit %llu bytes)",
+                 (unsigned long long)job->limits.memory_bytes);
+    } else if (end == LP_JOB_EXITED && job->limits.disk_bytes) {
+        uint64_t bytes = 0, entries = 0;
+        if (lp_fs_tree_usage(job->outputs, &bytes, &entries) == 0 &&
+            bytes > job->limits.disk_bytes) {
+            end = LP_JOB_FAILED;
+            snprintf(why, sizeof why, "outputs hold %llu bytes, past the %llu-byte cap",
+                     (unsigned long long)bytes, (unsigned long long)job->limits.disk_bytes);
+        }
+    }
+    if (end == LP_JOB_EXITED && why[0] == '\0' && code != 0)
+        snprintf(why, sizeof why, "exited with status %d", code);
+
+    pthread_mutex_lock(&p->lock);
+    job->status.state = end;
+    job->status.exit_code = code;
+    job->status.finished_ns = p->host->realtime_ns(p->host);
+    snprintf(job->status.message, sizeof job->status.message, "%s", why);
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+    p->host->log(p->host, end == LP_JOB_EXITED ? LP_LOG_DEBUG : LP_LOG_INFO, "job %s: %s%s",
+                 job->id, end == LP_JOB_EXITED ? "exited" : "ended", why[0] ? ": " : "");
+    return NULL;
+}
+
+/* ---- start, cancel, free ------------------------------------------------------------------- */
+static int check_dir(struct lp_process *p, const char *what, const char *dir)
+{
+    struct stat st;
+    if (dir == NULL)
+        return 0;
+    if (dir[0] != '/' || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        set_error(p, "%s directory \"%s\" is not an existing absolute directory", what, dir);
+        return -1;
+    }
+    return 0;
+}
+
+static struct lp_proc_job *job_new(struct lp_process *p)
+{
+    struct lp_proc_job *job = calloc(1, sizeof *job);
+    if (job == NULL)
+        return NULL;
+    job->owner = p;
+    job->wake[0] = job->wake[1] = -1;
+    job->status.struct_size = sizeof job->status;
+    job->status.state = LP_JOB_PENDING;
+    unsigned char r[8] = {0};
+    (void)lp_random_bytes(r, sizeof r);
+    pthread_mutex_lock(&p->lock);
+    uint64_t seq = ++p->seq;
+    pthread_mutex_unlock(&p->lock);
+    snprintf(job->id, sizeof job->id, "p%llu-%02x%02x%02x%02x%02x%02x", (unsigned long long)seq,
+             r[0], r[1], r[2], r[3], r[4], r[5]);
+    snprintf(job->dir, sizeof job->dir, "%s/%s", p->work_dir, job->id);
+    return job;
+}
+
+int lp_proc_job_start(struct lp_process *p, const struct lp_job_spec *spec, const char *inputs_dir,
+                      const char *outputs_dir, const struct lp_job_limits *limits,
+                      struct lp_proc_job **out)
+{
+    *out = NULL;
+    if (spec == NULL || spec->image == NULL) {
+        set_error(p, "submit: no job spec or no image");
+        return LP_EINVAL;
+    }
+    if (check_dir(p, "inputs", inputs_dir) != 0 || check_dir(p, "outputs", outputs_dir) != 0)
+        return LP_EINVAL;
+    struct lp_image_info img;
+    char err[512];
+    if (lp_image_resolve(&p->store, spec->image, &img, err, sizeof err) != 0) {
+        set_error(p, "submit: %s", err);
+        return LP_EINVAL;
+    }
+    struct lp_proc_job *job = job_new(p);
+    if (job == NULL) {
+        lp_image_info_free(&img);
+        set_error(p, "out of memory");
+        return LP_ERR;
+    }
+    struct lp_job_limits none = {.struct_size = sizeof none};
+    /* Only the members the caller's struct has: an older core sends a shorter one. */
+    size_t n = limits ? (limits->struct_size < sizeof none ? limits->struct_size : sizeof none) : 0;
+    if (n > 0)
+        memcpy(&job->limits, limits, n);
+    else
+        job->limits = none;
+    job->timeout_ms = job->limits.timeout_ms ? job->limits.timeout_ms : p->cfg.default_timeout;
+    job->max_pids = job->limits.max_pids
+                        ? job->limits.max_pids
+                        : (uint32_t)(p->cfg.default_max_pids > 0 ? p->cfg.default_max_pids : 0);
+    snprintf(job->outputs, sizeof job->outputs, "%s", outputs_dir ? outputs_dir : "");
+    int rc = LP_ERR;
+    if (mkdir(job->dir, 0700) != 0) {
+        set_error(p, "job %s: cannot create %s: %s", job->id, job->dir, strerror(errno));
+        goto fail;
+    }
+    if (prepare_rootfs(p, job, img.rootfs) != 0)
+        goto fail;
+    rc = build_command(p, job, spec, &img, inputs_dir, outputs_dir);
+    if (rc != LP_OK)
+        goto fail;
+    rc = LP_ERR;
+    lp_proc_cgroup_create(&job->cg, job->id, &job->limits, job->max_pids,
+                          strcmp(p->cfg.cgroup, "none") != 0);
+    job->rlimit_memory = job->limits.memory_bytes && !job->cg.memory;
+    job->rlimit_pids = job->max_pids && !job->cg.pids;
+    char how[128];
+    lp_proc_cgroup_describe(&job->cg, how, sizeof how);
+    static const char *const modes[] = {"read-only", "copy", "overlay"};
+    p->host->log(p->host, LP_LOG_INFO, "job %s: image %.19s, rootfs %s, limits by %s%s", job->id,
+                 img.digest, modes[job->rootfs_mode], how,
+                 job->limits.cpu_millicores && !job->cg.cpu ? " (CPU limit not enforced)" : "");
+    if (pipe2(job->wake, O_CLOEXEC) != 0) {
+        set_error(p, "job %s: pipe: %s", job->id, strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&job->monitor, NULL, monitor, job) != 0) {
+        set_error(p, "job %s: cannot start its monitor thread", job->id);
+        goto fail;
+    }
+    pthread_mutex_lock(&p->lock);
+    job->monitor_running = true;
+    while (!job->spawned)
+        pthread_cond_wait(&p->changed, &p->lock);
+    job->next = p->jobs;
+    p->jobs = job;
+    pthread_mutex_unlock(&p->lock);
+    lp_image_info_free(&img);
+    *out = job;
+    return LP_OK;
+fail:
+    lp_image_info_free(&img);
+    lp_proc_job_free(job);
+    return rc;
+}
+
+void lp_proc_job_cancel(struct lp_proc_job *job)
+{
+    struct lp_process *p = job->owner;
+    pthread_mutex_lock(&p->lock);
+    bool live = job->status.state == LP_JOB_RUNNING || job->status.state == LP_JOB_PENDING;
+    if (live && !job->cancel_requested) {
+        job->cancel_requested = true;
+        (void)!write(job->wake[1], "c", 1);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void lp_proc_job_free(struct lp_proc_job *job)
+{
+    if (job == NULL)
+        return;
+    if (job->monitor_running) {
+        lp_proc_job_cancel(job);
+        pthread_join(job->monitor, NULL);
+    }
+    if (job->wake[0] >= 0)
+        close(job->wake[0]);
+    if (job->wake[1] >= 0)
+        close(job->wake[1]);
+    lp_proc_cgroup_destroy(&job->cg);
+    if (job->dir[0] && lp_fs_remove_tree(job->dir) != 0)
+        job->owner->host->log(job->owner->host, LP_LOG_WARN, "job %s: cannot remove %s: %s",
+                              job->id, job->dir, strerror(errno));
+    vfree(job->argv);
+    vfree(job->envp);
+    free(job);
+}
