@@ -15,6 +15,7 @@ int lp_cmd_key(int argc, char **argv);
 int lp_cmd_module(int argc, char **argv);
 int lp_cmd_plugins(int argc, char **argv);
 int lp_cmd_config(int argc, char **argv);
+int lp_cmd_solver(int argc, char **argv);
 int lp_cmd_cid(int argc, char **argv);
 
 /* NULL-terminated, in the order `lilypad --help` lists them. */

@@ -1,0 +1,157 @@
+/* `lilypad solver -c FILE [--listen HOST:PORT] [--db PATH]`: runs the solver until SIGINT or
+ * SIGTERM. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_options.h"
+#include "commands.h"
+#include "config/config.h"
+#include "crypto/keyfile.h"
+#include "solver/http.h"
+#include "solver/settings.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lilypad solver -c FILE [--listen HOST:PORT] [--db PATH]\n"
+            "\n"
+            "Runs the solver: the HTTP API (core/solver/README.md) that takes job and resource\n"
+            "offers, matches them, keeps the deals and their files, and streams events. State\n"
+            "is in SQLite (WAL) under solver.data_dir and survives restarts.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE   configuration with a `solver { ... }` section\n"
+            "  --listen HOST:PORT  overrides solver.listen (default 127.0.0.1:8080)\n"
+            "  --db PATH           overrides solver.db\n");
+}
+
+static int load_key(const char *path, struct lp_key *key)
+{
+    char err[256];
+    if (!path || !path[0]) {
+        if (lp_key_generate(key) != 0) {
+            fprintf(stderr, "lilypad: solver: cannot generate a key\n");
+            return -1;
+        }
+        fprintf(stderr, "lilypad: solver: no solver.key set: deals are signed with a new key "
+                        "for this run only\n");
+        return 0;
+    }
+    int rc = lp_keyfile_load(path, NULL, 0, key, NULL, err, sizeof err);
+    if (rc == LP_KEYFILE_NEEDS_PASSWORD) {
+        fprintf(stderr,
+                "lilypad: solver: %s is a keystore; hint: give the solver a raw hex key "
+                "file (lilypad key new --out FILE)\n",
+                path);
+        return -1;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "lilypad: solver: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int lp_cmd_solver(int argc, char **argv)
+{
+    const char *config_path = NULL, *listen = NULL, *db = NULL;
+    for (int i = 1; i < argc; i++) {
+        int rc = lp_cli_common_option(argc, argv, &i, &config_path);
+        if (rc < 0)
+            return 2;
+        if (rc > 0)
+            continue;
+        if (lp_cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        }
+        const char **value = NULL;
+        if (strcmp(argv[i], "--listen") == 0)
+            value = &listen;
+        else if (strcmp(argv[i], "--db") == 0)
+            value = &db;
+        if (!value || i + 1 >= argc) {
+            fprintf(stderr, "lilypad: solver: %s \"%s\" (see --help)\n",
+                    value ? "missing value for" : "unknown argument", argv[i]);
+            return 2;
+        }
+        *value = argv[++i];
+    }
+    if (!config_path) {
+        fprintf(stderr, "lilypad: solver: -c FILE is required (see --help)\n");
+        return 2;
+    }
+    struct lp_config *cfg = NULL;
+    if (lp_cli_load_config(config_path, &cfg) != 0)
+        return 1;
+    char err[512];
+    struct lp_solver_runtime rt;
+    if (lp_solver_settings_load(cfg, &rt, err, sizeof err) != 0) {
+        fprintf(stderr, "lilypad: %s\n", err);
+        lp_config_free(cfg);
+        return 1;
+    }
+    if (db)
+        snprintf(rt.db_path, sizeof rt.db_path, "%s", db);
+    if (!listen)
+        listen = rt.settings->listen;
+    int status = 1;
+    struct lp_solver *solver = NULL;
+    struct lp_solver_http *http = NULL;
+    struct lp_key key;
+    if (mkdir(rt.data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "lilypad: solver: cannot create %s: %s\n", rt.data_dir, strerror(errno));
+        goto out;
+    }
+    if (load_key(rt.key_path, &key) != 0)
+        goto out;
+    if (lp_solver_open(&rt.config, &key, &solver, err, sizeof err) != 0) {
+        fprintf(stderr, "lilypad: %s\n", err);
+        goto out;
+    }
+    lp_key_wipe(&key);
+    for (size_t i = 0; i < rt.settings->blocklist.count; i++) {
+        char module[1024];
+        snprintf(module, sizeof module, "%s", rt.settings->blocklist.items[i]);
+        char *sp = strchr(module, ' ');
+        const char *reason = "blocked by the network's operators";
+        if (sp) {
+            *sp = '\0';
+            reason = sp + 1;
+        }
+        if (lp_solver_block(solver, module, reason) != 0)
+            goto out;
+    }
+    /* Signals are taken by sigwait below, so block them before any thread starts. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (lp_solver_http_start(solver, listen, &http, err, sizeof err) != 0) {
+        fprintf(stderr, "lilypad: %s\n", err);
+        goto out;
+    }
+    char addr[43];
+    lp_address_to_checksum(lp_solver_address(solver), addr);
+    printf("lilypad solver %s listening on http://%.*s:%u (state in %s)\n", addr,
+           (int)(strrchr(listen, ':') - listen), listen, lp_solver_http_port(http), rt.db_path);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "lilypad: solver: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    status = 0;
+out:
+    if (solver)
+        lp_solver_interrupt(solver);
+    lp_solver_http_stop(http);
+    lp_solver_close(solver);
+    lp_solver_settings_free(&rt);
+    lp_config_free(cfg);
+    return status;
+}

@@ -1,0 +1,115 @@
+/* The `solver { ... }` section of a configuration file, validated against its schema. */
+#include "solver/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+
+#define F(member, type, def, desc)                                                                 \
+    LP_CFG_FIELD(struct lp_solver_settings, member, type, 0, def, desc)
+
+const struct lp_cfg_field lp_solver_schema[] = {
+    F(listen, LP_CFG_STRING, "\"127.0.0.1:8080\"",
+      "HOST:PORT of the HTTP API; keep it on loopback unless a TLS proxy is in front"),
+    F(data_dir, LP_CFG_STRING, "\"solver-data\"",
+      "state folder (database and file blobs), relative to this file"),
+    F(db, LP_CFG_STRING, "\"\"", "SQLite database; default DATA_DIR/solver.db"),
+    F(key, LP_CFG_STRING, "\"\"",
+      "the solver's key file (raw hex, mode 0600) that signs deals; empty: a new key each start"),
+    F(match_timeout, LP_CFG_DURATION, "\"30s\"", "an unmatched job offer expires (TimeoutMatch)"),
+    F(execution_grace, LP_CFG_DURATION, "\"60s\"",
+      "added to a job's own timeout before TimeoutExecution (uploading the outputs)"),
+    F(max_execution, LP_CFG_DURATION, "\"15m\"", "cap on a job's execution timeout"),
+    F(download_timeout, LP_CFG_DURATION, "\"1h\"",
+      "results not accepted or challenged in time (TimeoutDownload)"),
+    F(mediation_timeout, LP_CFG_DURATION, "\"1h\"", "no verdict in time (TimeoutMediateResults)"),
+    F(total_timeout, LP_CFG_DURATION, "\"2h\"", "any unfinished job (JobTimedOut)"),
+    F(tick, LP_CFG_DURATION, "\"1s\"", "how often timeouts are checked"),
+    F(rate_limit, LP_CFG_INT, "200", "signed requests per address per rate_window; 0: no limit"),
+    F(rate_window, LP_CFG_DURATION, "\"10s\"", "window of rate_limit"),
+    F(max_open_job_offers, LP_CFG_INT, "100", "unmatched job offers per address"),
+    F(max_open_resource_offers, LP_CFG_INT, "16", "open resource offers per address"),
+    F(max_pending_jobs, LP_CFG_INT, "1000", "unmatched job offers network-wide (\"busy\")"),
+    F(max_file_size, LP_CFG_SIZE, "\"64M\"", "largest input or output upload"),
+    F(blocklist, LP_CFG_STRING_LIST, "[]",
+      "modules the network refuses: \"REPO[@COMMIT] reason...\" (REPO blocks every commit)"),
+    LP_CFG_END,
+};
+
+static const char *resolve(const struct lp_config *cfg, const char *path, char *buf, size_t cap)
+{
+    if (!path || path[0] == '/' || !cfg)
+        return path;
+    snprintf(buf, cap, "%s/%s", lp_config_dir(cfg), path);
+    return buf;
+}
+
+int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtime *out, char *err,
+                            size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (lp_config_apply_schema(cfg, "solver", lp_solver_schema, sizeof(struct lp_solver_settings),
+                               NULL, &out->values, err, errlen) != 0)
+        return -1;
+    const struct lp_solver_settings *s = lp_config_values_data(out->values);
+    const char *file = cfg ? lp_config_file(cfg) : "(defaults)";
+    const int64_t ints[] = {s->rate_limit, s->max_open_job_offers, s->max_open_resource_offers,
+                            s->max_pending_jobs};
+    for (size_t i = 0; i < 4; i++) {
+        if (ints[i] < 0) {
+            snprintf(err, errlen, "%s: solver: limits and rate_limit must be >= 0", file);
+            lp_config_values_free(out->values);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < s->blocklist.count; i++) {
+        const char *e = s->blocklist.items[i];
+        if (strncmp(e, "http", 4) != 0 && strchr(e, '/') == NULL) {
+            snprintf(err, errlen,
+                     "%s: solver.blocklist[%zu]: \"%s\" is not a module repo; hint: write "
+                     "\"https://host/owner/repo[@commit] reason\"",
+                     file, i, e);
+            lp_config_values_free(out->values);
+            return -1;
+        }
+    }
+    out->settings = s;
+    snprintf(out->data_dir, sizeof out->data_dir, "%s",
+             resolve(cfg, s->data_dir, (char[4096]){0}, 4096));
+    if (s->db && s->db[0])
+        snprintf(out->db_path, sizeof out->db_path, "%s",
+                 resolve(cfg, s->db, (char[4096]){0}, 4096));
+    else
+        snprintf(out->db_path, sizeof out->db_path, "%s/solver.db", out->data_dir);
+    snprintf(out->files_dir, sizeof out->files_dir, "%s/files", out->data_dir);
+    if (s->key && s->key[0])
+        snprintf(out->key_path, sizeof out->key_path, "%s",
+                 resolve(cfg, s->key, (char[4096]){0}, 4096));
+
+    lp_solver_config_defaults(&out->config);
+    struct lp_solver_config *c = &out->config;
+    c->db_path = out->db_path;
+    c->files_dir = out->files_dir;
+    c->match_timeout_ms = s->match_timeout;
+    c->execution_grace_ms = s->execution_grace;
+    c->max_execution_ms = s->max_execution;
+    c->download_timeout_ms = s->download_timeout;
+    c->mediation_timeout_ms = s->mediation_timeout;
+    c->total_timeout_ms = s->total_timeout;
+    c->tick_ms = s->tick ? s->tick : 1000;
+    c->rate_limit = (uint64_t)s->rate_limit;
+    c->rate_window_ms = s->rate_window;
+    c->max_open_job_offers = (uint64_t)s->max_open_job_offers;
+    c->max_open_resource_offers = (uint64_t)s->max_open_resource_offers;
+    c->max_pending_jobs = (uint64_t)s->max_pending_jobs;
+    c->max_file_bytes = s->max_file_size;
+    return 0;
+}
+
+void lp_solver_settings_free(struct lp_solver_runtime *rt)
+{
+    lp_config_values_free(rt->values);
+    rt->values = NULL;
+}

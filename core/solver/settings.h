@@ -1,0 +1,42 @@
+/* Configuration of the solver role: the `solver { ... }` section (keys and defaults in
+ * lp_solver_schema; `lilypad config dump` prints them). */
+#ifndef LP_SOLVER_SETTINGS_H
+#define LP_SOLVER_SETTINGS_H
+
+#include <lilypad/plugin.h>
+
+#include "solver/solver.h"
+
+struct lp_config;
+struct lp_config_values;
+
+struct lp_solver_settings {
+    const char *listen;
+    const char *data_dir;
+    const char *db;
+    const char *key;
+    uint64_t match_timeout, execution_grace, max_execution, download_timeout, mediation_timeout,
+        total_timeout, tick; /* ms */
+    int64_t rate_limit;
+    uint64_t rate_window; /* ms */
+    int64_t max_open_job_offers, max_open_resource_offers, max_pending_jobs;
+    uint64_t max_file_size;
+    struct lp_str_list blocklist; /* "REPO[@COMMIT] reason" */
+};
+
+extern const struct lp_cfg_field lp_solver_schema[];
+
+/* Everything the solver command needs, paths resolved against the config file's folder. */
+struct lp_solver_runtime {
+    struct lp_config_values *values;
+    const struct lp_solver_settings *settings;
+    struct lp_solver_config config;
+    char data_dir[4096], db_path[4096], files_dir[4200], key_path[4096];
+};
+
+/* cfg may be NULL (defaults). -1 with "FILE:LINE: solver.key: ..." in err. */
+int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtime *out, char *err,
+                            size_t errlen);
+void lp_solver_settings_free(struct lp_solver_runtime *rt);
+
+#endif
