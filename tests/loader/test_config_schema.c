@@ -74,9 +74,16 @@ static void test_unknown_key_in_plugin_group(void **state)
 static void test_unknown_top_level_key(void **state)
 {
     (void)state;
-    assert_error("gpu = \"auto\";\nhashrat: { backend = \"cpu\"; };\n", 2,
-                 "(top level): unknown key \"hashrat\"; valid keys: gpu, plugin_path, "
-                 "disable_plugins, hashrate, executor, storage, verifier");
+    char err[1024], expected[512];
+    assert_int_equal(check_text("gpu = \"auto\";\nhashrat: { backend = \"cpu\"; };\n", err,
+                                sizeof(err)),
+                     -1);
+    /* The roles' sections (solver, provider, ...) follow the concerns in the list. */
+    snprintf(expected, sizeof(expected),
+             "%s:2: (top level): unknown key \"hashrat\"; valid keys: gpu, plugin_path, "
+             "disable_plugins, hashrate, executor, storage, verifier",
+             cfg_path);
+    assert_memory_equal(err, expected, strlen(expected));
 }
 
 static void test_wrong_type(void **state)
