@@ -103,7 +103,8 @@ int lp_json_escape_append(struct lp_strbuf *b, const char *s, size_t n, bool go_
             memcpy(esc, "\\f", 2), esc_len = 2;
         } else if (c < 0x20 || (go_html && (c == '<' || c == '>' || c == '&'))) {
             snprintf(esc, sizeof esc, "\\u%04x", c), esc_len = 6;
-        } else if (go_html && c == 0xE2 && i + 2 < n && u[i + 1] == 0x80 && (u[i + 2] & 0xFE) == 0xA8) {
+        } else if (go_html && c == 0xE2 && i + 2 < n && u[i + 1] == 0x80 &&
+                   (u[i + 2] & 0xFE) == 0xA8) {
             /* U+2028 / U+2029: valid JSON, but Go escapes them for JavaScript's sake */
             snprintf(esc, sizeof esc, "\\u202%c", u[i + 2] == 0xA8 ? '8' : '9'), esc_len = 6;
             adv = 3;

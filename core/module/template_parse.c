@@ -88,6 +88,17 @@ void lp_tpl_errorf(struct lp_template_error *err, const char *name, const char *
         (p)->failed = true;                                                                        \
     } while (0)
 
+/* Up to 24 bytes of source for an error message, with anything unprintable shown as '?', so a
+ * message stays one printable line. */
+static const char *snippet(char out[25], const char *s, size_t n)
+{
+    size_t k = n > 24 ? 24 : n;
+    for (size_t i = 0; i < k; i++)
+        out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+    out[k] = '\0';
+    return out;
+}
+
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -224,7 +235,8 @@ static int lex_quoted(struct parser *p, struct tok *t)
         else if (c >= '0' && c <= '7')
             digits = 3, base = 8, i--;
         if (digits == 0 || i + digits > p->len) {
-            fail(p, esc, "invalid escape \\%c in quoted string", c);
+            fail(p, esc, "invalid escape \\%c in quoted string",
+                 isprint((unsigned char)c) ? c : '?');
             free(buf);
             return -1;
         }
@@ -369,7 +381,7 @@ static int next_token(struct parser *p, struct tok *t)
         fail(p, p->action_off, "unclosed action (a new {{ starts before }})");
         return -1;
     } else {
-        fail(p, p->pos, "unexpected \"%c\" in action", s[0]);
+        fail(p, p->pos, "unexpected \"%c\" in action", isprint((unsigned char)s[0]) ? s[0] : '?');
         return -1;
     }
     p->pos += t->len;
@@ -455,12 +467,14 @@ static int token_to_arg(struct parser *p, struct tok *t, int depth, struct tpl_a
         fail(p, t->off,
              "function \"%.*s\" not defined (supported: subst and or not eq ne len "
              "print printf)",
-             (int)(t->len > 40 ? 40 : t->len), p->src + t->off);
+             (int)(t->len > 40 ? 40 : t->len), p->src + t->off); /* identifier chars only */
         return -1;
     }
-    default:
-        fail(p, t->off, "unexpected \"%.*s\" in operand", (int)t->len, p->src + t->off);
+    default: {
+        char sn[25];
+        fail(p, t->off, "unexpected \"%s\" in operand", snippet(sn, p->src + t->off, t->len));
         return -1;
+    }
     }
 }
 
@@ -596,8 +610,8 @@ static int expect_end(struct parser *p, const char *after)
         return -1;
     if (t.kind != TK_END) {
         free(t.str);
-        fail(p, t.off, "unexpected \"%.*s\" after %s", (int)(t.len > 20 ? 20 : t.len),
-             p->src + t.off, after);
+        char sn[25];
+        fail(p, t.off, "unexpected \"%s\" after %s", snippet(sn, p->src + t.off, t.len), after);
         return -1;
     }
     p->trim_next = t.trim;

@@ -1,6 +1,7 @@
 /* Renderer for parsed templates: evaluates pipelines over the JSON-encoded inputs and writes the
  * output, tracking the JSON context so that text derived from an input never becomes JSON
  * structure (the rules, and where they differ from Go, are in template.h). */
+#include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ static int fn_format(struct render *r, size_t off, bool decode_args, const char 
         if (verb != 's' && verb != 'v' && !(verb == 'd' && !decode_args)) {
             lp_strbuf_free(&b);
             rfail(r, off, "%s: unsupported format verb %%%c (use %%s, %%v or %%%%)", fname,
-                  verb ? verb : ' ');
+                  isprint((unsigned char)verb) ? verb : '?');
             return -1;
         }
         if (next >= n) {
@@ -570,7 +571,8 @@ static int encode_inputs(struct render *r, const struct lp_template_input *input
             return -1;
         }
         struct lp_strbuf b = {0};
-        if (lp_strbuf_append(&b, "\"", 1) != 0 || lp_json_escape_append(&b, value, in->raw_len, true) ||
+        if (lp_strbuf_append(&b, "\"", 1) != 0 ||
+            lp_json_escape_append(&b, value, in->raw_len, true) ||
             lp_strbuf_append(&b, "\"", 1) != 0) {
             lp_strbuf_free(&b);
             return -1;
