@@ -401,6 +401,54 @@ static void test_memory_limit(void **state)
     assert_null(strstr(r.out.data, "LEN"));
 }
 
+/* The fallbacks: no cgroup (rlimits) and a copied rootfs, on a second instance. */
+static void test_rlimit_fallback_and_copy_rootfs(void **state)
+{
+    (void)state;
+    const struct lp_plugin *p = lp_plugin_descriptor_executor_process();
+    char text[512], err[512];
+    snprintf(text, sizeof text,
+             "executor: { process: { image_store = \"%s/images\"; work_dir = \"%s/jobs2\"; "
+             "cgroup = \"none\"; rootfs = \"copy\"; }; };",
+             tmp, tmp);
+    struct exe saved = E, alt = {0};
+    assert_int_equal(lp_config_load_string(text, "alt.cfg", &alt.cfg, err, sizeof err), 0);
+    assert_int_equal(lp_config_apply_schema(alt.cfg, "executor.process", p->config_schema,
+                                            p->config_size, NULL, &alt.values, err, sizeof err),
+                     0);
+    lp_host_bind(&alt.host, "executor", "process", alt.cfg, "none");
+    alt.ops = p->ops;
+    assert_int_equal(
+        alt.ops->life.create(&alt.host.host, lp_config_values_data(alt.values), &alt.inst), LP_OK);
+    E = alt;
+    struct lp_job_limits l = {.struct_size = sizeof l, .memory_bytes = 16u << 20};
+    struct run r;
+    run_sh(&r,
+           "awk 'BEGIN { s = \"x\"; while (length(s) < 67108864) s = s s; print \"LEN\", "
+           "length(s) }'; echo x > /etc/copied && echo ROOT-WRITABLE",
+           NULL, NULL, &l);
+    assert_null(strstr(r.out.data, "LEN"));
+    assert_non_null(strstr(r.out.data, "ROOT-WRITABLE"));
+    run_sh(&r, "cat /etc/copied 2>/dev/null || echo ABSENT", NULL, NULL, NULL);
+    assert_non_null(strstr(r.out.data, "ABSENT"));
+    E = saved;
+    alt.ops->life.destroy(alt.inst);
+    lp_config_values_free(alt.values);
+    lp_config_free(alt.cfg);
+    /* Unknown settings are refused at create. */
+    snprintf(text, sizeof text, "executor: { process: { rootfs = \"zfs\"; }; };");
+    assert_int_equal(lp_config_load_string(text, "bad.cfg", &alt.cfg, err, sizeof err), 0);
+    assert_int_equal(lp_config_apply_schema(alt.cfg, "executor.process", p->config_schema,
+                                            p->config_size, NULL, &alt.values, err, sizeof err),
+                     0);
+    lp_host_bind(&alt.host, "executor", "process", alt.cfg, "none");
+    assert_int_equal(
+        alt.ops->life.create(&alt.host.host, lp_config_values_data(alt.values), &alt.inst),
+        LP_EINVAL);
+    lp_config_values_free(alt.values);
+    lp_config_free(alt.cfg);
+}
+
 static void test_output_cap(void **state)
 {
     (void)state;
@@ -490,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_inputs_readonly_outputs_written),
         cmocka_unit_test(test_writable_root_is_per_job),
         cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_rlimit_fallback_and_copy_rootfs),
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_pids_limit),
         cmocka_unit_test(test_release_removes_files),
