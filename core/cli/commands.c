@@ -9,6 +9,7 @@ const struct lp_command lp_commands[] = {
     {"module", "resolve a module to its ID and commit, or render its job spec", lp_cmd_module},
     {"cid", "print the IPFS CID of a file or directory (as ipfs add --only-hash)", lp_cmd_cid},
     {"hashrate", "measure proof-of-work hashes/s per device, or verify a nonce", lp_cmd_hashrate},
+    {"image", "import, list and remove images in the local image store", lp_cmd_image},
     {"solver", "run the solver: offers, matching, deals and events over HTTP", lp_cmd_solver},
     {"version", "print the version and the plugin ABI", lp_cmd_version},
     {NULL, NULL, NULL},

@@ -17,6 +17,7 @@ int lp_cmd_plugins(int argc, char **argv);
 int lp_cmd_config(int argc, char **argv);
 int lp_cmd_solver(int argc, char **argv);
 int lp_cmd_cid(int argc, char **argv);
+int lp_cmd_image(int argc, char **argv);
 
 /* NULL-terminated, in the order `lilypad --help` lists them. */
 extern const struct lp_command lp_commands[];
