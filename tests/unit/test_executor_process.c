@@ -72,13 +72,16 @@ static int group_setup(void **state)
     struct lp_image_store store;
     char err[1024], dir[128], file[128];
     snprintf(dir, sizeof dir, "%s/images", tmp);
-    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
     struct lp_image_import_result *res = calloc(1, sizeof *res);
-    if (res == NULL || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
-        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
-        fprintf(stderr, "test_executor_process: import: %s\n", err);
-        free(res);
+    if (res == NULL || lp_image_store_open(&store, dir, err, sizeof err) != 0)
         return -1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(file, sizeof file, "%s/images-out/%s.tar", tmp, i ? "wordcount" : "cowsay");
+        if (lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
+            fprintf(stderr, "test_executor_process: import: %s\n", err);
+            free(res);
+            return -1;
+        }
     }
     free(res);
 
@@ -374,6 +377,48 @@ static void test_inputs_readonly_outputs_written(void **state)
     assert_int_equal(atoi(line), 3);
 }
 
+/* The wordcount example module as its template runs it: image entrypoint, LABEL env. */
+static void test_wordcount_module(void **state)
+{
+    (void)state;
+    char in[128], out[128], path[256];
+    make_dir(in, sizeof in, "wc-in");
+    make_dir(out, sizeof out, "wc-out");
+    const char *texts[] = {"a.txt", "one two three\nfour\n", "b.txt", "five six"};
+    for (int i = 0; i < 4; i += 2) {
+        snprintf(path, sizeof path, "%s/%s", in, texts[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(texts[i + 1], f);
+        fclose(f);
+    }
+    const char *argv[] = {"/usr/local/bin/wordcount"};
+    const char *env[] = {"LABEL=books"};
+    struct lp_job_spec spec = {.struct_size = sizeof spec,
+                               .image = "lilypad-example/wordcount:v1",
+                               .entrypoint = argv,
+                               .entrypoint_count = 1,
+                               .env = env,
+                               .env_count = 1};
+    struct run r = {0};
+    assert_int_equal(E.ops->submit(E.inst, &spec, in, out, NULL, &r.h), LP_OK);
+    wait_done(&r.h, &r.st, 30000);
+    E.ops->logs(E.inst, &r.h, LP_STREAM_STDOUT, collect, &r.out);
+    E.ops->logs(E.inst, &r.h, LP_STREAM_STDERR, collect, &r.err);
+    if (r.st.exit_code != 0)
+        fail_msg("wordcount: %d %s / %s", r.st.exit_code, r.st.message, r.err.data);
+    assert_non_null(strstr(r.out.data, "books: 2 file(s), 6 word(s)"));
+    E.ops->release(E.inst, &r.h);
+    snprintf(path, sizeof path, "%s/counts.txt", out);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char text[256] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_string_equal(text, "4 a.txt\n2 b.txt\n6 total\n");
+}
+
 static void test_writable_root_is_per_job(void **state)
 {
     (void)state;
@@ -536,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_no_network),
         cmocka_unit_test(test_inputs_readonly_outputs_written),
+        cmocka_unit_test(test_wordcount_module),
         cmocka_unit_test(test_writable_root_is_per_job),
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_rlimit_fallback_and_copy_rootfs),
