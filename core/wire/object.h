@@ -22,8 +22,8 @@ struct lp_wire_object {
         struct lp_result result;
         struct lp_mediation_request mediation_request;
         struct lp_mediation_verdict mediation_verdict;
-        struct lp_pow_challenge pow_challenge;
-        struct lp_pow_submission pow_submission;
+        struct lp_wire_pow_challenge pow_challenge;
+        struct lp_wire_pow_submission pow_submission;
     } u;
 };
 

@@ -11,7 +11,7 @@ static const uint32_t lp_submission_fields[] = {0, 9};
 
 static int lp_challenge_write(struct lp_ww *w, const void *obj)
 {
-    const struct lp_pow_challenge *c = obj;
+    const struct lp_wire_pow_challenge *c = obj;
     if (c->window_end_ms < c->window_start_ms) {
         lp_ww_fail(w, "pow_challenge.window_end", "ends before window_start");
         return -1;
@@ -30,7 +30,7 @@ static int lp_challenge_write(struct lp_ww *w, const void *obj)
 
 static int lp_challenge_read(struct lp_rd *r, const msgpack_object *root, void *obj)
 {
-    struct lp_pow_challenge *c = obj;
+    struct lp_wire_pow_challenge *c = obj;
     uint32_t version;
     const msgpack_object *f = lp_rd_versioned(r, root, "pow_challenge", lp_challenge_fields,
                                               LP_POW_CHALLENGE_VERSION, &version);
@@ -48,7 +48,7 @@ static int lp_challenge_read(struct lp_rd *r, const msgpack_object *root, void *
     return r->failed ? -1 : 0;
 }
 
-void lp_pow_challenge_free(struct lp_pow_challenge *c)
+void lp_pow_challenge_free(struct lp_wire_pow_challenge *c)
 {
     (void)c;
 }
@@ -59,16 +59,16 @@ static void lp_challenge_free_any(void *c)
 }
 
 static const struct lp_wire_codec lp_challenge_codec = {
-    "pow_challenge", sizeof(struct lp_pow_challenge), lp_challenge_write, lp_challenge_read,
+    "pow_challenge", sizeof(struct lp_wire_pow_challenge), lp_challenge_write, lp_challenge_read,
     lp_challenge_free_any};
 
-int lp_pow_challenge_encode(const struct lp_pow_challenge *c, uint8_t **out, size_t *out_len,
+int lp_pow_challenge_encode(const struct lp_wire_pow_challenge *c, uint8_t **out, size_t *out_len,
                             struct lp_wire_error *err)
 {
     return lp_wire_encode_with(&lp_challenge_codec, c, out, out_len, err);
 }
 
-int lp_pow_challenge_decode(const uint8_t *data, size_t len, struct lp_pow_challenge *c,
+int lp_pow_challenge_decode(const uint8_t *data, size_t len, struct lp_wire_pow_challenge *c,
                             struct lp_wire_error *err)
 {
     return lp_wire_decode_with(&lp_challenge_codec, data, len, c, err);
@@ -76,7 +76,7 @@ int lp_pow_challenge_decode(const uint8_t *data, size_t len, struct lp_pow_chall
 
 static int lp_submission_write(struct lp_ww *w, const void *obj)
 {
-    const struct lp_pow_submission *s = obj;
+    const struct lp_wire_pow_submission *s = obj;
     lp_ww_array(w, lp_submission_fields[LP_POW_SUBMISSION_VERSION]);
     lp_ww_uint(w, LP_POW_SUBMISSION_VERSION);
     lp_ww_bin(w, s->miner, LP_WIRE_ADDR_LEN);
@@ -92,7 +92,7 @@ static int lp_submission_write(struct lp_ww *w, const void *obj)
 
 static int lp_submission_read(struct lp_rd *r, const msgpack_object *root, void *obj)
 {
-    struct lp_pow_submission *s = obj;
+    struct lp_wire_pow_submission *s = obj;
     uint32_t version;
     const msgpack_object *f = lp_rd_versioned(r, root, "pow_submission", lp_submission_fields,
                                               LP_POW_SUBMISSION_VERSION, &version);
@@ -109,7 +109,7 @@ static int lp_submission_read(struct lp_rd *r, const msgpack_object *root, void 
     return r->failed ? -1 : 0;
 }
 
-void lp_pow_submission_free(struct lp_pow_submission *s)
+void lp_pow_submission_free(struct lp_wire_pow_submission *s)
 {
     if (s == NULL)
         return;
@@ -123,16 +123,16 @@ static void lp_submission_free_any(void *s)
 }
 
 static const struct lp_wire_codec lp_submission_codec = {
-    "pow_submission", sizeof(struct lp_pow_submission), lp_submission_write, lp_submission_read,
+    "pow_submission", sizeof(struct lp_wire_pow_submission), lp_submission_write, lp_submission_read,
     lp_submission_free_any};
 
-int lp_pow_submission_encode(const struct lp_pow_submission *s, uint8_t **out, size_t *out_len,
+int lp_pow_submission_encode(const struct lp_wire_pow_submission *s, uint8_t **out, size_t *out_len,
                              struct lp_wire_error *err)
 {
     return lp_wire_encode_with(&lp_submission_codec, s, out, out_len, err);
 }
 
-int lp_pow_submission_decode(const uint8_t *data, size_t len, struct lp_pow_submission *s,
+int lp_pow_submission_decode(const uint8_t *data, size_t len, struct lp_wire_pow_submission *s,
                              struct lp_wire_error *err)
 {
     return lp_wire_decode_with(&lp_submission_codec, data, len, s, err);

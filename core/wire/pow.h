@@ -34,7 +34,7 @@
 #define LP_POW_SUBMISSION_VERSION 1
 #define LP_WIRE_MAX_NODE_ID       128
 
-struct lp_pow_challenge {
+struct lp_wire_pow_challenge {
     uint8_t issuer[LP_WIRE_ADDR_LEN];
     uint8_t provider[LP_WIRE_ADDR_LEN];
     uint64_t round;
@@ -44,7 +44,7 @@ struct lp_pow_challenge {
     uint64_t window_end_ms;
 };
 
-struct lp_pow_submission {
+struct lp_wire_pow_submission {
     uint8_t miner[LP_WIRE_ADDR_LEN];
     char *node_id;
     uint64_t round;
@@ -55,16 +55,16 @@ struct lp_pow_submission {
     uint64_t created_at_ms;
 };
 
-int lp_pow_challenge_encode(const struct lp_pow_challenge *c, uint8_t **out, size_t *out_len,
+int lp_pow_challenge_encode(const struct lp_wire_pow_challenge *c, uint8_t **out, size_t *out_len,
                             struct lp_wire_error *err);
-int lp_pow_challenge_decode(const uint8_t *data, size_t len, struct lp_pow_challenge *c,
+int lp_pow_challenge_decode(const uint8_t *data, size_t len, struct lp_wire_pow_challenge *c,
                             struct lp_wire_error *err);
-void lp_pow_challenge_free(struct lp_pow_challenge *c); /* nothing to release; for symmetry */
+void lp_pow_challenge_free(struct lp_wire_pow_challenge *c); /* nothing to release; for symmetry */
 
-int lp_pow_submission_encode(const struct lp_pow_submission *s, uint8_t **out, size_t *out_len,
+int lp_pow_submission_encode(const struct lp_wire_pow_submission *s, uint8_t **out, size_t *out_len,
                              struct lp_wire_error *err);
-int lp_pow_submission_decode(const uint8_t *data, size_t len, struct lp_pow_submission *s,
+int lp_pow_submission_decode(const uint8_t *data, size_t len, struct lp_wire_pow_submission *s,
                              struct lp_wire_error *err);
-void lp_pow_submission_free(struct lp_pow_submission *s);
+void lp_pow_submission_free(struct lp_wire_pow_submission *s);
 
 #endif

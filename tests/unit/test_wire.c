@@ -125,7 +125,7 @@ static void test_round_trip_fields(void **state)
 static void test_hand_encoded_pow_challenge(void **state)
 {
     (void)state;
-    struct lp_pow_challenge c;
+    struct lp_wire_pow_challenge c;
     memset(&c, 0, sizeof(c));
     memset(c.issuer, 0x11, 20);
     memset(c.provider, 0x22, 20);

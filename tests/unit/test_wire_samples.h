@@ -240,7 +240,7 @@ static LP_SAMPLE_UNUSED void lp_sample_mediation_verdict(uint64_t seed,
     v->created_at_ms = lp_sample_uint(&s);
 }
 
-static LP_SAMPLE_UNUSED void lp_sample_pow_challenge(uint64_t seed, struct lp_pow_challenge *c)
+static LP_SAMPLE_UNUSED void lp_sample_pow_challenge(uint64_t seed, struct lp_wire_pow_challenge *c)
 {
     uint64_t s = seed;
     memset(c, 0, sizeof(*c));
@@ -253,7 +253,7 @@ static LP_SAMPLE_UNUSED void lp_sample_pow_challenge(uint64_t seed, struct lp_po
     c->window_end_ms = c->window_start_ms + lp_sample_uint(&s) / 2;
 }
 
-static LP_SAMPLE_UNUSED void lp_sample_pow_submission(uint64_t seed, struct lp_pow_submission *p)
+static LP_SAMPLE_UNUSED void lp_sample_pow_submission(uint64_t seed, struct lp_wire_pow_submission *p)
 {
     uint64_t s = seed;
     memset(p, 0, sizeof(*p));
