@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "solver/deal_state.h"
+#include <lilypad/verifier.h>
 
 #include "solver/solver_impl.h"
 
@@ -86,17 +86,17 @@ int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     unsigned allowed;
     if (strcmp(action, "agree") == 0) {
         allowed = ROLE_CREATOR | ROLE_PROVIDER;
-        u.expect_mask = LP_ST_MASK(LP_DS_AGREED);
-        u.new_state = LP_DS_AGREED;
+        u.expect_mask = LP_ST_MASK(LP_DEAL_AGREED);
+        u.new_state = LP_DEAL_AGREED;
     } else if (strcmp(action, "accept") == 0) {
         allowed = ROLE_CREATOR;
-        u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_SUBMITTED) | LP_ST_MASK(LP_DS_DOWNLOADING);
-        u.new_state = LP_DS_RESULTS_ACCEPTED;
+        u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_SUBMITTED) | LP_ST_MASK(LP_DEAL_DOWNLOADING);
+        u.new_state = LP_DEAL_RESULTS_ACCEPTED;
         u.note = "results accepted by the job creator";
     } else if (strcmp(action, "cancel") == 0) {
         allowed = ROLE_CREATOR;
-        u.expect_mask = LP_ST_MASK(LP_DS_AGREED) | LP_ST_MASK(LP_DS_UPLOADING);
-        u.new_state = LP_DS_JOB_OFFER_CANCELLED;
+        u.expect_mask = LP_ST_MASK(LP_DEAL_AGREED) | LP_ST_MASK(LP_DEAL_UPLOADING);
+        u.new_state = LP_DEAL_JOB_OFFER_CANCELLED;
         u.note = "cancelled by the job creator";
     } else {
         lp_solver_status_set(st, 404, "actions: agree, accept, cancel, challenge",
@@ -121,7 +121,7 @@ int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     if (load_deal(s, caller, deal_id, ROLE_PROVIDER, &d, NULL, st) != 0)
         return -1;
     int rc = -1;
-    if (d.state != LP_DS_AGREED && d.state != LP_DS_UPLOADING) {
+    if (d.state != LP_DEAL_AGREED && d.state != LP_DEAL_UPLOADING) {
         lp_solver_status_set(st, 409, "outputs are uploaded before the result is posted",
                              "the deal is in state %s", lp_deal_state_name(d.state));
         goto out;
@@ -131,8 +131,8 @@ int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     if (lp_solver_upload_file(s, caller, data, len, u.output_keccak, st) != 0)
         goto out;
     u.set_output = true;
-    u.expect_mask = LP_ST_MASK(LP_DS_AGREED) | LP_ST_MASK(LP_DS_UPLOADING);
-    u.new_state = LP_DS_UPLOADING;
+    u.expect_mask = LP_ST_MASK(LP_DEAL_AGREED) | LP_ST_MASK(LP_DEAL_UPLOADING);
+    u.new_state = LP_DEAL_UPLOADING;
     u.note = "outputs uploaded";
     rc = transition(s, &d, &u, st);
 out:
@@ -170,8 +170,8 @@ int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     }
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
-    u.expect_mask = LP_ST_MASK(LP_DS_AGREED) | LP_ST_MASK(LP_DS_UPLOADING);
-    u.new_state = LP_DS_RESULTS_SUBMITTED;
+    u.expect_mask = LP_ST_MASK(LP_DEAL_AGREED) | LP_ST_MASK(LP_DEAL_UPLOADING);
+    u.new_state = LP_DEAL_RESULTS_SUBMITTED;
     u.result_id = env.id;
     u.result_envelope = body;
     u.result_len = len;
@@ -197,8 +197,8 @@ static int commit_mediator(void *ctx, const struct lp_match_offer *offer,
     struct mediator_ctx *c = ctx;
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
-    u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_CHECKED);
-    u.new_state = LP_DS_RESULTS_CHECKED;
+    u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_CHECKED);
+    u.new_state = LP_DEAL_RESULTS_CHECKED;
     u.set_mediator = true;
     memcpy(u.mediator, offer->provider, LP_WIRE_ADDR_LEN);
     memcpy(u.mediator_offer_id, offer->id, LP_WIRE_ID_LEN);
@@ -217,7 +217,7 @@ int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_I
     memset(&o, 0, sizeof o);
     struct lp_wire_object obj;
     memset(&obj, 0, sizeof obj);
-    if (d.state != LP_DS_RESULTS_CHECKED || d.has_mediator) {
+    if (d.state != LP_DEAL_RESULTS_CHECKED || d.has_mediator) {
         rc = 0;
         goto out;
     }
@@ -273,8 +273,8 @@ int lp_solver_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
     }
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
-    u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_SUBMITTED) | LP_ST_MASK(LP_DS_DOWNLOADING);
-    u.new_state = LP_DS_RESULTS_CHECKED;
+    u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_SUBMITTED) | LP_ST_MASK(LP_DEAL_DOWNLOADING);
+    u.new_state = LP_DEAL_RESULTS_CHECKED;
     u.challenge_envelope = body;
     u.challenge_len = len;
     u.note = "result challenged by the job creator";
@@ -316,9 +316,9 @@ int lp_solver_post_verdict(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
     }
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
-    u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_CHECKED);
+    u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_CHECKED);
     u.new_state =
-        v->verdict == LP_VERDICT_ACCEPTED ? LP_DS_MEDIATION_ACCEPTED : LP_DS_MEDIATION_REJECTED;
+        v->verdict == LP_VERDICT_ACCEPTED ? LP_DEAL_MEDIATION_ACCEPTED : LP_DEAL_MEDIATION_REJECTED;
     u.verdict_envelope = body;
     u.verdict_len = len;
     u.note = v->verdict == LP_VERDICT_ACCEPTED ? "mediator accepted the result"
@@ -358,11 +358,11 @@ int lp_solver_read_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
     }
     rc = 0;
     st->http = 200;
-    if (outputs && (roles & ROLE_CREATOR) && d.state == LP_DS_RESULTS_SUBMITTED) {
+    if (outputs && (roles & ROLE_CREATOR) && d.state == LP_DEAL_RESULTS_SUBMITTED) {
         struct lp_store_deal_update u;
         memset(&u, 0, sizeof u);
-        u.expect_mask = LP_ST_MASK(LP_DS_RESULTS_SUBMITTED);
-        u.new_state = LP_DS_DOWNLOADING;
+        u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_SUBMITTED);
+        u.new_state = LP_DEAL_DOWNLOADING;
         u.note = "outputs downloaded by the job creator";
         struct lp_solver_status ignore = {0};
         transition(s, &d, &u, &ignore); /* losing a race here changes nothing for the reader */
@@ -387,21 +387,21 @@ static uint32_t timeout_state(const struct lp_solver *s, const struct lp_store_d
                               uint64_t now)
 {
     if (s->cfg.total_timeout_ms && now >= d->job_created_at_ms + s->cfg.total_timeout_ms)
-        return LP_DS_JOB_TIMED_OUT;
+        return LP_DEAL_JOB_TIMED_OUT;
     switch (d->state) {
-    case LP_DS_AGREED:
-    case LP_DS_UPLOADING:
+    case LP_DEAL_AGREED:
+    case LP_DEAL_UPLOADING:
         if (now >= d->created_at_ms + d->execution_ms + s->cfg.execution_grace_ms)
-            return LP_DS_TIMEOUT_EXECUTION;
+            return LP_DEAL_TIMEOUT_EXECUTION;
         break;
-    case LP_DS_RESULTS_SUBMITTED:
-    case LP_DS_DOWNLOADING:
+    case LP_DEAL_RESULTS_SUBMITTED:
+    case LP_DEAL_DOWNLOADING:
         if (now >= d->state_since_ms + d->download_ms)
-            return LP_DS_TIMEOUT_DOWNLOAD;
+            return LP_DEAL_TIMEOUT_DOWNLOAD;
         break;
-    case LP_DS_RESULTS_CHECKED:
+    case LP_DEAL_RESULTS_CHECKED:
         if (now >= d->state_since_ms + d->mediation_ms)
-            return LP_DS_TIMEOUT_MEDIATE_RESULTS;
+            return LP_DEAL_TIMEOUT_MEDIATE_RESULTS;
         break;
     default:
         break;
@@ -414,7 +414,7 @@ static int collect(void *ctx, const struct lp_store_deal *d)
 {
     struct tick_ctx *t = ctx;
     uint32_t to = timeout_state(t->s, d, t->now);
-    bool needs_mediator = d->state == LP_DS_RESULTS_CHECKED && !d->has_mediator;
+    bool needs_mediator = d->state == LP_DEAL_RESULTS_CHECKED && !d->has_mediator;
     if (!to && !needs_mediator)
         return 0;
     if (t->n == t->cap) {

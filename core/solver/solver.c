@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "solver/deal_state.h"
+#include <lilypad/verifier.h>
 
 #include "solver/solver_impl.h"
 #include "util/hex.h"
@@ -290,7 +290,7 @@ static int commit_deal(void *ctx, const struct lp_match_offer *offer, const stru
     memcpy(rec.resource_offer_id, offer->id, LP_WIRE_ID_LEN);
     memcpy(rec.job_creator, p->job.job_creator, LP_WIRE_ADDR_LEN);
     memcpy(rec.provider, offer->provider, LP_WIRE_ADDR_LEN);
-    rec.state = LP_DS_AGREED;
+    rec.state = LP_DEAL_AGREED;
     rec.created_at_ms = now;
     rec.job_created_at_ms = p->stored_at_ms;
     rec.execution_ms = exec_ms;
@@ -301,10 +301,10 @@ static int commit_deal(void *ctx, const struct lp_match_offer *offer, const stru
     memcpy(rec.input_keccak, p->input_keccak, LP_WIRE_ID_LEN);
 
     struct lp_store_event_in ev[3];
-    lp_solver_event(&ev[0], "deal_added", rec.id, LP_DS_AGREED, rec.job_creator, rec.provider,
+    lp_solver_event(&ev[0], "deal_added", rec.id, LP_DEAL_AGREED, rec.job_creator, rec.provider,
                     NULL);
-    lp_solver_event(&ev[1], "job_offer_state", p->id, LP_DS_AGREED, rec.job_creator, NULL, NULL);
-    lp_solver_event(&ev[2], "resource_offer_state", offer->id, LP_DS_AGREED, rec.provider, NULL,
+    lp_solver_event(&ev[1], "job_offer_state", p->id, LP_DEAL_AGREED, rec.job_creator, NULL, NULL);
+    lp_solver_event(&ev[2], "resource_offer_state", offer->id, LP_DEAL_AGREED, rec.provider, NULL,
                     NULL);
     struct lp_store_error e;
     int rc = s->store->ops->deal_create(s->store, &rec, ev, 3, now, &e);
@@ -440,7 +440,7 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
         memcpy(p.input_keccak, input_keccak, LP_WIRE_ID_LEN);
     }
     uint64_t open_mine = 0;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_JOB_OFFER, LP_DS_NEGOTIATING, caller,
+    int rc = s->store->ops->offer_count(s->store, LP_WIRE_JOB_OFFER, LP_DEAL_NEGOTIATING, caller,
                                         &open_mine, &e);
     if (rc != LP_STORE_OK) {
         lp_solver_status_store(st, rc, &e);
@@ -467,7 +467,7 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     uint64_t now = lp_solver_now_ms();
     p.stored_at_ms = now;
     struct lp_store_offer rec = {.kind = LP_WIRE_JOB_OFFER,
-                                 .state = LP_DS_NEGOTIATING,
+                                 .state = LP_DEAL_NEGOTIATING,
                                  .has_input = p.has_input,
                                  .created_at_ms = p.job.created_at_ms,
                                  .envelope = (uint8_t *)body,
@@ -476,7 +476,7 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     memcpy(rec.owner, caller, LP_WIRE_ADDR_LEN);
     memcpy(rec.input_keccak, p.input_keccak, LP_WIRE_ID_LEN);
     struct lp_store_event_in ev;
-    lp_solver_event(&ev, "job_offer_added", p.id, LP_DS_NEGOTIATING, caller, NULL, NULL);
+    lp_solver_event(&ev, "job_offer_added", p.id, LP_DEAL_NEGOTIATING, caller, NULL, NULL);
     rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
     if (rc != LP_STORE_OK) {
         pthread_mutex_unlock(&s->pending_lock);
@@ -515,7 +515,7 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     uint64_t open_mine = 0;
     if (!fresh(s, r->created_at_ms, st))
         goto out;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DS_NEGOTIATING, caller,
+    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING, caller,
                                         &open_mine, &e);
     if (rc != LP_STORE_OK) {
         lp_solver_status_store(st, rc, &e);
@@ -531,14 +531,14 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     }
     uint64_t now = lp_solver_now_ms();
     struct lp_store_offer rec = {.kind = LP_WIRE_RESOURCE_OFFER,
-                                 .state = LP_DS_NEGOTIATING,
+                                 .state = LP_DEAL_NEGOTIATING,
                                  .created_at_ms = r->created_at_ms,
                                  .envelope = (uint8_t *)body,
                                  .envelope_len = len};
     memcpy(rec.id, env.id, LP_WIRE_ID_LEN);
     memcpy(rec.owner, caller, LP_WIRE_ADDR_LEN);
     struct lp_store_event_in ev;
-    lp_solver_event(&ev, "resource_offer_added", env.id, LP_DS_NEGOTIATING, caller, NULL, NULL);
+    lp_solver_event(&ev, "resource_offer_added", env.id, LP_DEAL_NEGOTIATING, caller, NULL, NULL);
     rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
     if (rc != LP_STORE_OK) {
         lp_solver_status_store(st, rc, &e);
@@ -586,11 +586,11 @@ int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
         lp_matcher_remove(s->matcher, id);
     struct lp_store_event_in ev;
     lp_solver_event(&ev, kind == LP_WIRE_JOB_OFFER ? "job_offer_state" : "resource_offer_state", id,
-                    LP_DS_JOB_OFFER_CANCELLED, caller, NULL, NULL);
+                    LP_DEAL_JOB_OFFER_CANCELLED, caller, NULL, NULL);
     if (kind == LP_WIRE_JOB_OFFER)
         pthread_mutex_lock(&s->pending_lock);
-    rc = s->store->ops->offer_set_state(s->store, kind, id, LP_DS_NEGOTIATING,
-                                        LP_DS_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
+    rc = s->store->ops->offer_set_state(s->store, kind, id, LP_DEAL_NEGOTIATING,
+                                        LP_DEAL_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
     if (kind == LP_WIRE_JOB_OFFER) {
         if (rc == LP_STORE_OK)
             pending_drop(s, id);
@@ -729,9 +729,9 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         lp_solver_close(s);
         return -1;
     }
-    if (s->store->ops->offer_scan(s->store, LP_WIRE_RESOURCE_OFFER, LP_DS_NEGOTIATING, NULL,
+    if (s->store->ops->offer_scan(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING, NULL,
                                   load_resource_offer, s, &e) != LP_STORE_OK ||
-        s->store->ops->offer_scan(s->store, LP_WIRE_JOB_OFFER, LP_DS_NEGOTIATING, NULL,
+        s->store->ops->offer_scan(s->store, LP_WIRE_JOB_OFFER, LP_DEAL_NEGOTIATING, NULL,
                                   load_job_offer, s, &e) != LP_STORE_OK ||
         s->store->ops->event_last_seq(s->store, &s->last_seq, &e) != LP_STORE_OK) {
         snprintf(err, errlen, "solver: reloading state: %s", e.message);
@@ -790,12 +790,12 @@ int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms)
             continue;
         }
         struct lp_store_event_in ev;
-        lp_solver_event(&ev, "job_offer_state", p->id, LP_DS_TIMEOUT_MATCH, p->job.job_creator,
+        lp_solver_event(&ev, "job_offer_state", p->id, LP_DEAL_TIMEOUT_MATCH, p->job.job_creator,
                         NULL, NULL);
         struct lp_store_error e;
         int rc =
-            s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p->id, LP_DS_NEGOTIATING,
-                                           LP_DS_TIMEOUT_MATCH, &ev, 1, now_ms, &e);
+            s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p->id, LP_DEAL_NEGOTIATING,
+                                           LP_DEAL_TIMEOUT_MATCH, &ev, 1, now_ms, &e);
         if (rc == LP_STORE_OK || rc == LP_STORE_CONFLICT || rc == LP_STORE_NOT_FOUND) {
             if (rc == LP_STORE_OK)
                 n++;

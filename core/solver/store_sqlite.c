@@ -19,39 +19,10 @@
 #include <sqlite3.h>
 
 #include "crypto/keccak.h"
-#include "solver/deal_state.h"
+#include <lilypad/verifier.h>
 #include "solver/store.h"
 #include "util/hex.h"
 
-/* solver/deal_state.h must number states like api/lilypad/verifier.h. */
-_Static_assert((int)LP_DS_NEGOTIATING == (int)LP_DEAL_NEGOTIATING, "deal state NEGOTIATING");
-_Static_assert((int)LP_DS_AGREED == (int)LP_DS_AGREED, "deal state AGREED");
-_Static_assert((int)LP_DS_RESULTS_SUBMITTED == (int)LP_DEAL_RESULTS_SUBMITTED,
-               "deal state RESULTS_SUBMITTED");
-_Static_assert((int)LP_DS_RESULTS_ACCEPTED == (int)LP_DEAL_RESULTS_ACCEPTED,
-               "deal state RESULTS_ACCEPTED");
-_Static_assert((int)LP_DS_RESULTS_CHECKED == (int)LP_DEAL_RESULTS_CHECKED,
-               "deal state RESULTS_CHECKED");
-_Static_assert((int)LP_DS_MEDIATION_ACCEPTED == (int)LP_DEAL_MEDIATION_ACCEPTED,
-               "deal state MEDIATION_ACCEPTED");
-_Static_assert((int)LP_DS_MEDIATION_REJECTED == (int)LP_DEAL_MEDIATION_REJECTED,
-               "deal state MEDIATION_REJECTED");
-_Static_assert((int)LP_DS_TIMEOUT_SUBMIT_RESULTS == (int)LP_DEAL_TIMEOUT_SUBMIT_RESULTS,
-               "deal state TIMEOUT_SUBMIT_RESULTS");
-_Static_assert((int)LP_DS_TIMEOUT_JUDGE_RESULTS == (int)LP_DEAL_TIMEOUT_JUDGE_RESULTS,
-               "deal state TIMEOUT_JUDGE_RESULTS");
-_Static_assert((int)LP_DS_TIMEOUT_MEDIATE_RESULTS == (int)LP_DEAL_TIMEOUT_MEDIATE_RESULTS,
-               "deal state TIMEOUT_MEDIATE_RESULTS");
-_Static_assert((int)LP_DS_JOB_OFFER_CANCELLED == (int)LP_DEAL_JOB_OFFER_CANCELLED,
-               "deal state JOB_OFFER_CANCELLED");
-_Static_assert((int)LP_DS_JOB_TIMED_OUT == (int)LP_DEAL_JOB_TIMED_OUT, "deal state JOB_TIMED_OUT");
-_Static_assert((int)LP_DS_UPLOADING == (int)LP_DEAL_UPLOADING, "deal state UPLOADING");
-_Static_assert((int)LP_DS_DOWNLOADING == (int)LP_DEAL_DOWNLOADING, "deal state DOWNLOADING");
-_Static_assert((int)LP_DS_TIMEOUT_MATCH == (int)LP_DEAL_TIMEOUT_MATCH, "deal state TIMEOUT_MATCH");
-_Static_assert((int)LP_DS_TIMEOUT_EXECUTION == (int)LP_DEAL_TIMEOUT_EXECUTION,
-               "deal state TIMEOUT_EXECUTION");
-_Static_assert((int)LP_DS_TIMEOUT_DOWNLOAD == (int)LP_DEAL_TIMEOUT_DOWNLOAD,
-               "deal state TIMEOUT_DOWNLOAD");
 
 struct sqlite_store {
     struct lp_store base; /* first: a struct lp_store * is a struct sqlite_store * */
@@ -455,11 +426,11 @@ static int book_offer(struct sqlite_store *st, uint32_t kind, const uint8_t id[L
                               err);
     if (!stmt)
         return LP_STORE_ERROR;
-    sqlite3_bind_int64(stmt, 1, LP_DS_AGREED);
+    sqlite3_bind_int64(stmt, 1, LP_DEAL_AGREED);
     bind_blob(stmt, 2, deal_id, LP_WIRE_ID_LEN);
     bind_blob(stmt, 3, id, LP_WIRE_ID_LEN);
     sqlite3_bind_int64(stmt, 4, kind);
-    sqlite3_bind_int64(stmt, 5, LP_DS_NEGOTIATING);
+    sqlite3_bind_int64(stmt, 5, LP_DEAL_NEGOTIATING);
     int rc = step_done(st, stmt, err);
     if (rc == LP_STORE_OK && sqlite3_changes(st->db) != 1)
         rc = fail(err, LP_STORE_CONFLICT, "store: %s is no longer open", lp_wire_kind_name(kind));
@@ -1108,7 +1079,7 @@ bool lp_deal_state_terminal(uint32_t state)
 {
     switch (state) {
     case LP_DEAL_NEGOTIATING:
-    case LP_DS_AGREED:
+    case LP_DEAL_AGREED:
     case LP_DEAL_RESULTS_SUBMITTED:
     case LP_DEAL_RESULTS_CHECKED:
     case LP_DEAL_UPLOADING:

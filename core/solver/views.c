@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "solver/deal_state.h"
+#include <lilypad/verifier.h>
 
 #include "solver/solver_impl.h"
 #include "util/hex.h"

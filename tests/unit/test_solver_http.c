@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "client/client.h"
-#include "solver/deal_state.h"
+#include <lilypad/verifier.h>
 #include "solver/http.h"
 #include "solver/solver.h"
 #include "solver_fixtures.h"
@@ -149,8 +149,8 @@ static void test_match_visible_to_parties_only(void **state)
     struct lp_client_error err;
     assert_int_equal(post_job(jc, NULL, 60, NULL, jid, &err), 0);
     deal_of(jid, did);
-    assert_int_equal(deal_state(jc, did), LP_DS_AGREED);
-    assert_int_equal(deal_state(p1, did), LP_DS_AGREED);
+    assert_int_equal(deal_state(jc, did), LP_DEAL_AGREED);
+    assert_int_equal(deal_state(p1, did), LP_DEAL_AGREED);
 
     json_t *j = NULL;
     assert_int_equal(lp_client_get_deal(stranger, did, &j, &err), -1);
@@ -189,11 +189,11 @@ static void test_match_visible_to_parties_only(void **state)
     assert_int_equal(len, 3);
     assert_memory_equal(data, "moo", 3);
     free(data);
-    assert_int_equal(deal_state(jc, did), LP_DS_DOWNLOADING);
+    assert_int_equal(deal_state(jc, did), LP_DEAL_DOWNLOADING);
     assert_int_equal(lp_client_deal_action(p1, did, "accept", NULL, &err), -1); /* creator only */
     assert_int_equal(err.status, 403);
     assert_int_equal(lp_client_deal_action(jc, did, "accept", NULL, &err), 0);
-    assert_int_equal(deal_state(p1, did), LP_DS_RESULTS_ACCEPTED);
+    assert_int_equal(deal_state(p1, did), LP_DEAL_RESULTS_ACCEPTED);
 }
 
 /* Sends one request with the given headers through libcurl; returns the HTTP status. */
@@ -308,14 +308,14 @@ static void test_cancel(void **state)
     assert_int_equal(err.status, 403);
     assert_int_equal(lp_client_cancel_offer(jc, LP_WIRE_JOB_OFFER, jid, &err), 0);
     json_t *j = offer_view(jc, LP_WIRE_JOB_OFFER, jid);
-    assert_int_equal(json_integer_value(json_object_get(j, "state")), LP_DS_JOB_OFFER_CANCELLED);
+    assert_int_equal(json_integer_value(json_object_get(j, "state")), LP_DEAL_JOB_OFFER_CANCELLED);
     json_decref(j);
     /* matched: the deal is cancelled and the provider hears of it */
     post_resource_offer(p1, &kp1, 10, rid);
     assert_int_equal(post_job(jc, NULL, 60, NULL, jid, &err), 0);
     deal_of(jid, did);
     assert_int_equal(lp_client_cancel_offer(jc, LP_WIRE_JOB_OFFER, jid, &err), 0);
-    assert_int_equal(deal_state(p1, did), LP_DS_JOB_OFFER_CANCELLED);
+    assert_int_equal(deal_state(p1, did), LP_DEAL_JOB_OFFER_CANCELLED);
 }
 
 static void test_timeouts(void **state)
@@ -326,18 +326,18 @@ static void test_timeouts(void **state)
     /* no provider: TimeoutMatch after 800 ms */
     assert_int_equal(post_job(jc, NULL, 60, NULL, jid, &err), 0);
     int st = -1;
-    for (int t = 0; t < 3000 && st != LP_DS_TIMEOUT_MATCH; t += 100) {
+    for (int t = 0; t < 3000 && st != LP_DEAL_TIMEOUT_MATCH; t += 100) {
         usleep(100000);
         json_t *j = offer_view(jc, LP_WIRE_JOB_OFFER, jid);
         st = (int)json_integer_value(json_object_get(j, "state"));
         json_decref(j);
     }
-    assert_int_equal(st, LP_DS_TIMEOUT_MATCH);
+    assert_int_equal(st, LP_DEAL_TIMEOUT_MATCH);
     /* matched, but the provider never posts a result: TimeoutExecution after 1 s */
     post_resource_offer(p1, &kp1, 10, rid);
     assert_int_equal(post_job(jc, NULL, 1, NULL, jid, &err), 0);
     deal_of(jid, did);
-    assert_int_equal(wait_deal_state(did, LP_DS_TIMEOUT_EXECUTION, 3000), LP_DS_TIMEOUT_EXECUTION);
+    assert_int_equal(wait_deal_state(did, LP_DEAL_TIMEOUT_EXECUTION, 3000), LP_DEAL_TIMEOUT_EXECUTION);
 }
 
 static void test_inputs_and_mediation(void **state)
@@ -385,7 +385,7 @@ static void test_inputs_and_mediation(void **state)
     char p2addr[43];
     lp_address_to_checksum(kp2.address, p2addr);
     assert_string_equal(json_string_value(json_object_get(deal, "mediator")), p2addr);
-    assert_int_equal(json_integer_value(json_object_get(deal, "state")), LP_DS_RESULTS_CHECKED);
+    assert_int_equal(json_integer_value(json_object_get(deal, "state")), LP_DEAL_RESULTS_CHECKED);
     json_decref(deal);
     /* the mediator re-runs (reads the inputs) and rules */
     assert_int_equal(lp_client_download(p2, did, "inputs", &data, &len, &err), 0);
@@ -403,7 +403,7 @@ static void test_inputs_and_mediation(void **state)
     assert_int_equal(err.status, 403);
     memcpy(v.u.mediation_verdict.mediator, kp2.address, 20);
     assert_int_equal(lp_client_post_object(p2, &v, NULL, NULL, NULL, &err), 0);
-    assert_int_equal(deal_state(jc, did), LP_DS_MEDIATION_REJECTED);
+    assert_int_equal(deal_state(jc, did), LP_DEAL_MEDIATION_REJECTED);
     assert_int_equal(lp_client_cancel_offer(p1, LP_WIRE_RESOURCE_OFFER, r1, &err), 0);
 }
 

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "solver/deal_state.h"
+#include <lilypad/verifier.h>
 #include "solver/store.h"
 
 static char dir[256], db[300], files[300];
@@ -56,7 +56,7 @@ static void offer(struct lp_store_offer *o, uint32_t kind, uint8_t tag, const ui
     o->kind = kind;
     o->id[0] = tag;
     memcpy(o->owner, owner, 20);
-    o->state = LP_DS_NEGOTIATING;
+    o->state = LP_DEAL_NEGOTIATING;
     o->created_at_ms = 1000 + tag;
     o->envelope = env;
     o->envelope_len = sizeof env;
@@ -90,7 +90,7 @@ static void test_reopen_keeps_everything(void **state)
     memcpy(d.resource_offer_id, r.id, 32);
     memcpy(d.job_creator, JC, 20);
     memcpy(d.provider, RP, 20);
-    d.state = LP_DS_AGREED;
+    d.state = LP_DEAL_AGREED;
     d.execution_ms = 60000;
     static uint8_t denv[] = {0x90};
     d.envelope = denv;
@@ -107,8 +107,8 @@ static void test_reopen_keeps_everything(void **state)
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
     memcpy(u.id, d.id, 32);
-    u.expect_mask = 1u << LP_DS_AGREED;
-    u.new_state = LP_DS_RESULTS_SUBMITTED;
+    u.expect_mask = 1u << LP_DEAL_AGREED;
+    u.new_state = LP_DEAL_RESULTS_SUBMITTED;
     u.note = "result submitted";
     assert_int_equal(s->ops->deal_update(s, &u, &dev, 1, 7000, &e), LP_STORE_OK);
     assert_int_equal(s->ops->deal_update(s, &u, NULL, 0, 7000, &e), LP_STORE_CONFLICT);
@@ -125,13 +125,13 @@ static void test_reopen_keeps_everything(void **state)
     s = open_store();
     struct lp_store_offer got;
     assert_int_equal(s->ops->offer_get(s, 1, j.id, &got, &e), LP_STORE_OK);
-    assert_int_equal(got.state, LP_DS_RESULTS_SUBMITTED); /* mirrors its deal */
+    assert_int_equal(got.state, LP_DEAL_RESULTS_SUBMITTED); /* mirrors its deal */
     assert_true(got.has_deal);
     assert_int_equal(got.envelope_len, 4);
     lp_store_offer_release(&got);
     struct lp_store_deal gd;
     assert_int_equal(s->ops->deal_get(s, d.id, &gd, &e), LP_STORE_OK);
-    assert_int_equal(gd.state, LP_DS_RESULTS_SUBMITTED);
+    assert_int_equal(gd.state, LP_DEAL_RESULTS_SUBMITTED);
     assert_int_equal(gd.execution_ms, 60000);
     assert_int_equal(gd.state_since_ms, 7000);
     lp_store_deal_release(&gd);
@@ -200,7 +200,7 @@ static void test_commits_survive_sigkill(void **state)
     struct lp_store *s = open_store();
     uint64_t n = 0;
     struct lp_store_error e;
-    assert_int_equal(s->ops->offer_count(s, 2, LP_DS_NEGOTIATING, OTHER, &n, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->offer_count(s, 2, LP_DEAL_NEGOTIATING, OTHER, &n, &e), LP_STORE_OK);
     assert_int_equal(n, 50);
     s->ops->close(s);
 }
