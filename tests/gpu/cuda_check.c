@@ -187,12 +187,16 @@ static int check_range(void *inst, const char *label, const uint8_t base[32], ui
 
 static int run_correct(void)
 {
-    static const char *modes[] = {"shf", "imad", "mixed"};
+    /* every kernel instantiation the plugin can pick: form 0 with each rotation mode, and the
+     * other forms (shf only) at their largest block */
+    static const char *const variants[][2] = {
+        {"rotate=shf", "kernel=unrolled"},   {"rotate=imad", "kernel=unrolled"},
+        {"rotate=mixed", "kernel=unrolled"}, {"rotate=shf", "kernel=unrolled64"},
+        {"rotate=shf", "kernel=looped"},     {"rotate=shf", "kernel=pair"},
+    };
     int bad = 0;
-    for (int m = 0; m < 3; m++) {
-        char rot[32];
-        snprintf(rot, sizeof rot, "rotate=%s", modes[m]);
-        const char *ov[] = {rot, NULL};
+    for (size_t m = 0; m < sizeof variants / sizeof variants[0]; m++) {
+        const char *ov[] = {variants[m][0], variants[m][1], NULL};
         void *inst = open_instance(ov);
         for (int t = 0; t < 3; t++) {
             struct lp_pow_work work;
@@ -206,8 +210,8 @@ static int run_correct(void)
                 memcpy(base + 24, "\x12\x34\x56\x78\xff\xff\x80\x00", 8);
             if (t == 2) /* the batch ends exactly at the top of the low 64 bits */
                 memcpy(base + 24, "\xff\xff\xff\xff\xff\xfc\x00\x00", 8);
-            char label[64];
-            snprintf(label, sizeof label, "rotate=%s case %d", modes[m], t);
+            char label[96];
+            snprintf(label, sizeof label, "%s %s case %d", variants[m][0], variants[m][1], t);
             bad |= check_range(inst, label, base, t == 2 ? (1u << 18) : 300007u, &work);
         }
         ops->life.destroy(inst);
@@ -222,6 +226,10 @@ static int run_correct(void)
     memset(work.target, 0, 32);
     work.target[0] = 0x20; /* 1 in 8 */
     bad |= check_range(inst, "max_hits=16 split", base, 100000, &work);
+    ops->life.destroy(inst);
+    const char *ov2[] = {"max_hits=16", "hashes_per_thread=3", "kernel=pair", NULL};
+    inst = open_instance(ov2);
+    bad |= check_range(inst, "max_hits=16 split kernel=pair", base, 100001, &work);
     ops->life.destroy(inst);
     return bad;
 }
@@ -240,14 +248,16 @@ static unsigned smi_clock_mhz(void)
     return mhz;
 }
 
-static void bench_one(const char *rot, int tpb, int bps, int hpt, double seconds)
+static void bench_one(const char *rot, const char *kernel, int tpb, int bps, int hpt,
+                      double seconds)
 {
-    char a[32], b[32], c[32], d[32];
+    char a[32], b[32], c[32], d[32], e[32];
     snprintf(a, sizeof a, "rotate=%s", rot);
     snprintf(b, sizeof b, "threads_per_block=%d", tpb);
     snprintf(c, sizeof c, "blocks_per_sm=%d", bps);
     snprintf(d, sizeof d, "hashes_per_thread=%d", hpt);
-    const char *ov[] = {a, b, c, d, NULL};
+    snprintf(e, sizeof e, "kernel=%s", kernel);
+    const char *ov[] = {a, b, c, d, e, NULL};
     void *inst = open_instance(ov);
     struct lp_hashrate_device info = {.struct_size = sizeof info};
     ops->device_info(inst, 0, &info);
@@ -285,9 +295,13 @@ static void bench_one(const char *rot, int tpb, int bps, int hpt, double seconds
     unsigned mhz = smi_clock_mhz();
     double rate = (double)total / ((double)(t1 - t0) / 1e9);
     double limit_now = mhz ? (double)info.compute_units * 64.0 * mhz * 1e6 / 4100.0 : 0;
-    printf("%-6s tpb %4d bps %2d hpt %5d  blocks %-28.28s %8.3f GH/s  clock %4u MHz  "
+    /* the grid from the detail line, past "sm_90, driver 13.0, " */
+    const char *blocks =
+        strchr(info.detail, ',') ? strchr(strchr(info.detail, ',') + 1, ',') : NULL;
+    blocks = blocks ? blocks + 2 : info.detail;
+    printf("%-5s %-10s tpb %4d bps %2d hpt %5d  %-16.16s %8.3f GH/s  clock %4u MHz  "
            "%5.1f%% of limit@clock  %5.1f%% of limit@max(%u MHz)\n",
-           rot, tpb, bps, hpt, info.detail, rate / 1e9, mhz,
+           rot, kernel, tpb, bps, hpt, blocks, rate / 1e9, mhz,
            limit_now ? 100.0 * rate / limit_now : 0.0,
            info.peak_hashes_per_s ? 100.0 * rate / (double)info.peak_hashes_per_s : 0.0,
            info.clock_mhz);
@@ -297,13 +311,16 @@ static void bench_one(const char *rot, int tpb, int bps, int hpt, double seconds
 
 static void run_bench(double seconds)
 {
-    static const char *modes[] = {"shf", "imad", "mixed"};
-    for (int m = 0; m < 3; m++)
-        bench_one(modes[m], 256, 0, 256, seconds);
-    bench_one("shf", 128, 0, 256, seconds);
-    bench_one("shf", 256, 0, 1024, seconds);
-    bench_one("shf", 64, 0, 512, seconds);
-    bench_one("imad", 128, 0, 512, seconds);
+    /* nine shapes: the default, the old default, and each kernel form at its likely best */
+    bench_one("shf", "unrolled", 128, 0, 256, seconds);
+    bench_one("shf", "unrolled", 256, 0, 256, seconds);
+    bench_one("mixed", "unrolled", 128, 0, 256, seconds);
+    bench_one("shf", "unrolled64", 128, 0, 256, seconds);
+    bench_one("shf", "unrolled64", 64, 0, 512, seconds);
+    bench_one("shf", "unrolled64", 128, 0, 1024, seconds);
+    bench_one("shf", "looped", 128, 0, 256, seconds);
+    bench_one("shf", "pair", 128, 0, 256, seconds);
+    bench_one("shf", "pair", 64, 0, 512, seconds);
 }
 
 int main(int argc, char **argv)

@@ -57,7 +57,9 @@ fi
 echo "== rates, ${SECS}s per shape (difficulty 0x149a6a3 << 200)"
 timeout 150 "$CHECK" "$SO" bench "$SECS"
 
-echo "== SASS per kernel (one loop iteration = one hash)"
+echo "== SASS per kernel: lp_pow_search<ROT, FORM>, ROT 0 shf / 1 imad / 2 mixed; FORM 0 unrolled"
+echo "   (one hash), 1 unrolled64 (one hash), 2 looped (static code; the 2-round body runs 11x),"
+echo "   3 pair (two hashes)"
 if command -v cuobjdump >/dev/null; then
     cuobjdump -sass -arch sm_90 "$SO" >"$OUTDIR/sass.txt" 2>&1
     awk '

@@ -93,12 +93,14 @@ struct gpu_config {
     int64_t hashes_per_thread;
     int64_t max_hits;
     const char *rotate;
+    const char *kernel;
     struct lp_int_list devices;
 };
 
 static const struct lp_cfg_field gpu_schema[] = {
-    LP_CFG_FIELD(struct gpu_config, threads_per_block, LP_CFG_INT, 0, "256",
-                 "threads per block (multiple of 32, 32..256)"),
+    LP_CFG_FIELD(struct gpu_config, threads_per_block, LP_CFG_INT, 0, "128",
+                 "threads per block (multiple of 32, 32..256; 32..128 for kernels other than "
+                 "\"unrolled\")"),
     LP_CFG_FIELD(struct gpu_config, blocks_per_sm, LP_CFG_INT, 0, "0",
                  "resident blocks per multiprocessor; 0 = as many as fit (occupancy calculator)"),
     LP_CFG_FIELD(struct gpu_config, hashes_per_thread, LP_CFG_INT, 0, "256",
@@ -108,6 +110,10 @@ static const struct lp_cfg_field gpu_schema[] = {
     LP_CFG_FIELD(struct gpu_config, rotate, LP_CFG_STRING, 0, "\"shf\"",
                  "rho rotations: \"shf\" funnel shifts, \"imad\" multiply pipe, \"mixed\" "
                  "(CUDA only)"),
+    LP_CFG_FIELD(struct gpu_config, kernel, LP_CFG_STRING, 0, "\"unrolled\"",
+                 "kernel form: \"unrolled\", \"unrolled64\" (64 registers), \"looped\" (middle "
+                 "rounds in a loop), \"pair\" (two hashes per thread); CUDA only, others need "
+                 "rotate = \"shf\""),
     LP_CFG_FIELD(struct gpu_config, devices, LP_CFG_INT_LIST, 0, "[]",
                  "device ordinals to use; empty = all"),
     LP_CFG_END,
@@ -127,6 +133,8 @@ struct gpu_instance {
     const struct lp_host *host;
     struct gpu_config cfg;
     int rot_mode;
+    int form;
+    lp_pow_kernel_fn kernel;
     uint32_t ndev;
     struct gpu_device dev[LP_GPU_MAX_DEVICES];
     pthread_mutex_t err_lock;
@@ -163,6 +171,40 @@ static int gpu_parse_rotate(const char *s)
     if (strcmp(s, "mixed") == 0)
         return 2;
     return -1;
+}
+
+static int gpu_parse_form(const char *s)
+{
+    static const char *const names[LP_POW_FORMS] = {"unrolled", "unrolled64", "looped", "pair"};
+    if (s == NULL)
+        return LP_POW_FORM_UNROLLED;
+    for (int i = 0; i < LP_POW_FORMS; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The kernel instantiation for a rotation mode and a form (only form 0 has the IMAD modes). */
+static lp_pow_kernel_fn gpu_pick_kernel(int rot_mode, int form)
+{
+#ifdef LP_POW_HIP
+    (void)rot_mode;
+    (void)form;
+    return lp_pow_search<0, LP_POW_FORM_UNROLLED>;
+#else
+    switch (form) {
+    case LP_POW_FORM_UNROLLED64:
+        return lp_pow_search<0, LP_POW_FORM_UNROLLED64>;
+    case LP_POW_FORM_LOOPED:
+        return lp_pow_search<0, LP_POW_FORM_LOOPED>;
+    case LP_POW_FORM_PAIR:
+        return lp_pow_search<0, LP_POW_FORM_PAIR>;
+    default:
+        return rot_mode == 1   ? lp_pow_search<1, LP_POW_FORM_UNROLLED>
+               : rot_mode == 2 ? lp_pow_search<2, LP_POW_FORM_UNROLLED>
+                               : lp_pow_search<0, LP_POW_FORM_UNROLLED>;
+    }
+#endif
 }
 
 static int gpu_probe(const struct lp_host *host, const void *config, char *reason,
@@ -219,30 +261,34 @@ static int gpu_validate(struct gpu_instance *in)
         gpu_set_error(in, "rotate = \"%s\": expected \"shf\", \"imad\" or \"mixed\"", c->rotate);
         return LP_EINVAL;
     }
+    in->form = gpu_parse_form(c->kernel);
+    if (in->form < 0) {
+        gpu_set_error(in,
+                      "kernel = \"%s\": expected \"unrolled\", \"unrolled64\", \"looped\" or "
+                      "\"pair\"",
+                      c->kernel);
+        return LP_EINVAL;
+    }
 #ifdef LP_POW_HIP
     in->rot_mode = 0; /* no separate multiply pipe trick on AMD: shifts only */
+    in->form = LP_POW_FORM_UNROLLED;
 #endif
+    if (in->form != LP_POW_FORM_UNROLLED && in->rot_mode != 0) {
+        gpu_set_error(in, "kernel = \"%s\" exists with rotate = \"shf\" only", c->kernel);
+        return LP_EINVAL;
+    }
+    if (c->threads_per_block > LP_POW_FORM_MAX_TPB(in->form)) {
+        gpu_set_error(in, "threads_per_block = %lld: kernel \"%s\" is built for at most %d",
+                      (long long)c->threads_per_block, c->kernel, LP_POW_FORM_MAX_TPB(in->form));
+        return LP_EINVAL;
+    }
+    in->kernel = gpu_pick_kernel(in->rot_mode, in->form);
     return LP_OK;
 }
 
 static int gpu_occupancy_blocks(struct gpu_instance *in, int *out)
 {
-    int tpb = (int)in->cfg.threads_per_block;
-#ifdef LP_POW_HIP
-    GPU_TRY(in, gpu_occupancy(out, lp_pow_search<0>, tpb, 0));
-#else
-    switch (in->rot_mode) {
-    case 1:
-        GPU_TRY(in, gpu_occupancy(out, lp_pow_search<1>, tpb, 0));
-        break;
-    case 2:
-        GPU_TRY(in, gpu_occupancy(out, lp_pow_search<2>, tpb, 0));
-        break;
-    default:
-        GPU_TRY(in, gpu_occupancy(out, lp_pow_search<0>, tpb, 0));
-        break;
-    }
-#endif
+    GPU_TRY(in, gpu_occupancy(out, in->kernel, (int)in->cfg.threads_per_block, 0));
     return LP_OK;
 }
 
@@ -292,11 +338,13 @@ static int gpu_open_device(struct gpu_instance *in, struct gpu_device *d, int or
              props.gcnArchName, drv, d->blocks, (long long)in->cfg.threads_per_block);
 #else
     snprintf(info->detail, sizeof info->detail,
-             "sm_%d%d, driver %d.%d, %u blocks x %lld threads, rotate %s", props.major, props.minor,
-             drv / 1000, (drv % 1000) / 10, d->blocks, (long long)in->cfg.threads_per_block,
+             "sm_%d%d, driver %d.%d, %u blocks x %lld threads, rotate %s, kernel %s", props.major,
+             props.minor, drv / 1000, (drv % 1000) / 10, d->blocks,
+             (long long)in->cfg.threads_per_block,
              in->rot_mode == 1   ? "imad"
              : in->rot_mode == 2 ? "mixed"
-                                 : "shf");
+                                 : "shf",
+             in->cfg.kernel ? in->cfg.kernel : "unrolled");
 #endif
     return LP_OK;
 }
@@ -339,7 +387,7 @@ static int gpu_create(const struct lp_host *host, const void *config, void **ins
     if (config != NULL) {
         in->cfg = *(const struct gpu_config *)config;
     } else {
-        in->cfg.threads_per_block = 256;
+        in->cfg.threads_per_block = 128;
         in->cfg.hashes_per_thread = 256;
         in->cfg.max_hits = 4096;
     }
@@ -433,25 +481,7 @@ static int gpu_launch(struct gpu_search *s, uint64_t offset, uint64_t count)
     s->p.nonce_low_base = s->base_low + offset;
     s->p.count = count;
     s->p.hit_offset = offset;
-#ifdef LP_POW_HIP
-    lp_pow_search<0>
-        <<<(unsigned)blocks, (unsigned)tpb, 0, d->stream>>>(s->p, d->d_count, d->d_hits);
-#else
-    switch (s->in->rot_mode) {
-    case 1:
-        lp_pow_search<1>
-            <<<(unsigned)blocks, (unsigned)tpb, 0, d->stream>>>(s->p, d->d_count, d->d_hits);
-        break;
-    case 2:
-        lp_pow_search<2>
-            <<<(unsigned)blocks, (unsigned)tpb, 0, d->stream>>>(s->p, d->d_count, d->d_hits);
-        break;
-    default:
-        lp_pow_search<0>
-            <<<(unsigned)blocks, (unsigned)tpb, 0, d->stream>>>(s->p, d->d_count, d->d_hits);
-        break;
-    }
-#endif
+    s->in->kernel<<<(unsigned)blocks, (unsigned)tpb, 0, d->stream>>>(s->p, d->d_count, d->d_hits);
     GPU_TRY(s->in, gpu_get_last_error());
     return LP_OK;
 }

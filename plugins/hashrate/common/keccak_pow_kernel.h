@@ -161,8 +161,78 @@ __device__ __forceinline__ uint2 lp_lane_rotl_rho(uint2 v, int n, const uint32_t
     return lp_lane_rotl(v, n);
 }
 
+/* ---- two hashes per thread ------------------------------------------------------------
+ * A lane pair: the same lane of two independent states. The round macros are written once
+ * over LP_XOR5 & co., so defining those on pairs gives two interleaved hashes whose
+ * instructions the compiler can schedule into each other's latency gaps (ILP). */
+struct lp_lane_pair {
+    uint2 h0, h1;
+};
+__device__ __forceinline__ lp_lane_pair lp_pair(uint2 a, uint2 b)
+{
+    lp_lane_pair r;
+    r.h0 = a;
+    r.h1 = b;
+    return r;
+}
+#define LP_PAIR1(f, x) lp_pair(f((x).h0), f((x).h1))
+#define LP_PAIR_XOR5(a, b, c, d, e)                                                                \
+    lp_pair(lp_lane_xor5((a).h0, (b).h0, (c).h0, (d).h0, (e).h0),                                  \
+            lp_lane_xor5((a).h1, (b).h1, (c).h1, (d).h1, (e).h1))
+#define LP_PAIR_XOR3(a, b, c)                                                                      \
+    lp_pair(lp_lane_xor3((a).h0, (b).h0, (c).h0), lp_lane_xor3((a).h1, (b).h1, (c).h1))
+#define LP_PAIR_XOR2(a, b) lp_pair(lp_lane_xor2((a).h0, (b).h0), lp_lane_xor2((a).h1, (b).h1))
+#define LP_PAIR_CHI(a, b, c)                                                                       \
+    lp_pair(lp_lane_chi((a).h0, (b).h0, (c).h0), lp_lane_chi((a).h1, (b).h1, (c).h1))
+#define LP_PAIR_ROTL(x, n) lp_pair(lp_lane_rotl((x).h0, n), lp_lane_rotl((x).h1, n))
+#define LP_PAIR_ROTL_RHO(x, n)                                                                     \
+    lp_pair(lp_lane_rotl_rho<ROT_MODE>((x).h0, n, p.mul),                                          \
+            lp_lane_rotl_rho<ROT_MODE>((x).h1, n, p.mul))
+#define LP_PAIR_XORK(x, k) lp_pair(lp_lane_xork((x).h0, k), lp_lane_xork((x).h1, k))
+
 /* ---- the kernel ----------------------------------------------------------------------- */
 
+/* Kernel forms (measured against each other by tests/gpu/cuda_check.c's bench):
+ *   0 unrolled: one hash per thread, all rounds unrolled, up to 256 threads per block.
+ *   1 unrolled, at most 64 registers (__launch_bounds__(128, 8)): 8 blocks of 128 = 32 warps
+ *     per SM instead of the 28 that 71 registers allow, more warps to hide ALU latency.
+ *   2 looped: the middle rounds as a loop of 2 rounds (round constants from a table), so
+ *     the code is ~7x smaller than the unrolled ~66 KB that streams through the
+ *     instruction caches; 72 registers (__launch_bounds__(128, 7)), the occupancy of form 0.
+ *   3 two hashes per thread (lp_lane_pair), at most 128 registers (__launch_bounds__(128, 4)).
+ * Each form's largest block is LP_POW_FORM_MAX_TPB(form); the host checks the configuration. */
+#define LP_POW_FORM_UNROLLED   0
+#define LP_POW_FORM_UNROLLED64 1
+#define LP_POW_FORM_LOOPED     2
+#define LP_POW_FORM_PAIR       3
+#define LP_POW_FORMS           4
+#define LP_POW_FORM_MAX_TPB(f) ((f) == LP_POW_FORM_UNROLLED ? LP_POW_MAX_THREADS_PER_BLOCK : 128)
+/* 0 = no minimum: form 0 keeps ptxas's own choice (71 registers; a minimum of 1 gives 90) */
+#define LP_POW_FORM_MIN_BLOCKS(f)                                                                  \
+    ((f) == LP_POW_FORM_UNROLLED ? 0                                                               \
+     : (f) == LP_POW_FORM_PAIR   ? 4                                                               \
+     : (f) == LP_POW_FORM_LOOPED ? 7                                                               \
+                                 : 8)
+/* nonces per thread per loop iteration */
+#define LP_POW_FORM_HASHES(f) ((f) == LP_POW_FORM_PAIR ? 2 : 1)
+
+__constant__ uint64_t lp_pow_rc[24] = {
+    LP_KECCAK_RC0,  LP_KECCAK_RC1,  LP_KECCAK_RC2,  LP_KECCAK_RC3,  LP_KECCAK_RC4,  LP_KECCAK_RC5,
+    LP_KECCAK_RC6,  LP_KECCAK_RC7,  LP_KECCAK_RC8,  LP_KECCAK_RC9,  LP_KECCAK_RC10, LP_KECCAK_RC11,
+    LP_KECCAK_RC12, LP_KECCAK_RC13, LP_KECCAK_RC14, LP_KECCAK_RC15, LP_KECCAK_RC16, LP_KECCAK_RC17,
+    LP_KECCAK_RC18, LP_KECCAK_RC19, LP_KECCAK_RC20, LP_KECCAK_RC21, LP_KECCAK_RC22, LP_KECCAK_RC23,
+};
+
+/* lane 7 = the nonce's low 8 bytes, big-endian, read as a little-endian word */
+__device__ __forceinline__ uint2 lp_pow_nonce_lane_dev(uint64_t n)
+{
+    return make_uint2(lp_bswap32((uint32_t)(n >> 32)), lp_bswap32((uint32_t)n));
+}
+
+/* The digest's leading 32 bits, read big-endian, of one nonce lane v (forms 0..2). */
+template <int ROT_MODE, int FORM>
+__device__ __forceinline__ uint32_t lp_pow_hash_top32(const struct lp_pow_kernel_params &p, uint2 v)
+{
 #define LP_XOR5(a, b, c, d, e) lp_lane_xor5(a, b, c, d, e)
 #define LP_XOR3(a, b, c)       lp_lane_xor3(a, b, c)
 #define LP_XOR2(a, b)          lp_lane_xor2(a, b)
@@ -171,32 +241,23 @@ __device__ __forceinline__ uint2 lp_lane_rotl_rho(uint2 v, int n, const uint32_t
 #define LP_ROTL_RHO(x, n)      lp_lane_rotl_rho<ROT_MODE>(x, n, p.mul)
 #define LP_XORK(x, k)          lp_lane_xork(x, k)
 #define LP_MID(i)              p.mid[i]
-
-template <int ROT_MODE>
-__global__ void __launch_bounds__(LP_POW_MAX_THREADS_PER_BLOCK)
-    lp_pow_search(const struct lp_pow_kernel_params p, uint32_t *hit_count, uint64_t *hits)
-{
-    const uint64_t stride = (uint64_t)gridDim.x * blockDim.x;
-    for (uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; i < p.count; i += stride) {
-        const uint64_t n = p.nonce_low_base + i;
-        /* lane 7 = the nonce's low 8 bytes, big-endian, read as a little-endian word */
-        const uint2 v = make_uint2(lp_bswap32((uint32_t)(n >> 32)), lp_bswap32((uint32_t)n));
-        uint2 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18,
-            a19, a20, a21, a22, a23, a24;
-        uint2 b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18,
-            b19, b20, b21, b22, b23, b24;
-        uint2 c0, c1, c2, c3, c4, r0, r1, r2, r3, r4, out;
-        LP_KECCAK_FIRST_ROUND(v);
-        LP_KECCAK_MIDDLE_ROUNDS();
-        LP_KECCAK_LAST_LANE0(out, LP_KECCAK_RC23);
-        if (lp_bswap32(out.x) <= p.target_top32) {
-            const uint32_t slot = atomicAdd(hit_count, 1u);
-            if (slot < p.max_hits)
-                hits[slot] = p.hit_offset + i;
+    uint2 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
+        a20, a21, a22, a23, a24;
+    uint2 b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+        b20, b21, b22, b23, b24;
+    uint2 c0, c1, c2, c3, c4, r0, r1, r2, r3, r4, out;
+    LP_KECCAK_FIRST_ROUND(v);
+    if (FORM == LP_POW_FORM_LOOPED) {
+#pragma unroll 1
+        for (int round = 1; round < 23; round += 2) {
+            LP_KECCAK_ROUND(lp_pow_rc[round]);
+            LP_KECCAK_ROUND(lp_pow_rc[round + 1]);
         }
+    } else {
+        LP_KECCAK_MIDDLE_ROUNDS();
     }
-}
-
+    LP_KECCAK_LAST_LANE0(out, LP_KECCAK_RC23);
+    return lp_bswap32(out.x);
 #undef LP_XOR5
 #undef LP_XOR3
 #undef LP_XOR2
@@ -205,5 +266,83 @@ __global__ void __launch_bounds__(LP_POW_MAX_THREADS_PER_BLOCK)
 #undef LP_ROTL_RHO
 #undef LP_XORK
 #undef LP_MID
+}
+
+/* The same for two nonce lanes at once (form 3). */
+template <int ROT_MODE>
+__device__ __forceinline__ void lp_pow_hash_top32_pair(const struct lp_pow_kernel_params &p,
+                                                       uint2 v0, uint2 v1, uint32_t *t0,
+                                                       uint32_t *t1)
+{
+#define LP_XOR5(a, b, c, d, e) LP_PAIR_XOR5(a, b, c, d, e)
+#define LP_XOR3(a, b, c)       LP_PAIR_XOR3(a, b, c)
+#define LP_XOR2(a, b)          LP_PAIR_XOR2(a, b)
+#define LP_CHI(a, b, c)        LP_PAIR_CHI(a, b, c)
+#define LP_ROTL(x, n)          LP_PAIR_ROTL(x, n)
+#define LP_ROTL_RHO(x, n)      LP_PAIR_ROTL_RHO(x, n)
+#define LP_XORK(x, k)          LP_PAIR_XORK(x, k)
+#define LP_MID(i)              lp_pair(p.mid[i], p.mid[i])
+    lp_lane_pair a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17,
+        a18, a19, a20, a21, a22, a23, a24;
+    lp_lane_pair b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17,
+        b18, b19, b20, b21, b22, b23, b24;
+    lp_lane_pair c0, c1, c2, c3, c4, r0, r1, r2, r3, r4, out;
+    const lp_lane_pair v = lp_pair(v0, v1);
+    LP_KECCAK_FIRST_ROUND(v);
+    LP_KECCAK_MIDDLE_ROUNDS();
+    LP_KECCAK_LAST_LANE0(out, LP_KECCAK_RC23);
+    *t0 = lp_bswap32(out.h0.x);
+    *t1 = lp_bswap32(out.h1.x);
+#undef LP_XOR5
+#undef LP_XOR3
+#undef LP_XOR2
+#undef LP_CHI
+#undef LP_ROTL
+#undef LP_ROTL_RHO
+#undef LP_XORK
+#undef LP_MID
+}
+
+typedef void (*lp_pow_kernel_fn)(const struct lp_pow_kernel_params, uint32_t *, uint64_t *);
+
+__device__ __forceinline__ void lp_pow_record(const struct lp_pow_kernel_params &p,
+                                              uint32_t *hit_count, uint64_t *hits, uint64_t i)
+{
+    const uint32_t slot = atomicAdd(hit_count, 1u);
+    if (slot < p.max_hits)
+        hits[slot] = p.hit_offset + i;
+}
+
+template <int ROT_MODE, int FORM>
+__global__ void __launch_bounds__(LP_POW_FORM_MAX_TPB(FORM), LP_POW_FORM_MIN_BLOCKS(FORM))
+    lp_pow_search(const struct lp_pow_kernel_params p, uint32_t *hit_count, uint64_t *hits)
+{
+    const uint64_t stride = (uint64_t)gridDim.x * blockDim.x;
+    uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (FORM == LP_POW_FORM_PAIR) {
+        /* thread t hashes offsets t and t + stride, then t + 2 stride and t + 3 stride, ...; at
+         * the end of a launch a lone offset is hashed twice and its twin result ignored, so
+         * the pair code exists once (a second copy for the tail would double the code). */
+        for (; i < p.count; i += 2 * stride) {
+            const bool two = i + stride < p.count;
+            const uint64_t i1 = two ? i + stride : i;
+            uint32_t t0, t1;
+            lp_pow_hash_top32_pair<ROT_MODE>(p, lp_pow_nonce_lane_dev(p.nonce_low_base + i),
+                                             lp_pow_nonce_lane_dev(p.nonce_low_base + i1), &t0,
+                                             &t1);
+            if (t0 <= p.target_top32)
+                lp_pow_record(p, hit_count, hits, i);
+            if (two && t1 <= p.target_top32)
+                lp_pow_record(p, hit_count, hits, i1);
+        }
+    } else {
+        for (; i < p.count; i += stride) {
+            const uint32_t top =
+                lp_pow_hash_top32<ROT_MODE, FORM>(p, lp_pow_nonce_lane_dev(p.nonce_low_base + i));
+            if (top <= p.target_top32)
+                lp_pow_record(p, hit_count, hits, i);
+        }
+    }
+}
 
 #endif /* LP_KECCAK_POW_KERNEL_H */
