@@ -148,7 +148,7 @@ static void print_inspect(const struct lp_plugin_handle *h)
 /* Configured backends that no plugin provides get a NOT_FOUND row. */
 static void list_missing_backends(const struct plugin_scan *scan)
 {
-    for (const char *const *c = lp_core_sections; *c; c++) {
+    for (const char *const *c = lp_concerns; *c; c++) {
         struct lp_config_values *v = NULL;
         char err[1024];
         if (lp_concern_settings_load(scan->cfg, *c, &v, err, sizeof(err)) != 0) {

@@ -632,7 +632,17 @@ void lp_config_values_dump(FILE *out, const struct lp_cfg_field *schema, const v
         case LP_CFG_DURATION: {
             uint64_t n;
             memcpy(&n, src, sizeof(n));
-            fprintf(out, "\"%" PRIu64 "ms\"", n);
+            /* The largest unit that states it exactly, as a person would write it. */
+            static const struct {
+                uint64_t ms;
+                const char *unit;
+            } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+            size_t u = 0;
+            while (n != 0 && n % units[u].ms != 0)
+                u++;
+            if (n == 0)
+                u = 3;
+            fprintf(out, "\"%" PRIu64 "%s\"", n / units[u].ms, units[u].unit);
             break;
         }
         case LP_CFG_STRING_LIST: {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "loader/loader.h"
+#include "solver/settings.h"
 
 const struct lp_cfg_field lp_core_schema[] = {
     LP_CFG_FIELD(struct lp_core_settings, gpu, LP_CFG_STRING, 0, "\"auto\"",
@@ -19,6 +20,12 @@ const struct lp_cfg_field lp_core_schema[] = {
 
 const char *const lp_core_sections[] = {"hashrate", "executor", "storage",
                                         "verifier", "solver",   NULL};
+const char *const lp_concerns[] = {"hashrate", "executor", "storage", "verifier", NULL};
+
+const struct lp_role_section lp_role_sections[] = {
+    {"solver", lp_solver_schema, sizeof(struct lp_solver_settings)},
+    {NULL, NULL, 0},
+};
 
 static const struct lp_cfg_field hashrate_schema[] = {
     LP_CFG_FIELD(struct lp_concern_settings, backend, LP_CFG_STRING, 0, "\"auto\"",

@@ -18,8 +18,19 @@ struct lp_concern_settings {
 };
 
 extern const struct lp_cfg_field lp_core_schema[];
-/* Top-level groups besides the concerns (the roles' sections), NULL-terminated. */
+/* Every top-level group: the concerns, then the roles' sections. NULL-terminated. */
 extern const char *const lp_core_sections[];
+/* The four concerns, NULL-terminated. */
+extern const char *const lp_concerns[];
+
+/* A role's section (solver, provider, ...) and the schema that validates it. */
+struct lp_role_section {
+    const char *name;
+    const struct lp_cfg_field *schema;
+    size_t struct_size;
+};
+/* Ends with a row whose name is NULL. */
+extern const struct lp_role_section lp_role_sections[];
 
 /* The schema of a concern's own keys, and its embedded default backend. */
 const struct lp_cfg_field *lp_concern_schema(const char *concern);

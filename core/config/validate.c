@@ -134,8 +134,23 @@ int lp_config_validate(const struct lp_config *cfg, FILE *dump, char *err, size_
         return -1;
     }
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < 4; i++)
-        rc = validate_concern(cfg, &sp, lp_core_sections[i], dump, err, errlen);
+    for (const char *const *c = lp_concerns; rc == 0 && *c; c++)
+        rc = validate_concern(cfg, &sp, *c, dump, err, errlen);
+    /* A role's section is checked when the file has one: a provider's file need not
+     * configure the solver. */
+    for (const struct lp_role_section *r = lp_role_sections; rc == 0 && r->name; r++) {
+        if (lp_config_lookup(cfg, r->name) == NULL)
+            continue;
+        struct lp_config_values *values = NULL;
+        rc = lp_config_apply_schema(cfg, r->name, r->schema, r->struct_size, NULL, &values, err,
+                                    errlen);
+        if (rc == 0 && dump) {
+            fprintf(dump, "%s: {\n", r->name);
+            lp_config_values_dump(dump, r->schema, lp_config_values_data(values), 2);
+            fprintf(dump, "};\n");
+        }
+        lp_config_values_free(values);
+    }
     lp_search_path_free(&sp);
     lp_config_values_free(core_values);
     return rc;

@@ -124,7 +124,7 @@ static void test_config_check_unknown_key(void **state)
     assert_int_equal(run(cmd, &out), 0);
     assert_null(strstr(out, "hunter2"));
     assert_non_null(strstr(out, "token = \"********\";"));
-    assert_non_null(strstr(out, "timeout_ms = \"30000ms\";"));
+    assert_non_null(strstr(out, "timeout_ms = \"30s\";"));
     free(out);
     unlink(path);
 }
