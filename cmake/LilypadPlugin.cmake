@@ -25,6 +25,8 @@ function(lp_plugin_wanted option out_var)
 endfunction()
 
 function(_lp_summary_add line)
+    # The summary is a CMake list, so a reason such as "gfx90a;gfx1030" must not split it.
+    string(REPLACE ";" ", " line "${line}")
     set_property(GLOBAL APPEND PROPERTY LP_PLUGIN_SUMMARY "${line}")
 endfunction()
 
