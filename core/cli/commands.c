@@ -11,6 +11,9 @@ const struct lp_command lp_commands[] = {
     {"hashrate", "measure proof-of-work hashes/s per device, or verify a nonce", lp_cmd_hashrate},
     {"image", "import, list and remove images in the local image store", lp_cmd_image},
     {"solver", "run the solver: offers, matching, deals and events over HTTP", lp_cmd_solver},
+    {"provider", "run a resource provider: offers, deals through the plugins, results",
+     lp_cmd_provider},
+    {"run", "run a module on the network and print its verified results", lp_cmd_run},
     {"version", "print the version and the plugin ABI", lp_cmd_version},
     {NULL, NULL, NULL},
 };

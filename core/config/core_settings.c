@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "loader/loader.h"
+#include "provider/settings.h"
 #include "solver/settings.h"
 
 const struct lp_cfg_field lp_core_schema[] = {
@@ -19,11 +20,12 @@ const struct lp_cfg_field lp_core_schema[] = {
 };
 
 const char *const lp_core_sections[] = {"hashrate", "executor", "storage",
-                                        "verifier", "solver",   NULL};
+                                        "verifier", "solver",   "provider", NULL};
 const char *const lp_concerns[] = {"hashrate", "executor", "storage", "verifier", NULL};
 
 const struct lp_role_section lp_role_sections[] = {
     {"solver", lp_solver_schema, sizeof(struct lp_solver_settings)},
+    {"provider", lp_provider_schema, sizeof(struct lp_provider_settings)},
     {NULL, NULL, 0},
 };
 

@@ -1,0 +1,561 @@
+/* One deal, start to end, on its own thread: fetch and verify the deal and its job offer,
+ * check the module against the allow/deny lists, record the agreement, fetch the inputs, run
+ * the job through the executor (mining paused on its devices), store the result folder, upload
+ * it, post the signed result and record it. Every step is journalled first (journal.h), so a
+ * restart continues from the last one that completed; a job the executor lost is failed with
+ * a posted reason rather than dropped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lilypad/storage.h>
+#include <lilypad/verifier.h>
+
+#include "crypto/keccak.h"
+#include "image/fs_tree.h"
+#include "image/store.h"
+#include "provider/exec.h"
+#include "provider/job_plan.h"
+#include "provider/policy.h"
+#include "provider/provider_impl.h"
+#include "provider/tarball.h"
+#include "solver/store.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define EXIT_NOT_RUN   255  /* the job never ran to an exit (refused, sandbox failure) */
+#define EXIT_KILLED    (-9) /* timed out or cancelled: killed (the wire's -signal) */
+#define MAX_INPUT_SIZE (1024ull * 1024u * 1024u)
+
+struct deal_ctx {
+    struct lp_deal_run *r;
+    struct lp_provider *p;
+    struct lp_deal deal;
+    int state; /* at the solver */
+    bool has_inputs;
+    struct lp_job_offer offer;
+    bool has_offer;
+    struct lp_journal_entry j;
+    int slot;
+    char dir[4400], inputs[4500], result[4500], outputs[4600];
+};
+
+static uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void count(struct lp_provider *p, uint64_t *field)
+{
+    pthread_mutex_lock(&p->mu);
+    (*field)++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Opens the hex envelope in a JSON view and requires the given kind. */
+static int open_envelope(json_t *view, uint32_t kind, struct lp_wire_object *obj, char *err,
+                         size_t errlen)
+{
+    const char *hex = json_string_value(json_object_get(view, "envelope"));
+    size_t n = hex ? strlen(hex) / 2 : 0;
+    uint8_t *buf = n ? malloc(n) : NULL;
+    size_t len = 0;
+    struct lp_wire_error we;
+    int rc = -1;
+    if (!buf || lp_hex_decode_var(hex, buf, n, &len) != 0)
+        snprintf(err, errlen, "the view carries no envelope");
+    else if (lp_wire_open(buf, len, obj, NULL, &we) != 0)
+        snprintf(err, errlen, "bad signed %s: %s", lp_wire_kind_name(kind), we.message);
+    else if (obj->kind != kind) {
+        snprintf(err, errlen, "expected a %s, got a %s", lp_wire_kind_name(kind),
+                 lp_wire_kind_name(obj->kind));
+        lp_wire_object_free(obj);
+    } else
+        rc = 0;
+    free(buf);
+    return rc;
+}
+
+/* The deal as the solver signed it, its state and whether it has inputs. */
+static int fetch_deal(struct deal_ctx *c, char *err, size_t errlen)
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    int rc = -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        if (lp_client_get_deal(c->p->client, c->r->deal_id, &v, &e) == 0)
+            break;
+        if (e.status >= 400 && e.status < 500) {
+            snprintf(err, errlen, "%s", e.message);
+            return -1;
+        }
+        usleep(500000u << attempt);
+    }
+    if (!v) {
+        snprintf(err, errlen, "%s", e.message);
+        return -1;
+    }
+    struct lp_wire_object obj;
+    if (open_envelope(v, LP_WIRE_DEAL, &obj, err, errlen) == 0) {
+        c->deal = obj.u.deal;
+        lp_wire_object_free(&obj);
+        c->state = (int)json_integer_value(json_object_get(v, "state"));
+        c->has_inputs = json_is_string(json_object_get(v, "inputs"));
+        if (memcmp(c->deal.resource_provider, c->p->address, LP_WIRE_ADDR_LEN) != 0)
+            snprintf(err, errlen, "the deal names another resource provider");
+        else
+            rc = 0;
+    }
+    json_decref(v);
+    return rc;
+}
+
+static int fetch_offer(struct deal_ctx *c, char *err, size_t errlen)
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    if (lp_client_get_offer(c->p->client, LP_WIRE_JOB_OFFER, c->deal.job_offer_id, &v, &e) != 0) {
+        snprintf(err, errlen, "job offer: %s", e.message);
+        return -1;
+    }
+    struct lp_wire_object obj;
+    int rc = open_envelope(v, LP_WIRE_JOB_OFFER, &obj, err, errlen);
+    json_decref(v);
+    if (rc != 0)
+        return -1;
+    c->offer = obj.u.job_offer; /* takes the decoded strings over */
+    c->has_offer = true;
+    if (memcmp(c->offer.job_creator, c->deal.job_creator, LP_WIRE_ADDR_LEN) != 0) {
+        snprintf(err, errlen, "the job offer's creator is not the deal's");
+        return -1;
+    }
+    return 0;
+}
+
+static void journal(struct deal_ctx *c, int step)
+{
+    c->j.step = step;
+    c->j.slot = c->slot;
+    lp_journal_put(c->p->journal, &c->j);
+}
+
+static void file_digest(const char *path, struct lp_output_digest *d)
+{
+    memset(d, 0, sizeof d[0]);
+    struct lp_keccak k;
+    lp_keccak256_init(&k);
+    FILE *f = fopen(path, "rb");
+    char buf[65536];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        lp_keccak256_update(&k, buf, n);
+        d->size += n;
+    }
+    if (f)
+        fclose(f);
+    lp_keccak256_final(&k, d->keccak);
+}
+
+/* Posts the signed result; error != "" marks a failed or refused deal. */
+static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, const char *error,
+                       uint8_t result_id[LP_WIRE_ID_LEN])
+{
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_RESULT;
+    struct lp_result *res = &obj.u.result;
+    memcpy(res->deal_id, c->r->deal_id, LP_WIRE_ID_LEN);
+    memcpy(res->resource_provider, c->p->address, LP_WIRE_ADDR_LEN);
+    res->cid = (char *)cid;
+    res->exit_code = exit_code;
+    char reason[LP_WIRE_MAX_REASON];
+    snprintf(reason, sizeof reason, "%s", error);
+    res->error = reason;
+    char path[4700];
+    snprintf(path, sizeof path, "%s/stdout", c->result);
+    if (access(path, R_OK) == 0)
+        file_digest(path, &res->stdout_digest);
+    snprintf(path, sizeof path, "%s/stderr", c->result);
+    if (access(path, R_OK) == 0)
+        file_digest(path, &res->stderr_digest);
+    res->instruction_count = 1; /* as Lilypad posts: one job */
+    res->created_at_ms = realtime_ms();
+    struct lp_client_error e;
+    for (int attempt = 0;; attempt++) {
+        if (lp_client_post_object(c->p->client, &obj, NULL, result_id, NULL, &e) == 0)
+            return 0;
+        if ((e.status >= 400 && e.status < 500 && e.status != 429) || attempt == 4)
+            break;
+        usleep(500000u << attempt);
+    }
+    lp_error("provider: deal %s: posting the result failed: %s", c->r->hex, e.message);
+    return -1;
+}
+
+/* Ends a deal that did not run: the reason goes to the solver so the job creator sees it. */
+static void fail_deal(struct deal_ctx *c, const char *why, int32_t exit_code, bool refused)
+{
+    lp_warn("provider: deal %s: %s", c->r->hex, why);
+    snprintf(c->j.error, sizeof c->j.error, "%s", why);
+    c->j.exit_code = exit_code;
+    uint8_t rid[LP_WIRE_ID_LEN];
+    if (post_result(c, "", exit_code, why, rid) == 0) {
+        journal(c, LP_JSTEP_POSTED);
+        count(c->p, &c->p->stats.deals_posted);
+        count(c->p, refused ? &c->p->stats.deals_refused : &c->p->stats.deals_failed);
+    } else {
+        lp_warn("provider: deal %s: left to the solver's execution timeout", c->r->hex);
+        journal(c, LP_JSTEP_ABANDONED);
+        count(c->p, &c->p->stats.deals_abandoned);
+    }
+}
+
+static void record_agreement(struct deal_ctx *c)
+{
+    struct lp_backend *b = c->p->verifier;
+    const struct lp_verifier_ops *ops = lp_backend_ops(b);
+    if (!LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, record_agreement))
+        return;
+    struct lp_agreement a;
+    memset(&a, 0, sizeof a);
+    a.struct_size = sizeof a;
+    memcpy(a.deal_id, c->r->deal_id, 32);
+    memcpy(a.job_creator, c->deal.job_creator, 20);
+    memcpy(a.resource_provider, c->deal.resource_provider, 20);
+    memcpy(a.price, c->deal.agreed_price.be, 32);
+    memcpy(a.payment_collateral, c->deal.payment_collateral.be, 32);
+    memcpy(a.results_collateral, c->deal.results_collateral.be, 32);
+    a.execution_timeout_s = c->deal.timeouts.execution_s;
+    a.judge_timeout_s = c->deal.timeouts.judge_s;
+    lp_backend_lock(b);
+    int rc = ops->record_agreement(lp_backend_instance(b), &a);
+    if (rc != LP_OK)
+        lp_warn("provider: deal %s: verifier record_agreement: %s", c->r->hex,
+                lp_backend_last_error(b));
+    lp_backend_unlock(b);
+}
+
+static void record_result(struct deal_ctx *c, const uint8_t result_id[LP_WIRE_ID_LEN])
+{
+    struct lp_backend *b = c->p->verifier;
+    const struct lp_verifier_ops *ops = lp_backend_ops(b);
+    if (!LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, record_result))
+        return;
+    struct lp_result_record rr;
+    memset(&rr, 0, sizeof rr);
+    rr.struct_size = sizeof rr;
+    memcpy(rr.deal_id, c->r->deal_id, 32);
+    memcpy(rr.result_id, result_id, 32);
+    snprintf(rr.cid, sizeof rr.cid, "%s", c->j.cid);
+    rr.instruction_count = 1;
+    rr.exit_code = c->j.exit_code;
+    lp_backend_lock(b);
+    if (ops->record_result(lp_backend_instance(b), &rr) != LP_OK)
+        lp_warn("provider: deal %s: verifier record_result: %s", c->r->hex,
+                lp_backend_last_error(b));
+    lp_backend_unlock(b);
+}
+
+/* Allow/deny: name, repo, commit and the image's digests from the local image store. */
+static int check_policy(struct deal_ctx *c, const struct lp_job_plan *plan, char *reason,
+                        size_t cap)
+{
+    const struct lp_provider_settings *s = c->p->s;
+    if (s->allow.count == 0 && s->deny.count == 0)
+        return 0;
+    struct lp_module_identity m = {
+        .repo = c->offer.module.repo, .commit = c->offer.module.commit, .image = plan->image};
+    struct lp_image_store store;
+    struct lp_image_info info;
+    memset(&info, 0, sizeof info);
+    char err[512];
+    bool resolved = false;
+    if (lp_image_store_open(&store, c->p->rt.image_store, err, sizeof err) == 0 &&
+        lp_image_resolve(&store, plan->image, &info, err, sizeof err) == 0) {
+        resolved = true;
+        m.image_digest = info.digest;
+        m.manifest_digest = info.manifest_digest[0] ? info.manifest_digest : NULL;
+    }
+    int rc = lp_policy_check(&s->allow, &s->deny, &m, reason, cap);
+    if (resolved)
+        lp_image_info_free(&info);
+    return rc;
+}
+
+static int prepare_dirs(struct deal_ctx *c, bool fresh, char *err, size_t errlen)
+{
+    if (fresh)
+        lp_fs_remove_tree(c->dir);
+    if (lp_fs_mkdir_p(c->inputs, 0755) != 0 || lp_fs_mkdir_p(c->outputs, 0777) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", c->dir, strerror(errno));
+        return -1;
+    }
+    /* The sandbox's user may differ from ours (user namespace): /outputs must be writable. */
+    chmod(c->outputs, 0777);
+    if (!c->has_inputs)
+        return 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct lp_client_error e;
+    if (lp_client_download(c->p->client, c->r->deal_id, "inputs", &data, &len, &e) != 0) {
+        snprintf(err, errlen, "downloading the inputs failed: %s", e.message);
+        return -1;
+    }
+    int rc = lp_tarball_unpack(data, len, c->inputs, MAX_INPUT_SIZE, err, errlen);
+    free(data);
+    return rc;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static const char *stopping_reason(struct deal_ctx *c)
+{
+    pthread_mutex_lock(&c->p->mu);
+    bool stop = c->p->stopping;
+    pthread_mutex_unlock(&c->p->mu);
+    return stop ? "the provider is shutting down" : "the deal ended at the solver";
+}
+
+/* Runs (or, with a handle from the journal, keeps polling) the job to its end. Returns 0 with
+ * exit code and error set, -1 when the executor lost the job (error set). */
+static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *error, size_t cap)
+{
+    struct lp_provider *p = c->p;
+    char err[1024];
+    if (c->j.step != LP_JSTEP_RUNNING) {
+        if (lp_provider_exec_submit(p->executor, plan, c->inputs, c->outputs, c->j.handle, err,
+                                    sizeof err) != 0) {
+            snprintf(error, cap, "the job could not start: %s", err);
+            c->j.exit_code = EXIT_NOT_RUN;
+            return 0;
+        }
+        journal(c, LP_JSTEP_RUNNING);
+        lp_info("provider: deal %s: running %s as executor job %s (timeout %llu s)", c->r->hex,
+                plan->image, c->j.handle, (unsigned long long)plan->timeout_s);
+    }
+    struct lp_job_status st;
+    bool cancelled = false;
+    unsigned delay_ms = 20;
+    for (;;) {
+        if (lp_provider_exec_poll(p->executor, c->j.handle, &st, err, sizeof err) != 0) {
+            snprintf(error, cap,
+                     "the provider lost executor job %s (it restarted while the job ran?): %s",
+                     c->j.handle, err);
+            return -1;
+        }
+        if (st.state != LP_JOB_PENDING && st.state != LP_JOB_RUNNING)
+            break;
+        if (c->r->cancel && !cancelled) {
+            lp_provider_exec_cancel(p->executor, c->j.handle);
+            cancelled = true;
+        }
+        usleep(delay_ms * 1000u);
+        if (delay_ms < 500)
+            delay_ms *= 2;
+    }
+    char ep[4700], xp[4700];
+    snprintf(ep, sizeof ep, "%s/stdout", c->result);
+    snprintf(xp, sizeof xp, "%s/stderr", c->result);
+    if (lp_provider_exec_logs(p->executor, c->j.handle, ep, xp, err, sizeof err) != 0)
+        lp_warn("provider: deal %s: %s", c->r->hex, err);
+    lp_provider_exec_release(p->executor, c->j.handle);
+    error[0] = '\0';
+    switch (st.state) {
+    case LP_JOB_EXITED:
+        c->j.exit_code = st.exit_code;
+        break;
+    case LP_JOB_TIMED_OUT:
+        c->j.exit_code = EXIT_KILLED;
+        snprintf(error, cap, "the job ran past its timeout of %llu s and was stopped",
+                 (unsigned long long)plan->timeout_s);
+        break;
+    case LP_JOB_CANCELLED:
+        c->j.exit_code = EXIT_KILLED;
+        snprintf(error, cap, "the job was cancelled: %s", stopping_reason(c));
+        break;
+    default:
+        c->j.exit_code = EXIT_NOT_RUN;
+        snprintf(error, cap, "the job could not run: %s", st.message[0] ? st.message : "failed");
+        break;
+    }
+    return 0;
+}
+
+/* RAN -> STORED -> UPLOADED -> POSTED. */
+static void deliver(struct deal_ctx *c)
+{
+    struct lp_provider *p = c->p;
+    char err[1024];
+    if (c->j.step < LP_JSTEP_STORED) {
+        const struct lp_storage_ops *so = lp_backend_ops(p->storage);
+        struct lp_cid cid;
+        memset(&cid, 0, sizeof cid);
+        lp_backend_lock(p->storage);
+        int rc = so->put(lp_backend_instance(p->storage), c->result, &cid);
+        if (rc != LP_OK)
+            snprintf(err, sizeof err, "storing the outputs failed: %s",
+                     lp_backend_last_error(p->storage));
+        lp_backend_unlock(p->storage);
+        if (rc != LP_OK) {
+            fail_deal(c, err, c->j.exit_code, false);
+            return;
+        }
+        cid.str[sizeof cid.str - 1] = '\0';
+        snprintf(c->j.cid, sizeof c->j.cid, "%s", cid.str);
+        journal(c, LP_JSTEP_STORED);
+    }
+    if (c->j.step < LP_JSTEP_UPLOADED) {
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        struct lp_client_error e;
+        if (lp_tarball_pack(c->result, 0, &blob, &len, err, sizeof err) != 0) {
+            fail_deal(c, err, c->j.exit_code, false);
+            return;
+        }
+        int rc = lp_client_put_outputs(p->client, c->r->deal_id, blob, len, &e);
+        free(blob);
+        if (rc != 0) {
+            snprintf(err, sizeof err, "uploading the outputs failed: %s", e.message);
+            fail_deal(c, err, c->j.exit_code, false);
+            return;
+        }
+        journal(c, LP_JSTEP_UPLOADED);
+    }
+    uint8_t rid[LP_WIRE_ID_LEN];
+    if (post_result(c, c->j.cid, c->j.exit_code, c->j.error, rid) != 0) {
+        journal(c, LP_JSTEP_ABANDONED);
+        count(p, &p->stats.deals_abandoned);
+        return;
+    }
+    journal(c, LP_JSTEP_POSTED);
+    count(p, &p->stats.deals_posted);
+    if (c->j.error[0])
+        count(p, &p->stats.deals_failed);
+    record_result(c, rid);
+    lp_info("provider: deal %s: result posted: cid %s, exit code %d%s%s", c->r->hex, c->j.cid,
+            c->j.exit_code, c->j.error[0] ? ", error: " : "", c->j.error);
+}
+
+static void run_deal(struct deal_ctx *c)
+{
+    struct lp_provider *p = c->p;
+    char err[1024];
+    if (fetch_deal(c, err, sizeof err) != 0) {
+        lp_error("provider: deal %s: %s; not taken", c->r->hex, err);
+        if (c->r->has_resume)
+            journal(c, LP_JSTEP_ABANDONED);
+        return;
+    }
+    if (c->state != LP_DEAL_AGREED && c->state != LP_DEAL_UPLOADING) {
+        lp_warn("provider: deal %s is %s at the solver; nothing more to do for it%s", c->r->hex,
+                lp_deal_state_name((uint32_t)c->state),
+                c->r->has_resume ? " (journal closed as abandoned)" : "");
+        if (c->r->has_resume || c->j.step)
+            journal(c, LP_JSTEP_ABANDONED);
+        return;
+    }
+    c->slot = lp_provider_claim_slot(p, c->deal.resource_offer_id, c->j.slot);
+    if (c->slot < 0)
+        lp_warn("provider: deal %s: every slot is busy; running it beyond max_jobs", c->r->hex);
+    if (fetch_offer(c, err, sizeof err) != 0) {
+        fail_deal(c, err, EXIT_NOT_RUN, false);
+        return;
+    }
+    struct lp_job_plan plan;
+    if (lp_job_plan_from_offer(&c->offer, &plan, err, sizeof err) != 0) {
+        fail_deal(c, err, EXIT_NOT_RUN, true);
+        return;
+    }
+    if (c->j.step == 0) {
+        char reason[1024];
+        if (check_policy(c, &plan, reason, sizeof reason) != 0) {
+            fail_deal(c, reason, EXIT_NOT_RUN, true);
+            lp_job_plan_free(&plan);
+            return;
+        }
+        journal(c, LP_JSTEP_TAKEN);
+        record_agreement(c);
+        struct lp_client_error e;
+        if (lp_client_deal_action(p->client, c->r->deal_id, "agree", NULL, &e) != 0)
+            lp_warn("provider: deal %s: agree: %s", c->r->hex, e.message);
+        lp_info("provider: deal %s taken: module %s@%.12s, image %s", c->r->hex,
+                c->offer.module.repo, c->offer.module.commit, plan.image);
+    }
+    if (c->j.step <= LP_JSTEP_RUNNING) {
+        bool fresh = c->j.step == LP_JSTEP_TAKEN;
+        if (fresh && prepare_dirs(c, true, err, sizeof err) != 0) {
+            fail_deal(c, err, EXIT_NOT_RUN, false);
+            lp_job_plan_free(&plan);
+            return;
+        }
+        lp_provider_mining_pause(p, c->slot);
+        char error[1024];
+        int rc = run_job(c, &plan, error, sizeof error);
+        lp_provider_mining_resume(p, c->slot);
+        if (rc != 0) {
+            fail_deal(c, error, EXIT_NOT_RUN, false);
+            lp_job_plan_free(&plan);
+            return;
+        }
+        snprintf(c->j.error, sizeof c->j.error, "%s", error);
+        char path[4700], code[32];
+        snprintf(path, sizeof path, "%s/exitCode", c->result);
+        snprintf(code, sizeof code, "%d", c->j.exit_code);
+        write_text(path, code);
+        journal(c, LP_JSTEP_RAN);
+    }
+    lp_job_plan_free(&plan);
+    struct stat st;
+    if (stat(c->result, &st) != 0) {
+        snprintf(err, sizeof err, "the result folder %s is gone after a restart", c->result);
+        fail_deal(c, err, c->j.exit_code, false);
+        return;
+    }
+    deliver(c);
+}
+
+void *lp_provider_deal_main(void *arg)
+{
+    struct lp_deal_run *r = arg;
+    struct deal_ctx *c = calloc(1, sizeof *c);
+    if (c) {
+        c->r = r;
+        c->p = r->p;
+        c->slot = -1;
+        if (r->has_resume)
+            c->j = r->resume;
+        else {
+            memcpy(c->j.deal_id, r->deal_id, LP_WIRE_ID_LEN);
+            c->j.slot = -1;
+        }
+        snprintf(c->dir, sizeof c->dir, "%s/deals/%s", r->p->rt.work_dir, r->hex + 2);
+        snprintf(c->inputs, sizeof c->inputs, "%s/inputs", c->dir);
+        snprintf(c->result, sizeof c->result, "%s/result", c->dir);
+        snprintf(c->outputs, sizeof c->outputs, "%s/outputs", c->result);
+        run_deal(c);
+        if (c->slot >= 0)
+            lp_provider_release_slot(c->p, c->slot);
+        if (c->has_offer)
+            lp_job_offer_free(&c->offer);
+        free(c);
+    }
+    pthread_mutex_lock(&r->p->mu);
+    r->finished = true;
+    pthread_cond_broadcast(&r->p->cond);
+    pthread_mutex_unlock(&r->p->mu);
+    return NULL;
+}

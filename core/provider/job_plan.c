@@ -1,0 +1,66 @@
+/* Job offer -> job plan, through the module job spec parser. */
+#include "provider/job_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module/job_spec.h"
+
+static char **steal(char ***from, size_t *count, size_t *out_count)
+{
+    char **v = *from;
+    *out_count = *count;
+    *from = NULL;
+    *count = 0;
+    return v;
+}
+
+int lp_job_plan_from_offer(const struct lp_job_offer *offer, struct lp_job_plan *out, char *err,
+                           size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const char *text = offer->module.spec ? offer->module.spec : "";
+    struct lp_job_spec spec;
+    struct lp_module_error merr;
+    memset(&spec, 0, sizeof spec);
+    if (lp_job_spec_parse(offer->module.repo, text, strlen(text), &spec, NULL, &merr) != 0) {
+        snprintf(err, errlen, "%s", merr.message);
+        return -1;
+    }
+    out->image = spec.image;
+    spec.image = NULL;
+    out->argv = steal(&spec.entrypoint, &spec.n_entrypoint, &out->argc);
+    out->env = steal(&spec.env, &spec.n_env, &out->n_env);
+    out->workdir = spec.working_dir;
+    spec.working_dir = NULL;
+    out->network = spec.network;
+    out->cpu_millicores = offer->resources.cpu_millicores;
+    out->ram_bytes = offer->resources.ram_bytes;
+    out->disk_bytes = offer->resources.disk_bytes;
+    out->gpus = offer->resources.gpus;
+    out->timeout_s = offer->timeout_s ? offer->timeout_s : spec.timeout_s;
+    lp_job_spec_free(&spec);
+    if (!out->image || !out->image[0]) {
+        snprintf(err, errlen, "module %s: job spec names no image", offer->module.repo);
+        lp_job_plan_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_vec(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void lp_job_plan_free(struct lp_job_plan *p)
+{
+    free(p->image);
+    free_vec(p->argv, p->argc);
+    free_vec(p->env, p->n_env);
+    free(p->workdir);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,33 @@
+/* What the provider runs for a deal, taken from the signed job offer: the module's rendered
+ * spec (core/module/job_spec.h) reduced to image, argv, env, working directory, limits and
+ * timeout. Kept apart from api/lilypad/executor.h because both headers define a struct named
+ * lp_job_spec; exec.c turns a plan into the executor's structs. */
+#ifndef LP_PROVIDER_JOB_PLAN_H
+#define LP_PROVIDER_JOB_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/offers.h"
+
+struct lp_job_plan {
+    char *image;
+    char **argv; /* NULL: the image's entrypoint */
+    size_t argc;
+    char **env; /* "KEY=VALUE" */
+    size_t n_env;
+    char *workdir; /* NULL: the image's */
+    uint64_t cpu_millicores, ram_bytes, disk_bytes;
+    uint32_t gpus;
+    uint64_t timeout_s;
+    bool network;
+};
+
+/* Limits come from the offer's signed resources (what the deal matched on), the timeout is the
+ * offer's timeout_s. -1 with one line in err when the spec is not a runnable job. */
+int lp_job_plan_from_offer(const struct lp_job_offer *offer, struct lp_job_plan *out, char *err,
+                           size_t errlen);
+void lp_job_plan_free(struct lp_job_plan *p);
+
+#endif

@@ -1,0 +1,144 @@
+/* Hardware probe: /proc/cpuinfo, /proc/meminfo, statvfs and the hashrate plugin's devices. */
+#include "provider/probe.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+static void cpu_model(char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        /* x86 says "model name", arm64 kernels say "Hardware" or nothing useful. */
+        if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Hardware", 8) == 0) {
+            const char *colon = strchr(line, ':');
+            if (!colon)
+                continue;
+            colon++;
+            while (*colon == ' ' || *colon == '\t')
+                colon++;
+            snprintf(out, cap, "%s", colon);
+            out[strcspn(out, "\n")] = '\0';
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static uint64_t meminfo_kib(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    uint64_t v = 0;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            v = strtoull(line + klen + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    cpu_model(out->cpu_model, sizeof out->cpu_model);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        out->cpu_threads = (uint32_t)CPU_COUNT(&set);
+    if (out->cpu_threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        out->cpu_threads = n > 0 ? (uint32_t)n : 1;
+    }
+    out->ram_total = meminfo_kib("MemTotal") * 1024u;
+    out->ram_available = meminfo_kib("MemAvailable") * 1024u;
+    if (out->ram_total == 0) {
+        snprintf(err, errlen,
+                 "probe: cannot read MemTotal from /proc/meminfo (hint: is /proc "
+                 "mounted?)");
+        return -1;
+    }
+    /* The work folder may not exist yet: measure the nearest existing parent. */
+    snprintf(out->disk_path, sizeof out->disk_path, "%s", work_dir && *work_dir ? work_dir : ".");
+    struct statvfs vfs;
+    while (statvfs(out->disk_path, &vfs) != 0) {
+        char *slash = strrchr(out->disk_path, '/');
+        if (errno != ENOENT || !slash) {
+            snprintf(err, errlen, "probe: statvfs %s: %s", out->disk_path, strerror(errno));
+            return -1;
+        }
+        if (slash == out->disk_path)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    out->disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+    out->disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    snprintf(out->hashrate_backend, sizeof out->hashrate_backend, "none");
+    return 0;
+}
+
+void lp_probe_add_devices(struct lp_probe *p, const char *backend,
+                          const struct lp_hashrate_ops *ops, void *instance)
+{
+    if (!ops || !ops->device_count || !ops->device_info)
+        return;
+    snprintf(p->hashrate_backend, sizeof p->hashrate_backend, "%s", backend ? backend : "?");
+    uint32_t count = 0;
+    if (ops->device_count(instance, &count) != LP_OK)
+        return;
+    p->hashrate_devices = count;
+    for (uint32_t i = 0; i < count && p->n_gpus < LP_WIRE_MAX_GPUS; i++) {
+        struct lp_hashrate_device d;
+        memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
+        if (ops->device_info(instance, i, &d) != LP_OK)
+            continue;
+        d.vendor[sizeof d.vendor - 1] = '\0';
+        d.name[sizeof d.name - 1] = '\0';
+        if (strcmp(d.vendor, "cpu") == 0)
+            continue;
+        struct lp_probe_gpu *g = &p->gpus[p->n_gpus++];
+        snprintf(g->vendor, sizeof g->vendor, "%s", d.vendor);
+        snprintf(g->model, sizeof g->model, "%s", d.name);
+        g->vram_bytes = d.memory_bytes;
+        g->device = i;
+    }
+}
+
+static void gib(char *out, size_t cap, uint64_t bytes)
+{
+    snprintf(out, cap, "%.1f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
+}
+
+void lp_probe_print(FILE *out, const struct lp_probe *p)
+{
+    char a[32], b[32];
+    fprintf(out, "%-10s %-s\n", "resource", "found");
+    fprintf(out, "%-10s %u threads, %s\n", "cpu", p->cpu_threads, p->cpu_model);
+    gib(a, sizeof a, p->ram_total);
+    gib(b, sizeof b, p->ram_available);
+    fprintf(out, "%-10s %s total, %s available\n", "ram", a, b);
+    gib(a, sizeof a, p->disk_free);
+    gib(b, sizeof b, p->disk_total);
+    fprintf(out, "%-10s %s free of %s at %s\n", "disk", a, b, p->disk_path);
+    if (p->n_gpus == 0)
+        fprintf(out, "%-10s none (hashrate backend %s, %u device%s)\n", "gpu", p->hashrate_backend,
+                p->hashrate_devices, p->hashrate_devices == 1 ? "" : "s");
+    for (size_t i = 0; i < p->n_gpus; i++) {
+        gib(a, sizeof a, p->gpus[i].vram_bytes);
+        fprintf(out, "%-10s #%u %s %s, %s VRAM (hashrate backend %s)\n", "gpu", p->gpus[i].device,
+                p->gpus[i].vendor, p->gpus[i].model, a, p->hashrate_backend);
+    }
+}

@@ -1,0 +1,43 @@
+/* What this machine can offer: CPU (threads, model) and RAM from /proc, disk free at the work
+ * folder from statvfs, and GPUs (vendor, model, memory) from the hashrate plugin's devices, so
+ * the provider sees the same GPUs it mines on. */
+#ifndef LP_PROVIDER_PROBE_H
+#define LP_PROVIDER_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <lilypad/hashrate.h>
+
+#include "wire/offers.h"
+
+struct lp_probe_gpu {
+    char vendor[16]; /* "nvidia", "amd" */
+    char model[128];
+    uint64_t vram_bytes;
+    uint32_t device; /* the hashrate plugin's device index (pause mining on it) */
+};
+
+struct lp_probe {
+    char cpu_model[128];
+    uint32_t cpu_threads; /* usable by this process (affinity) */
+    uint64_t ram_total, ram_available;
+    char disk_path[512];
+    uint64_t disk_total, disk_free;
+    char hashrate_backend[64];
+    uint32_t hashrate_devices;
+    struct lp_probe_gpu gpus[LP_WIRE_MAX_GPUS];
+    size_t n_gpus;
+};
+
+/* The OS part; disk is measured at work_dir (or its nearest existing parent). -1 with err. */
+int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t errlen);
+/* Adds the GPUs among a hashrate backend's devices (vendor other than "cpu"). ops may be NULL:
+ * no backend, no GPUs. */
+void lp_probe_add_devices(struct lp_probe *p, const char *backend,
+                          const struct lp_hashrate_ops *ops, void *instance);
+/* One table, a row per resource. */
+void lp_probe_print(FILE *out, const struct lp_probe *p);
+
+#endif

@@ -1,0 +1,90 @@
+/* Internals shared by the provider's files (not for other modules). */
+#ifndef LP_PROVIDER_IMPL_H
+#define LP_PROVIDER_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "client/client.h"
+#include "loader/backend.h"
+#include "pow/hashrate.h"
+#include "pow/miner.h"
+#include "provider/journal.h"
+#include "provider/provider.h"
+#include "provider/settings.h"
+
+#define LP_PROVIDER_MAX_SLOTS 16
+
+/* A job slot: one resource offer while free, one deal while busy. */
+struct lp_slot {
+    bool busy;
+    bool has_offer;
+    uint8_t offer_id[LP_WIRE_ID_LEN];
+    size_t gpu_first, gpu_count; /* indexes into probe.gpus */
+};
+
+struct lp_deal_run {
+    struct lp_provider *p;
+    uint8_t deal_id[LP_WIRE_ID_LEN];
+    char hex[2 * LP_WIRE_ID_LEN + 3];
+    struct lp_journal_entry resume; /* valid when has_resume */
+    bool has_resume;
+    pthread_t thread;
+    volatile bool cancel; /* the deal ended at the solver, or the provider stops */
+    volatile bool finished;
+    struct lp_deal_run *next;
+};
+
+struct lp_provider {
+    struct lp_provider_runtime rt;
+    const struct lp_provider_settings *s;
+    struct lp_options_copy {
+        bool once;
+    } opt;
+    struct lp_key key;
+    uint8_t address[LP_WIRE_ADDR_LEN];
+    char address_text[43];
+    struct lp_client *client;
+    struct lp_backend *executor, *storage, *verifier, *hashrate;
+    struct lp_journal *journal;
+    struct lp_probe probe;
+    uint64_t offer_cpu, offer_ram, offer_disk; /* per slot */
+    size_t offer_gpus;                         /* GPUs offered in all */
+    size_t n_slots;
+    struct lp_slot slots[LP_PROVIDER_MAX_SLOTS];
+
+    /* mining */
+    struct lp_miner *miner;
+    struct lp_hashrate_meter *meter;
+    uint32_t miner_devices;
+    bool cpu_miner; /* the backend's devices are CPUs: pause them while any job runs */
+    uint32_t pause_count[LP_WIRE_MAX_GPUS + 1];
+    uint64_t next_rate_log_ns;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stopping;
+    bool once_taken;
+    size_t deals_done;
+    struct lp_deal_run *runs;
+    struct lp_provider_stats stats;
+};
+
+uint64_t lp_provider_mono_ns(void);
+
+/* deal.c: a deal's worker thread. */
+void *lp_provider_deal_main(void *arg);
+/* mining.c */
+int lp_provider_mining_start(struct lp_provider *p);
+void lp_provider_mining_stop(struct lp_provider *p);
+void lp_provider_mining_log(struct lp_provider *p, bool force);
+/* Pauses the miner on the devices of a slot (slot -1: none but CPU devices). */
+void lp_provider_mining_pause(struct lp_provider *p, int slot);
+void lp_provider_mining_resume(struct lp_provider *p, int slot);
+
+/* provider.c: slot bookkeeping for the deal threads. */
+int lp_provider_claim_slot(struct lp_provider *p, const uint8_t offer_id[LP_WIRE_ID_LEN],
+                           int journal_slot);
+void lp_provider_release_slot(struct lp_provider *p, int slot);
+
+#endif
