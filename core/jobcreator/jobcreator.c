@@ -1,0 +1,699 @@
+#include "jobcreator/jobcreator.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lilypad/verifier.h>
+
+#include "client/client.h"
+#include "crypto/random.h"
+#include "jobcreator/bundle.h"
+#include "jobcreator/verify.h"
+#include "module/module.h"
+#include "solver/store.h"
+#include "util/hex.h"
+#include "wire/object.h"
+
+#define RESULTS_MAX_BYTES (4ull << 30) /* unpacked; the solver caps the blob itself */
+#define STATE_POLL_MS     10000u       /* re-read the state even without events */
+
+const char *lp_jc_outcome_name(enum lp_jc_outcome o)
+{
+    switch (o) {
+    case LP_JC_SUCCEEDED:
+        return "succeeded";
+    case LP_JC_JOB_FAILED:
+        return "job failed";
+    case LP_JC_TIMED_OUT:
+        return "timed out";
+    case LP_JC_CANCELLED:
+        return "cancelled";
+    case LP_JC_UNVERIFIED:
+        return "results not verified";
+    case LP_JC_LOCAL_ERROR:
+        return "error";
+    }
+    return "unknown";
+}
+
+int lp_jc_home(char *out, size_t len)
+{
+    const char *h = getenv("LILYPAD_HOME");
+    int n;
+    if (h && *h) {
+        n = snprintf(out, len, "%s", h);
+    } else if ((h = getenv("XDG_DATA_HOME")) && *h) {
+        n = snprintf(out, len, "%s/lilypad", h);
+    } else if ((h = getenv("HOME")) && *h) {
+        n = snprintf(out, len, "%s/.local/share/lilypad", h);
+    } else {
+        return -1;
+    }
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+void lp_jc_result_free(struct lp_jc_result *res)
+{
+    free(res->stdout_text);
+    free(res->stderr_text);
+    res->stdout_text = res->stderr_text = NULL;
+}
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+struct run {
+    const struct lp_jc_request *req;
+    struct lp_jc_result *res;
+    struct lp_progress *p;
+    struct lp_client *c;
+    uint64_t t0;
+    int shown_state;
+    char deal_hex[2 * LP_WIRE_ID_LEN + 3];
+};
+
+static uint64_t since(const struct run *r)
+{
+    uint64_t t = lp_progress_now_ms() - r->t0;
+    return t ? t : 1;
+}
+
+static int fail(struct run *r, enum lp_jc_outcome o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct run *r, enum lp_jc_outcome o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->res->reason, sizeof r->res->reason, fmt, ap);
+    va_end(ap);
+    r->res->outcome = o;
+    return -1;
+}
+
+static uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct state_text {
+    int state;
+    const char *emoji;
+    const char *text;
+};
+
+/* Lilypad's spinner texts (research/lilypad.md §8), plus the states it never showed. */
+static const struct state_text state_texts[] = {
+    {LP_DEAL_NEGOTIATING, "🤝", "Job submitted. Negotiating deal..."},
+    {LP_DEAL_AGREED, "💌", "Deal agreed. Running job..."},
+    {LP_DEAL_UPLOADING, "📤", "Job finished. Provider uploading results..."},
+    {LP_DEAL_RESULTS_SUBMITTED, "🤔", "Results submitted. Downloading and verifying..."},
+    {LP_DEAL_DOWNLOADING, "📥", "Downloading results..."},
+    {LP_DEAL_RESULTS_ACCEPTED, "✅", "Results accepted."},
+    {LP_DEAL_RESULTS_CHECKED, "⚖️ ", "Results challenged. Waiting for the mediator..."},
+    {LP_DEAL_JOB_OFFER_CANCELLED, "😭", "Job cancelled."},
+    {LP_DEAL_TIMEOUT_MATCH, "⏱️ ", "Job timed out before a match could be made."},
+    {LP_DEAL_TIMEOUT_EXECUTION, "⏱️ ", "Job timed out while running."},
+    {LP_DEAL_TIMEOUT_DOWNLOAD, "⏱️ ", "Download window expired."},
+    {LP_DEAL_JOB_TIMED_OUT, "⏱️ ", "Job timed out."},
+};
+
+static void show_state(struct run *r, int state)
+{
+    if (state == r->shown_state)
+        return;
+    r->shown_state = state;
+    r->res->deal_state = state;
+    snprintf(r->res->state_name, sizeof r->res->state_name, "%s",
+             lp_deal_state_name((uint32_t)state));
+    for (size_t i = 0; i < sizeof state_texts / sizeof state_texts[0]; i++) {
+        if (state_texts[i].state == state) {
+            lp_progress_state(r->p, "%s%s%s", r->p->tty ? state_texts[i].emoji : "",
+                              r->p->tty ? " " : "", state_texts[i].text);
+            return;
+        }
+    }
+    lp_progress_state(r->p, "Deal state %s", r->res->state_name);
+}
+
+static bool is_terminal(int st)
+{
+    switch (st) {
+    case LP_DEAL_RESULTS_ACCEPTED:
+    case LP_DEAL_MEDIATION_ACCEPTED:
+    case LP_DEAL_MEDIATION_REJECTED:
+    case LP_DEAL_TIMEOUT_SUBMIT_RESULTS:
+    case LP_DEAL_TIMEOUT_JUDGE_RESULTS:
+    case LP_DEAL_TIMEOUT_MEDIATE_RESULTS:
+    case LP_DEAL_JOB_OFFER_CANCELLED:
+    case LP_DEAL_JOB_TIMED_OUT:
+    case LP_DEAL_TIMEOUT_MATCH:
+    case LP_DEAL_TIMEOUT_EXECUTION:
+    case LP_DEAL_TIMEOUT_DOWNLOAD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The last history note of a deal view, which says why the solver moved it (timeouts). */
+static const char *last_note(json_t *deal)
+{
+    json_t *h = json_object_get(deal, "history");
+    size_t n = json_array_size(h);
+    for (size_t i = n; i > 0; i--) {
+        const char *note = json_string_value(json_object_get(json_array_get(h, i - 1), "note"));
+        if (note && *note)
+            return note;
+    }
+    return "";
+}
+
+/* A terminal state we did not reach by accepting: the outcome and a reason with a hint. */
+static int terminal_failure(struct run *r, int st, json_t *deal)
+{
+    const char *note = deal ? last_note(deal) : "";
+    const char *sep = *note ? ": " : "";
+    switch (st) {
+    case LP_DEAL_TIMEOUT_MATCH:
+        return fail(r, LP_JC_TIMED_OUT,
+                    "no provider took the job before the match timeout%s%s (hint: is a provider "
+                    "running with enough CPU/RAM/GPU for this module? `lilypad devnet` starts "
+                    "one; with --target, that provider must have an open offer)",
+                    sep, note);
+    case LP_DEAL_TIMEOUT_EXECUTION:
+        return fail(r, LP_JC_TIMED_OUT,
+                    "the provider delivered no results within the execution timeout%s%s", sep,
+                    note);
+    case LP_DEAL_TIMEOUT_DOWNLOAD:
+        return fail(r, LP_JC_TIMED_OUT, "the download window expired%s%s", sep, note);
+    case LP_DEAL_JOB_TIMED_OUT:
+        return fail(r, LP_JC_TIMED_OUT, "the job reached the network's total timeout%s%s", sep,
+                    note);
+    case LP_DEAL_JOB_OFFER_CANCELLED:
+        return fail(r, LP_JC_CANCELLED, "the job was cancelled%s%s", sep, note);
+    default:
+        return fail(r, LP_JC_JOB_FAILED, "the deal ended in state %s%s%s",
+                    lp_deal_state_name((uint32_t)st), sep, note);
+    }
+}
+
+static char *read_small_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, 2 * cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+/* ---- results ----------------------------------------------------------------------------- */
+
+static int open_result(struct run *r, json_t *deal, struct lp_wire_object *obj)
+{
+    const char *hex = json_string_value(json_object_get(deal, "result"));
+    if (!hex)
+        return fail(r, LP_JC_UNVERIFIED, "deal %s: results submitted but no signed result",
+                    r->deal_hex);
+    size_t hl = strlen(hex);
+    size_t cap = hl / 2 + 1, len = 0;
+    uint8_t *env = malloc(cap);
+    if (!env || lp_hex_decode_var(hex, env, cap, &len) != 0) {
+        free(env);
+        return fail(r, LP_JC_UNVERIFIED, "deal %s: the result envelope is not hex", r->deal_hex);
+    }
+    struct lp_wire_error we = {{0}};
+    int rc = lp_wire_open(env, len, obj, NULL, &we);
+    free(env);
+    if (rc != 0)
+        return fail(r, LP_JC_UNVERIFIED, "deal %s: the provider's result does not verify: %s",
+                    r->deal_hex, we.message);
+    uint8_t provider[LP_WIRE_ADDR_LEN];
+    const char *prov = json_string_value(json_object_get(deal, "resource_provider"));
+    if (obj->kind != LP_WIRE_RESULT || !prov || lp_address_parse(prov, provider) != 0 ||
+        memcmp(obj->u.result.resource_provider, provider, LP_WIRE_ADDR_LEN) != 0 ||
+        memcmp(obj->u.result.deal_id, r->res->deal_id, LP_WIRE_ID_LEN) != 0) {
+        lp_wire_object_free(obj);
+        return fail(r, LP_JC_UNVERIFIED,
+                    "deal %s: the result is not this deal's provider's result for this deal",
+                    r->deal_hex);
+    }
+    return 0;
+}
+
+static int check_stream(struct run *r, const char *dir, const char *name,
+                        const struct lp_output_digest *d, char **text, size_t *len)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (d->size == 0)
+            return 0;
+        return fail(r, LP_JC_UNVERIFIED,
+                    "results: %s is missing although the signed result gives it %llu bytes", name,
+                    (unsigned long long)d->size);
+    }
+    char err[PATH_MAX + 128];
+    /* An all-zero digest with size 0 is a provider that did not capture the stream. */
+    static const uint8_t zero[32];
+    if (!(d->size == 0 && memcmp(d->keccak, zero, 32) == 0) &&
+        lp_verify_file_keccak(path, d->keccak, d->size, err, sizeof err) != 0)
+        return fail(r, LP_JC_UNVERIFIED, "results: %s", err);
+    *text = read_small_file(path, len);
+    return 0;
+}
+
+static int prepare_output_dir(struct run *r, char *partial, size_t plen)
+{
+    struct lp_jc_result *res = r->res;
+    if (r->req->output_dir) {
+        snprintf(res->output_dir, sizeof res->output_dir, "%s", r->req->output_dir);
+    } else {
+        const char *root = r->req->results_root;
+        char home[PATH_MAX - 128];
+        if (!root) {
+            if (lp_jc_home(home, sizeof home) != 0)
+                return fail(r, LP_JC_LOCAL_ERROR,
+                            "no results folder: set LILYPAD_HOME or pass --output DIR");
+            strncat(home, "/results", sizeof home - strlen(home) - 1);
+            mkdir(home, 0755);
+            root = home;
+        }
+        snprintf(res->output_dir, sizeof res->output_dir, "%s/%s", root, r->deal_hex);
+    }
+    struct stat st;
+    if (lstat(res->output_dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode) || rmdir(res->output_dir) != 0)
+            return fail(r, LP_JC_LOCAL_ERROR,
+                        "output %s already exists and is not an empty folder (hint: pick "
+                        "another --output)",
+                        res->output_dir);
+    }
+    /* Unpacked beside the destination and renamed once verified, so the destination only ever
+     * holds verified results. */
+    snprintf(partial, plen, "%s.partial", res->output_dir);
+    char cmd[2 * PATH_MAX];
+    if (lstat(partial, &st) == 0) {
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", partial);
+        if (strchr(partial, '\'') || system(cmd) != 0)
+            return fail(r, LP_JC_LOCAL_ERROR, "cannot clear %s", partial);
+    }
+    return 0;
+}
+
+static int take_results(struct run *r, json_t *deal)
+{
+    struct lp_jc_result *res = r->res;
+    struct lp_wire_object obj;
+    if (open_result(r, deal, &obj) != 0)
+        return -1;
+    const struct lp_result *rs = &obj.u.result;
+    res->has_result = true;
+    res->exit_code = rs->exit_code;
+    snprintf(res->cid, sizeof res->cid, "%s", rs->cid ? rs->cid : "");
+    bool has_outputs = json_string_value(json_object_get(deal, "outputs")) != NULL;
+    int rc = 0;
+    if (!has_outputs) {
+        rc = fail(r, LP_JC_JOB_FAILED, "the provider could not run the job: %s",
+                  rs->error && *rs->error ? rs->error : "(no reason given, and no outputs)");
+        lp_wire_object_free(&obj);
+        return rc;
+    }
+    if (!rs->cid || !*rs->cid) {
+        lp_wire_object_free(&obj);
+        return fail(r, LP_JC_UNVERIFIED, "the provider's result names no CID for its outputs");
+    }
+    show_state(r, LP_DEAL_DOWNLOADING);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    struct lp_client_error ce = {0};
+    if (lp_client_download(r->c, res->deal_id, "outputs", &blob, &len, &ce) != 0) {
+        lp_wire_object_free(&obj);
+        return fail(r, LP_JC_LOCAL_ERROR, "downloading the results: %s", ce.message);
+    }
+    res->t.downloaded = since(r);
+    if (r->req->blob_hook)
+        r->req->blob_hook(r->req->hook_arg, blob, len);
+
+    char partial[PATH_MAX + 16], err[PATH_MAX + 256];
+    rc = prepare_output_dir(r, partial, sizeof partial);
+    int blob_match = rc == 0 ? lp_verify_blob_cid(res->cid, blob, len, err, sizeof err) : -1;
+    if (rc == 0 && blob_match < 0)
+        rc = fail(r, LP_JC_UNVERIFIED, "%s", err);
+    if (rc == 0 &&
+        lp_bundle_unpack_results(blob, len, partial, RESULTS_MAX_BYTES, err, sizeof err) != 0)
+        rc = fail(r, blob_match == 0 ? LP_JC_JOB_FAILED : LP_JC_UNVERIFIED, "%s", err);
+    free(blob);
+    if (rc == 0 && blob_match != 0 && lp_verify_dir_cid(res->cid, partial, err, sizeof err) != 0)
+        rc = fail(r, LP_JC_UNVERIFIED, "%s", err);
+    if (rc == 0)
+        rc = check_stream(r, partial, "stdout", &rs->stdout_digest, &res->stdout_text,
+                          &res->stdout_len);
+    if (rc == 0)
+        rc = check_stream(r, partial, "stderr", &rs->stderr_digest, &res->stderr_text,
+                          &res->stderr_len);
+    if (rc != 0) {
+        /* Kept for inspection under a name that says what it is. */
+        char bad[PATH_MAX + 32];
+        snprintf(bad, sizeof bad, "%s.unverified", res->output_dir);
+        if (res->outcome == LP_JC_UNVERIFIED && rename(partial, bad) == 0)
+            snprintf(res->output_dir, sizeof res->output_dir, "%s", bad);
+        else
+            res->output_dir[0] = '\0';
+        lp_wire_object_free(&obj);
+        return -1;
+    }
+    if (rename(partial, res->output_dir) != 0) {
+        lp_wire_object_free(&obj);
+        return fail(r, LP_JC_LOCAL_ERROR, "results: cannot move %s to %s: %s", partial,
+                    res->output_dir, strerror(errno));
+    }
+    res->t.verified = since(r);
+    lp_progress_note(r->p, "Results verified: CID %s matches the provider's signed result",
+                     res->cid);
+
+    /* Verified results are accepted even when the job failed: the provider did run it. */
+    if (lp_client_deal_action(r->c, res->deal_id, "accept", NULL, &ce) != 0) {
+        lp_wire_object_free(&obj);
+        return fail(r, LP_JC_LOCAL_ERROR, "accepting the results: %s", ce.message);
+    }
+    res->t.accepted = since(r);
+    show_state(r, LP_DEAL_RESULTS_ACCEPTED);
+    if (rs->error && *rs->error)
+        rc = fail(r, LP_JC_JOB_FAILED, "the job failed on the provider: %s", rs->error);
+    else if (rs->exit_code < 0)
+        rc = fail(r, LP_JC_JOB_FAILED, "the job was killed by signal %d", -rs->exit_code);
+    else if (rs->exit_code > 0)
+        rc = fail(r, LP_JC_JOB_FAILED, "the job exited with status %d", rs->exit_code);
+    else
+        res->outcome = LP_JC_SUCCEEDED;
+    lp_wire_object_free(&obj);
+    return rc;
+}
+
+/* ---- following the deal ------------------------------------------------------------------ */
+
+/* Reads the authoritative state: the offer until it has a deal, then the deal. *done is set
+ * when the job reached its end (results taken or a terminal state). */
+static int refresh(struct run *r, bool *done)
+{
+    struct lp_jc_result *res = r->res;
+    struct lp_client_error ce = {0};
+    json_t *j = NULL;
+    if (!res->has_deal) {
+        if (lp_client_get_offer(r->c, LP_WIRE_JOB_OFFER, res->job_offer_id, &j, &ce) != 0)
+            return ce.status == 0 ? 1 : fail(r, LP_JC_LOCAL_ERROR, "%s", ce.message);
+        int st = (int)json_integer_value(json_object_get(j, "state"));
+        if (lp_client_json_id(j, "deal_id", res->deal_id) == 0) {
+            res->has_deal = true;
+            res->t.matched = since(r);
+            lp_hex_encode_0x(res->deal_id, LP_WIRE_ID_LEN, r->deal_hex);
+        } else {
+            show_state(r, st);
+            json_decref(j);
+            if (is_terminal(st)) {
+                *done = true;
+                return terminal_failure(r, st, NULL);
+            }
+            return 0;
+        }
+        json_decref(j);
+        j = NULL;
+    }
+    if (lp_client_get_deal(r->c, res->deal_id, &j, &ce) != 0)
+        return ce.status == 0 ? 1 : fail(r, LP_JC_LOCAL_ERROR, "%s", ce.message);
+    int st = (int)json_integer_value(json_object_get(j, "state"));
+    int rc = 0;
+    if (st == LP_DEAL_RESULTS_SUBMITTED || st == LP_DEAL_DOWNLOADING) {
+        if (!res->t.results_submitted)
+            res->t.results_submitted = since(r);
+        show_state(r, LP_DEAL_RESULTS_SUBMITTED);
+        *done = true;
+        rc = take_results(r, j);
+    } else {
+        show_state(r, st);
+        if (is_terminal(st)) {
+            *done = true;
+            rc = terminal_failure(r, st, j);
+        }
+    }
+    json_decref(j);
+    return rc;
+}
+
+static bool event_is_ours(const struct run *r, json_t *ev)
+{
+    uint8_t id[LP_WIRE_ID_LEN];
+    if (lp_client_json_id(ev, "id", id) != 0)
+        return false;
+    if (memcmp(id, r->res->job_offer_id, LP_WIRE_ID_LEN) == 0)
+        return true;
+    if (r->res->has_deal && memcmp(id, r->res->deal_id, LP_WIRE_ID_LEN) == 0)
+        return true;
+    /* deal_added names the new deal, which we do not know yet */
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    return !r->res->has_deal && type && strcmp(type, "deal_added") == 0;
+}
+
+static int follow(struct run *r, uint64_t cursor)
+{
+    unsigned unreachable_s = r->req->unreachable_s ? r->req->unreachable_s : 30;
+    uint64_t down_since = 0, last_refresh = 0;
+    bool done = false;
+    bool need = true; /* read the state once at the start: the match may already be done */
+    while (!done) {
+        if (need || lp_progress_now_ms() - last_refresh >= STATE_POLL_MS) {
+            need = false;
+            last_refresh = lp_progress_now_ms();
+            int rc = refresh(r, &done);
+            if (rc < 0)
+                return -1;
+            if (done)
+                return 0;
+        }
+        /* On a terminal the live line moves every second; elsewhere a long wait is cheaper
+         * and a heartbeat still comes every heartbeat_s. */
+        unsigned wait = r->p->tty ? 1 : 5;
+        json_t *evs = NULL;
+        uint64_t next = cursor;
+        struct lp_client_error ce = {0};
+        if (lp_client_events(r->c, cursor, wait, &evs, &next, &ce) != 0) {
+            if (ce.status != 0 && ce.status != 429 && ce.status != 503)
+                return fail(r, LP_JC_LOCAL_ERROR, "following the job: %s", ce.message);
+            uint64_t now = lp_progress_now_ms();
+            if (!down_since) {
+                down_since = now;
+                lp_progress_note(r->p, "solver unreachable (%s); retrying for %us", ce.message,
+                                 unreachable_s);
+            } else if (now - down_since >= (uint64_t)unreachable_s * 1000u) {
+                return fail(r, LP_JC_LOCAL_ERROR,
+                            "the solver has been unreachable for %us: %s (the job may still "
+                            "run; its offer is %s)",
+                            unreachable_s, ce.message, r->deal_hex[0] ? r->deal_hex : "pending");
+            }
+            lp_progress_tick(r->p);
+            sleep(1);
+            continue;
+        }
+        if (down_since) {
+            down_since = 0;
+            lp_progress_note(r->p, "solver reachable again");
+            need = true;
+        }
+        cursor = next;
+        for (size_t i = 0; i < json_array_size(evs); i++)
+            if (event_is_ours(r, json_array_get(evs, i)))
+                need = true;
+        json_decref(evs);
+        if (!need)
+            lp_progress_tick(r->p);
+    }
+    return 0;
+}
+
+/* The event cursor as of now, so the follow loop sees only what happens after the post. */
+static int current_cursor(struct run *r, uint64_t *cursor)
+{
+    uint64_t cur = 0;
+    for (int i = 0; i < 10000; i++) {
+        json_t *evs = NULL;
+        uint64_t next = cur;
+        struct lp_client_error ce = {0};
+        if (lp_client_events(r->c, cur, 0, &evs, &next, &ce) != 0)
+            return fail(r, LP_JC_LOCAL_ERROR, "solver %s: %s", r->req->solver_url, ce.message);
+        size_t n = json_array_size(evs);
+        json_decref(evs);
+        cur = next;
+        if (n == 0)
+            break;
+    }
+    *cursor = cur;
+    return 0;
+}
+
+/* ---- the job offer ----------------------------------------------------------------------- */
+
+/* The wire refuses duplicate input keys; the later of two wins, as on the command line. */
+static int offer_inputs(const struct lp_jc_request *req, struct lp_job_offer *jo)
+{
+    jo->inputs = calloc(req->n_inputs ? req->n_inputs : 1, sizeof *jo->inputs);
+    if (!jo->inputs)
+        return -1;
+    for (size_t i = 0; i < req->n_inputs; i++) {
+        bool later = false;
+        for (size_t k = i + 1; k < req->n_inputs; k++)
+            later = later || strcmp(req->inputs[k].key, req->inputs[i].key) == 0;
+        if (later)
+            continue;
+        jo->inputs[jo->n_inputs].key = (char *)req->inputs[i].key;
+        jo->inputs[jo->n_inputs].value = (char *)req->inputs[i].value;
+        jo->n_inputs++;
+    }
+    return 0;
+}
+
+static int post_offer(struct run *r, const struct lp_module *m, const struct lp_module_job *job,
+                      const uint8_t *inputs_keccak)
+{
+    const struct lp_jc_request *req = r->req;
+    struct lp_wire_object o = {.kind = LP_WIRE_JOB_OFFER};
+    struct lp_job_offer *jo = &o.u.job_offer;
+    memcpy(jo->job_creator, req->key->address, LP_WIRE_ADDR_LEN);
+    jo->module.repo = m->repo;
+    jo->module.commit = (char *)m->commit;
+    jo->module.spec = job->canonical;
+    if (offer_inputs(req, jo) != 0)
+        return fail(r, LP_JC_LOCAL_ERROR, "out of memory");
+    jo->resources = job->spec.resources;
+    lp_wei_from_u64(&jo->max_price,
+                    req->max_price_wei ? req->max_price_wei : LP_JC_DEFAULT_MAX_PRICE);
+    lp_wei_from_u64(&jo->payment_collateral, LP_JC_DEFAULT_PAYMENT_COLLATERAL);
+    uint64_t t = job->spec.timeout_s ? job->spec.timeout_s : LP_JOB_DEFAULT_TIMEOUT_S;
+    if (req->timeout_s)
+        t = req->timeout_s;
+    jo->timeout_s = t > LP_WIRE_MAX_TIMEOUT_S ? LP_WIRE_MAX_TIMEOUT_S : t;
+    jo->has_target = req->has_target;
+    if (req->has_target)
+        memcpy(jo->target, req->target, LP_WIRE_ADDR_LEN);
+    jo->mode = LP_PRICE_MARKET;
+    jo->created_at_ms = realtime_ms();
+    lp_random_bytes(jo->nonce, sizeof jo->nonce);
+    struct lp_client_error ce = {0};
+    int rc = lp_client_post_object(r->c, &o, inputs_keccak, r->res->job_offer_id, NULL, &ce);
+    free(jo->inputs);
+    if (rc != 0)
+        return fail(r, LP_JC_LOCAL_ERROR, "the solver refused the job offer: %s", ce.message);
+    return 0;
+}
+
+int lp_jc_run(const struct lp_jc_request *req, struct lp_jc_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->deal_state = -1;
+    res->outcome = LP_JC_LOCAL_ERROR;
+    struct lp_progress quiet;
+    struct run r = {.req = req, .res = res, .p = req->progress, .shown_state = -1};
+    if (!r.p) {
+        lp_progress_init(&quiet, stderr, false, 10);
+        quiet.quiet = true;
+        r.p = &quiet;
+    }
+    r.t0 = lp_progress_now_ms();
+    if (!req->module || !req->solver_url || !req->key)
+        return fail(&r, LP_JC_LOCAL_ERROR, "job creator: module, solver and key are required");
+
+    struct lp_module m;
+    struct lp_module_error me = {{0}};
+    if (lp_module_load(req->module, req->cache_dir, &m, &me) != 0)
+        return fail(&r, LP_JC_LOCAL_ERROR, "%s", me.message);
+    struct lp_module_job job;
+    if (lp_module_render(&m, req->inputs, req->n_inputs, &job, &me) != 0) {
+        lp_module_free(&m);
+        return fail(&r, LP_JC_LOCAL_ERROR, "%s", me.message);
+    }
+    res->t.rendered = since(&r);
+    lp_progress_note(r.p, "Module %s at %.12s (image %s)", m.repo, m.commit,
+                     job.spec.image ? job.spec.image : "?");
+
+    int rc = 0;
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    uint8_t inputs_keccak[LP_WIRE_ID_LEN];
+    bool has_inputs = false;
+    char err[PATH_MAX + 256];
+    if (req->inputs_dir) {
+        if (lp_bundle_pack_inputs(req->inputs_dir, job.spec.input_files_required,
+                                  job.spec.n_input_files_required, job.spec.input_files_optional,
+                                  job.spec.n_input_files_optional, &blob, &blob_len, err,
+                                  sizeof err) != 0)
+            rc = fail(&r, LP_JC_LOCAL_ERROR, "%s", err);
+    } else if (job.spec.n_input_files_required > 0) {
+        rc = fail(&r, LP_JC_LOCAL_ERROR,
+                  "module %s needs input files (%s...): pass them with --inputs DIR", req->module,
+                  job.spec.input_files_required[0]);
+    }
+    if (rc == 0) {
+        r.c = lp_client_new(req->solver_url, req->key, 15000);
+        if (!r.c)
+            rc = fail(&r, LP_JC_LOCAL_ERROR, "solver URL %s is not usable (hint: http://HOST:PORT)",
+                      req->solver_url);
+    }
+    uint64_t cursor = 0;
+    if (rc == 0)
+        rc = current_cursor(&r, &cursor);
+    if (rc == 0 && blob) {
+        struct lp_client_error ce = {0};
+        if (lp_client_upload_file(r.c, blob, blob_len, inputs_keccak, &ce) != 0)
+            rc = fail(&r, LP_JC_LOCAL_ERROR, "uploading the input files: %s", ce.message);
+        else
+            has_inputs = true;
+        if (rc == 0)
+            lp_progress_note(r.p, "Input files uploaded (%zu bytes)", blob_len);
+    }
+    free(blob);
+    if (rc == 0)
+        rc = post_offer(&r, &m, &job, has_inputs ? inputs_keccak : NULL);
+    lp_module_job_free(&job);
+    lp_module_free(&m);
+    if (rc == 0) {
+        res->t.posted = since(&r);
+        char id[2 * LP_WIRE_ID_LEN + 3];
+        lp_hex_encode_0x(res->job_offer_id, LP_WIRE_ID_LEN, id);
+        lp_progress_note(r.p, "Job offer %s posted to %s", id, req->solver_url);
+        show_state(&r, LP_DEAL_NEGOTIATING);
+        rc = follow(&r, cursor);
+    }
+    lp_progress_finish(r.p);
+    lp_client_free(r.c);
+    if (rc == 0 && res->outcome != LP_JC_SUCCEEDED)
+        rc = -1;
+    return rc;
+}
