@@ -74,6 +74,10 @@ int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t 
     struct statvfs vfs;
     while (statvfs(out->disk_path, &vfs) != 0) {
         char *slash = strrchr(out->disk_path, '/');
+        if (errno == ENOENT && !slash && strcmp(out->disk_path, ".") != 0) {
+            snprintf(out->disk_path, sizeof out->disk_path, ".");
+            continue;
+        }
         if (errno != ENOENT || !slash) {
             snprintf(err, errlen, "probe: statvfs %s: %s", out->disk_path, strerror(errno));
             return -1;

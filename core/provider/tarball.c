@@ -192,9 +192,17 @@ int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t m
         return -1;
     }
     archive_read_support_format_tar(in);
+    /* Names are made absolute below (dest + name), so NOABSOLUTEPATHS is checked by hand on
+     * the entry's own name; SECURE_SYMLINKS checks every component, hence the real path. */
     archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                             ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                             ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                             ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+    char real[PATH_MAX];
+    if (!realpath(dest, real)) {
+        snprintf(err, errlen, "unpack: %s: %s", dest, strerror(errno));
+        archive_read_free(in);
+        archive_write_free(disk);
+        return -1;
+    }
     int rc = 0;
     uint64_t total = 0;
     if (archive_read_open_memory(in, data, len) != ARCHIVE_OK) {
@@ -232,7 +240,7 @@ int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t m
             break;
         }
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dest, name);
+        snprintf(path, sizeof path, "%s/%s", real, name);
         archive_entry_set_pathname(e, path);
         archive_entry_set_perm(e, type == AE_IFDIR || (archive_entry_perm(e) & 0111) ? 0755 : 0644);
         if (archive_write_header(disk, e) != ARCHIVE_OK) {

@@ -1,0 +1,574 @@
+/* The provider against an in-process solver on an ephemeral 127.0.0.1 port, with the real
+ * embedded plugins (executor/process under bubblewrap on the cowsay example image, storage/local,
+ * verifier/ledger, hashrate/cpu): a job's result is posted with the CID of its outputs
+ * (recomputed here with core/cid from the downloaded blob), a denied module is refused with its
+ * reason, and a provider killed with SIGKILL mid-job fails that deal clearly on restart.
+ * Also the pure parts: allow/deny matching, tar blobs, journal, wei parsing.
+ * Needs /usr/bin/bwrap and busybox-static (scripts/install-deps.sh). */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cid/cid.h"
+#include "cid/importer.h"
+#include "client/client.h"
+#include "config/config.h"
+#include "crypto/keccak.h"
+#include "crypto/keyfile.h"
+#include "crypto/random.h"
+#include "image/fs_tree.h"
+#include "image/store.h"
+#include "provider/journal.h"
+#include "provider/policy.h"
+#include "provider/provider.h"
+#include "provider/settings.h"
+#include "provider/tarball.h"
+#include "solver/http.h"
+#include "solver/solver.h"
+#include "util/hex.h"
+#include "wire/object.h"
+
+#define IMAGE  "lilypad-example/cowsay:v1"
+#define REPO   "https://example.org/lilypad-module-cowsay"
+#define COMMIT "0123456789abcdef0123456789abcdef01234567"
+
+static char tmp[64];
+static struct lp_solver *solver;
+static struct lp_solver_http *http;
+static char url[64];
+static struct lp_key creator_key;
+static struct lp_client *creator;
+static int cfg_counter;
+
+/* ---- pure parts --------------------------------------------------------------------------- */
+
+static void test_policy_forms(void **state)
+{
+    (void)state;
+    struct lp_module_identity m = {.repo = "https://github.com/Lilypad-Tech/lilypad-module-cowsay",
+                                   .commit = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+                                   .image = "busybox@sha256:"
+                                            "1111111111111111111111111111111111"
+                                            "111111111111111111111111111111",
+                                   .image_digest = "sha256:2222222222222222222222222222222222222"
+                                                   "222222222222222222222222222"};
+    assert_true(lp_policy_entry_matches("cowsay", &m));
+    assert_true(lp_policy_entry_matches("lilypad-module-cowsay", &m));
+    assert_false(lp_policy_entry_matches("cow", &m));
+    assert_true(lp_policy_entry_matches("github.com/Lilypad-Tech/lilypad-module-cowsay.git", &m));
+    assert_false(lp_policy_entry_matches("github.com/other/lilypad-module-cowsay", &m));
+    assert_true(lp_policy_entry_matches(
+        "https://github.com/Lilypad-Tech/lilypad-module-cowsay@a1b2c3d", &m));
+    assert_false(lp_policy_entry_matches(
+        "https://github.com/Lilypad-Tech/lilypad-module-cowsay@a1b2c3e", &m));
+    assert_true(lp_policy_entry_matches("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", &m));
+    assert_true(lp_policy_entry_matches(
+        "sha256:1111111111111111111111111111111111111111111111111111111111111111", &m));
+    assert_true(lp_policy_entry_matches(
+        "sha256:2222222222222222222222222222222222222222222222222222222222222222", &m));
+    assert_false(lp_policy_entry_matches(
+        "sha256:3333333333333333333333333333333333333333333333333333333333333333", &m));
+
+    const char *allow_items[] = {"sdxl"}, *deny_items[] = {"cowsay"};
+    struct lp_str_list none = {0, NULL}, allow = {1, allow_items}, deny = {1, deny_items};
+    char reason[512];
+    assert_int_equal(lp_policy_check(&none, &none, &m, reason, sizeof reason), 0);
+    assert_int_equal(lp_policy_check(&allow, &none, &m, reason, sizeof reason), 1);
+    assert_non_null(strstr(reason, "not on its allowlist"));
+    assert_int_equal(lp_policy_check(&none, &deny, &m, reason, sizeof reason), 1);
+    assert_non_null(strstr(reason, "denylist (entry \"cowsay\")"));
+
+    const char *bad_items[] = {"ok", "has space"};
+    struct lp_str_list bad = {2, bad_items};
+    assert_int_equal(lp_policy_validate(&bad, "provider.deny", reason, sizeof reason), -1);
+    assert_non_null(strstr(reason, "provider.deny[1]"));
+}
+
+static void test_wei_parse(void **state)
+{
+    (void)state;
+    struct lp_u256 v;
+    assert_int_equal(lp_provider_parse_wei("1000000000000000000", &v), 0);
+    uint64_t u;
+    assert_int_equal(lp_wei_to_u64(&v, &u), 0);
+    assert_true(u == 1000000000000000000ull);
+    assert_int_equal(lp_provider_parse_wei("12a", &v), -1);
+    assert_int_equal(lp_provider_parse_wei("", &v), -1);
+    /* 2^256 overflows, 2^256-1 fits */
+    assert_int_equal(lp_provider_parse_wei("115792089237316195423570985008687907853269984665640"
+                                           "564039457584007913129639936",
+                                           &v),
+                     -1);
+    assert_int_equal(lp_provider_parse_wei("115792089237316195423570985008687907853269984665640"
+                                           "564039457584007913129639935",
+                                           &v),
+                     0);
+    for (int i = 0; i < 32; i++)
+        assert_int_equal(v.be[i], 0xff);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void test_tarball_roundtrip(void **state)
+{
+    (void)state;
+    char src[128], dst[128], path[256];
+    snprintf(src, sizeof src, "%s/tar-src", tmp);
+    snprintf(dst, sizeof dst, "%s/tar-dst", tmp);
+    snprintf(path, sizeof path, "%s/sub", src);
+    assert_int_equal(lp_fs_mkdir_p(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/sub/b.txt", src);
+    write_file(path, "bee\n");
+    snprintf(path, sizeof path, "%s/a.txt", src);
+    write_file(path, "a\n");
+    uint8_t *blob = NULL, *blob2 = NULL;
+    size_t len = 0, len2 = 0;
+    char err[512];
+    assert_int_equal(lp_tarball_pack(src, 0, &blob, &len, err, sizeof err), 0);
+    assert_int_equal(lp_tarball_pack(src, 0, &blob2, &len2, err, sizeof err), 0);
+    assert_true(len == len2 && memcmp(blob, blob2, len) == 0); /* reproducible */
+    assert_int_equal(lp_tarball_pack(src, 100, &blob2 /* unused */, &len2, err, sizeof err), -1);
+    assert_int_equal(lp_tarball_unpack(blob, len, dst, 0, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/sub/b.txt", dst);
+    assert_string_equal(read_text(path), "bee\n");
+    assert_int_equal(lp_tarball_unpack(blob, len, dst, 3, err, sizeof err), -1); /* size cap */
+    free(blob);
+    free(blob2);
+    /* A hand-made archive whose entry climbs out is refused. */
+    uint8_t evil[1536];
+    memset(evil, 0, sizeof evil);
+    strcpy((char *)evil, "../escape.txt");
+    memcpy(evil + 100, "0000644\0", 8);
+    memcpy(evil + 108, "0000000\0", 8);
+    memcpy(evil + 116, "0000000\0", 8);
+    memcpy(evil + 124, "00000000002\0", 12);
+    memcpy(evil + 136, "00000000000\0", 12);
+    evil[156] = '0';
+    memcpy(evil + 257,
+           "ustar\0"
+           "00",
+           8);
+    memset(evil + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum += evil[i];
+    snprintf((char *)evil + 148, 8, "%06o", sum);
+    memcpy(evil + 512, "x\n", 2);
+    assert_int_equal(lp_tarball_unpack(evil, sizeof evil, dst, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "refused"));
+    snprintf(path, sizeof path, "%s/escape.txt", tmp);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
+static void test_journal_steps(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/journal-test.sqlite", tmp);
+    struct lp_journal *j;
+    assert_int_equal(lp_journal_open(path, &j, err, sizeof err), 0);
+    struct lp_journal_entry e = {.step = LP_JSTEP_RUNNING, .slot = 0};
+    memset(e.deal_id, 7, sizeof e.deal_id);
+    strcpy(e.handle, "job-1");
+    assert_int_equal(lp_journal_put(j, &e), 0);
+    lp_journal_close(j);
+    assert_int_equal(lp_journal_open(path, &j, err, sizeof err), 0); /* survives a reopen */
+    struct lp_journal_entry got;
+    assert_int_equal(lp_journal_get(j, e.deal_id, &got), 0);
+    assert_int_equal(got.step, LP_JSTEP_RUNNING);
+    assert_string_equal(got.handle, "job-1");
+    uint8_t other[32] = {1};
+    assert_int_equal(lp_journal_get(j, other, &got), 1);
+    e.step = LP_JSTEP_POSTED;
+    assert_int_equal(lp_journal_put(j, &e), 0);
+    lp_journal_close(j);
+}
+
+/* ---- against the solver -------------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/bwrap", X_OK) != 0) {
+        fprintf(stderr, "test_provider: /usr/bin/bwrap is missing; install it with `apt-get "
+                        "install bubblewrap` (scripts/install-deps.sh)\n");
+        return -1;
+    }
+    strcpy(tmp, "/tmp/lp-test-prov-XXXXXX");
+    if (!mkdtemp(tmp))
+        return -1;
+    char cmd[512], err[1024], dir[128], file[128];
+    snprintf(cmd, sizeof cmd,
+             "'%s/scripts/build-example-images.sh' '%s/images-out' --no-import >/dev/null",
+             LP_SOURCE_DIR, tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "test_provider: building the example images failed (needs "
+                        "busybox-static and tar)\n");
+        return -1;
+    }
+    struct lp_image_store store;
+    snprintf(dir, sizeof dir, "%s/images", tmp);
+    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
+    struct lp_image_import_result *res = calloc(1, sizeof *res);
+    if (!res || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
+        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
+        fprintf(stderr, "test_provider: image import: %s\n", err);
+        free(res);
+        return -1;
+    }
+    free(res);
+
+    struct lp_solver_config sc;
+    lp_solver_config_defaults(&sc);
+    static char db[128], files[128];
+    snprintf(db, sizeof db, "%s/solver.db", tmp);
+    snprintf(files, sizeof files, "%s/solver-files", tmp);
+    mkdir(files, 0700);
+    sc.db_path = db;
+    sc.files_dir = files;
+    sc.tick_ms = 200;
+    struct lp_key skey;
+    lp_key_generate(&skey);
+    if (lp_solver_open(&sc, &skey, &solver, err, sizeof err) != 0 ||
+        lp_solver_http_start(solver, "127.0.0.1:0", &http, err, sizeof err) != 0) {
+        fprintf(stderr, "test_provider: solver: %s\n", err);
+        return -1;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", lp_solver_http_port(http));
+    lp_key_generate(&creator_key);
+    creator = lp_client_new(url, &creator_key, 10000);
+    return creator ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    lp_client_free(creator);
+    if (solver)
+        lp_solver_interrupt(solver);
+    lp_solver_http_stop(http);
+    lp_solver_close(solver);
+    lp_fs_remove_tree(tmp);
+    return 0;
+}
+
+/* A provider configuration with its own key and work folder; extra goes into provider {}. */
+static void make_config(char *path, size_t cap, const char *extra)
+{
+    int n = ++cfg_counter;
+    char key_path[128], err[256];
+    snprintf(key_path, sizeof key_path, "%s/provider%d.key", tmp, n);
+    struct lp_key key;
+    lp_key_generate(&key);
+    assert_int_equal(lp_keyfile_write_hex(key_path, &key, true, err, sizeof err), 0);
+    snprintf(path, cap, "%s/provider%d.cfg", tmp, n);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "gpu = \"none\";\n"
+             "hashrate: { backend = \"cpu\"; cpu: { threads = 1; }; };\n"
+             "executor: { process: { image_store = \"%s/images\"; work_dir = \"%s/jobs%d\"; "
+             "kill_grace = \"200ms\"; }; };\n"
+             "storage: { local: { root = \"%s/storage%d\"; }; };\n"
+             "verifier: { ledger: { path = \"%s/ledger%d.sqlite\"; }; };\n"
+             "provider: { solver = \"%s\"; key = \"%s\"; work_dir = \"%s/work%d\";\n"
+             "  image_store = \"%s/images\"; price = \"10\"; cpu = 1000; ram = \"512M\";\n"
+             "  disk = \"1G\"; poll_wait = \"1s\"; mining_duty = 10; %s };\n",
+             tmp, tmp, n, tmp, n, tmp, n, url, key_path, tmp, n, tmp, extra ? extra : "");
+    write_file(path, text);
+}
+
+struct prov_thread {
+    struct lp_config *cfg;
+    struct lp_provider *p;
+    pthread_t th;
+    int rc;
+};
+
+static void *prov_main(void *arg)
+{
+    struct prov_thread *t = arg;
+    t->rc = lp_provider_run(t->p);
+    return NULL;
+}
+
+static void start_provider(struct prov_thread *t, const char *cfg_path)
+{
+    char err[1024];
+    memset(t, 0, sizeof *t);
+    assert_int_equal(lp_config_load_file(cfg_path, &t->cfg, err, sizeof err), 0);
+    struct lp_provider_options opt = {.once = true};
+    if (lp_provider_open(t->cfg, &opt, &t->p, err, sizeof err) != 0)
+        fail_msg("provider open: %s", err);
+    assert_int_equal(pthread_create(&t->th, NULL, prov_main, t), 0);
+}
+
+static void join_provider(struct prov_thread *t)
+{
+    pthread_join(t->th, NULL);
+    lp_provider_close(t->p);
+    lp_config_free(t->cfg);
+    assert_int_equal(t->rc, 0);
+}
+
+static void wait_offer(struct prov_thread *t)
+{
+    for (int i = 0; i < 1000; i++) {
+        struct lp_provider_stats st;
+        lp_provider_get_stats(t->p, &st);
+        if (st.offers_posted > 0)
+            return;
+        usleep(10000);
+    }
+    fail_msg("the provider posted no resource offer within 10 s");
+}
+
+/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
+static void post_job(const char *script, uint8_t id[32])
+{
+    char raw[1024], *canon = NULL;
+    json_t *argv = json_pack("[sss]", "/bin/sh", "-c", script);
+    json_t *spec =
+        json_pack("{s:{s:s,s:{s:{s:s,s:o},s:{s:s}}}}", "job", "APIVersion", "V1beta1", "Spec",
+                  "Docker", "Image", IMAGE, "Entrypoint", argv, "Network", "Type", "None");
+    char *text = json_dumps(spec, JSON_COMPACT);
+    snprintf(raw, sizeof raw, "%s", text);
+    free(text);
+    json_decref(spec);
+    struct lp_wire_error we;
+    assert_int_equal(lp_wire_json_canonical(raw, strlen(raw), &canon, &we), 0);
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_JOB_OFFER;
+    struct lp_job_offer *j = &obj.u.job_offer;
+    memcpy(j->job_creator, creator_key.address, 20);
+    j->module.repo = (char *)REPO;
+    j->module.commit = (char *)COMMIT;
+    j->module.spec = canon;
+    j->resources.cpu_millicores = 500;
+    j->resources.ram_bytes = 64u << 20;
+    j->resources.disk_bytes = 16u << 20;
+    lp_wei_from_u64(&j->max_price, 100);
+    lp_wei_from_u64(&j->payment_collateral, 1);
+    j->timeout_s = 60;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    j->created_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    lp_random_bytes(j->nonce, sizeof j->nonce);
+    struct lp_client_error e;
+    if (lp_client_post_object(creator, &obj, NULL, id, NULL, &e) != 0)
+        fail_msg("post job offer: %s", e.message);
+    free(canon);
+}
+
+/* The deal of a job offer, once matched. */
+static void deal_of(const uint8_t job_id[32], uint8_t deal_id[32])
+{
+    for (int i = 0; i < 500; i++) {
+        json_t *v = NULL;
+        struct lp_client_error e;
+        assert_int_equal(lp_client_get_offer(creator, LP_WIRE_JOB_OFFER, job_id, &v, &e), 0);
+        int rc = lp_client_json_id(v, "deal_id", deal_id);
+        json_decref(v);
+        if (rc == 0)
+            return;
+        usleep(20000);
+    }
+    fail_msg("the job offer was not matched");
+}
+
+/* The deal's posted result, opened and checked. */
+static void result_of(const uint8_t deal_id[32], struct lp_result *out, int *state)
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    assert_int_equal(lp_client_get_deal(creator, deal_id, &v, &e), 0);
+    *state = (int)json_integer_value(json_object_get(v, "state"));
+    const char *hex = json_string_value(json_object_get(v, "result"));
+    assert_non_null(hex);
+    uint8_t buf[8192];
+    size_t len;
+    assert_int_equal(lp_hex_decode_var(hex, buf, sizeof buf, &len), 0);
+    struct lp_wire_object obj;
+    struct lp_wire_error we;
+    assert_int_equal(lp_wire_open(buf, len, &obj, NULL, &we), 0);
+    assert_int_equal(obj.kind, LP_WIRE_RESULT);
+    *out = obj.u.result;
+    json_decref(v);
+}
+
+static void test_job_result_cid(void **state)
+{
+    (void)state;
+    char cfg[256];
+    make_config(cfg, sizeof cfg, NULL);
+    struct prov_thread t;
+    start_provider(&t, cfg);
+    wait_offer(&t);
+    uint8_t job[32], deal[32];
+    post_job("echo hello from the sandbox; mkdir /outputs/d; echo data > /outputs/d/a.txt; "
+             "echo warn >&2",
+             job);
+    deal_of(job, deal);
+    join_provider(&t); /* --once: returns after the deal */
+
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    assert_int_equal(st, 2 /* RESULTS_SUBMITTED */);
+    assert_string_equal(r.error, "");
+    assert_int_equal(r.exit_code, 0);
+    assert_true(strncmp(r.cid, "Qm", 2) == 0);
+
+    /* The job creator's view: outputs unpacked, CID recomputed, stdout digest checked. */
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    struct lp_client_error e;
+    assert_int_equal(lp_client_download(creator, deal, "outputs", &blob, &len, &e), 0);
+    char dir[128], err[512], path[256];
+    snprintf(dir, sizeof dir, "%s/downloaded", tmp);
+    assert_int_equal(lp_tarball_unpack(blob, len, dir, 0, err, sizeof err), 0);
+    free(blob);
+    struct lp_cid_options opt;
+    lp_cid_options_default(&opt, 0);
+    opt.include_hidden = true;
+    struct lp_cid_node root;
+    assert_int_equal(lp_cid_import_path(dir, &opt, NULL, NULL, &root, NULL, err, sizeof err), 0);
+    char text[LP_CID_STRING_MAX];
+    lp_cid_format(&root.cid, text);
+    assert_string_equal(text, r.cid);
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    char *out = read_text(path);
+    assert_non_null(out);
+    assert_string_equal(out, "hello from the sandbox\n");
+    uint8_t k[32];
+    lp_keccak256(out, strlen(out), k);
+    assert_memory_equal(k, r.stdout_digest.keccak, 32);
+    assert_int_equal(r.stdout_digest.size, strlen(out));
+    snprintf(path, sizeof path, "%s/outputs/d/a.txt", dir);
+    assert_string_equal(read_text(path), "data\n");
+    snprintf(path, sizeof path, "%s/exitCode", dir);
+    assert_string_equal(read_text(path), "0");
+    lp_result_free(&r);
+}
+
+static void test_denied_module_refused(void **state)
+{
+    (void)state;
+    char cfg[256];
+    make_config(cfg, sizeof cfg, "deny = [\"cowsay\"];");
+    struct prov_thread t;
+    start_provider(&t, cfg);
+    wait_offer(&t);
+    uint8_t job[32], deal[32];
+    post_job("echo must not run", job);
+    deal_of(job, deal);
+    join_provider(&t);
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    assert_non_null(strstr(r.error, "denylist (entry \"cowsay\")"));
+    assert_string_equal(r.cid, "");
+    lp_result_free(&r);
+}
+
+static void test_killed_mid_job_fails_clearly(void **state)
+{
+    (void)state;
+    char cfg[256];
+    make_config(cfg, sizeof cfg, NULL);
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/bin/lilypad", LP_BINARY_DIR);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 2);
+        execl(bin, bin, "provider", "-c", cfg, (char *)NULL);
+        _exit(127);
+    }
+    /* The child's offer is visible as soon as a job offer gets matched. */
+    uint8_t job[32], deal[32];
+    usleep(300000);
+    post_job("echo started; sleep 30", job);
+    deal_of(job, deal);
+    /* Wait until the child journalled the job as running, then kill it. */
+    char jpath[256], err[256];
+    snprintf(jpath, sizeof jpath, "%s/work%d/journal.sqlite", tmp, cfg_counter);
+    bool running = false;
+    for (int i = 0; i < 1000 && !running; i++) {
+        struct lp_journal *j = NULL;
+        if (access(jpath, F_OK) == 0 && lp_journal_open(jpath, &j, err, sizeof err) == 0) {
+            struct lp_journal_entry e;
+            running = lp_journal_get(j, deal, &e) == 0 && e.step == LP_JSTEP_RUNNING;
+            lp_journal_close(j);
+        }
+        if (!running)
+            usleep(10000);
+    }
+    assert_true(running);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+
+    /* Restart on the same configuration: the journal names the deal, the executor no longer
+     * knows the job (it died with its parent), so the deal is failed with that reason. */
+    struct prov_thread t;
+    start_provider(&t, cfg);
+    join_provider(&t);
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    assert_non_null(strstr(r.error, "lost executor job"));
+    struct lp_journal *j;
+    assert_int_equal(lp_journal_open(jpath, &j, err, sizeof err), 0);
+    struct lp_journal_entry e;
+    assert_int_equal(lp_journal_get(j, deal, &e), 0);
+    assert_int_equal(e.step, LP_JSTEP_POSTED);
+    lp_journal_close(j);
+    lp_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_forms),
+        cmocka_unit_test(test_wei_parse),
+        cmocka_unit_test(test_tarball_roundtrip),
+        cmocka_unit_test(test_journal_steps),
+        cmocka_unit_test(test_job_result_cid),
+        cmocka_unit_test(test_denied_module_refused),
+        cmocka_unit_test(test_killed_mid_job_fails_clearly),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
