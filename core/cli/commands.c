@@ -14,6 +14,7 @@ const struct lp_command lp_commands[] = {
     {"provider", "run a resource provider: offers, deals through the plugins, results",
      lp_cmd_provider},
     {"run", "run a module on the network and print its verified results", lp_cmd_run},
+    {"devnet", "run a solver and a provider in one process for local use", lp_cmd_devnet},
     {"version", "print the version and the plugin ABI", lp_cmd_version},
     {NULL, NULL, NULL},
 };

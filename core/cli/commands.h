@@ -20,6 +20,7 @@ int lp_cmd_provider(int argc, char **argv);
 int lp_cmd_cid(int argc, char **argv);
 int lp_cmd_image(int argc, char **argv);
 int lp_cmd_run(int argc, char **argv);
+int lp_cmd_devnet(int argc, char **argv);
 
 /* NULL-terminated, in the order `lilypad --help` lists them. */
 extern const struct lp_command lp_commands[];

@@ -1,0 +1,88 @@
+#include "devnet/devnet_provider.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "loader/backend.h"
+#include "provider/provider.h"
+
+struct lp_devnet_provider {
+    struct lp_config *cfg;
+    struct lp_provider *p;
+    pthread_t thread;
+    bool running;
+};
+
+static void *provider_main(void *arg)
+{
+    struct lp_devnet_provider *d = arg;
+    if (lp_provider_run(d->p) != 0)
+        fprintf(stderr, "lilypad: devnet: the provider stopped working (see above)\n");
+    return NULL;
+}
+
+int lp_devnet_provider_start(const char *dir, const char *solver_url, const struct lp_key *key,
+                             const char *plugin_path, struct lp_devnet_provider **out, char *err,
+                             size_t errlen)
+{
+    /* The embedded defaults, spelt out so the devnet does not depend on what a user's
+     * configuration says. Images come from the default store ($LILYPAD_HOME/images), where
+     * scripts/build-example-images.sh imports the examples. Mining is off: a devnet runs on a
+     * developer's machine next to everything else, and jobs should not queue behind it. */
+    char text[4096];
+    int n =
+        snprintf(text, sizeof text,
+                 "gpu = \"none\";\n"
+                 "hashrate: { backend = \"cpu\"; cpu: { threads = 1; }; };\n"
+                 "executor: { backend = \"process\"; process: { work_dir = \"%s/provider/jobs\"; "
+                 "}; };\n"
+                 "storage: { backend = \"local\"; local: { root = \"%s/provider/storage\"; }; };\n"
+                 "verifier: { backend = \"ledger\"; ledger: { path = "
+                 "\"%s/provider/ledger.sqlite\"; }; };\n"
+                 "provider: { solver = \"%s\"; key = \"%s/provider.key\"; work_dir = "
+                 "\"%s/provider/work\"; poll_wait = \"1s\"; mining_duty = 0; };\n",
+                 dir, dir, dir, solver_url, dir, dir);
+    if (n < 0 || (size_t)n >= sizeof text || strchr(dir, '"') || strchr(dir, '\\')) {
+        snprintf(err, errlen, "devnet folder %s: unusable in a configuration", dir);
+        return -1;
+    }
+    struct lp_devnet_provider *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (plugin_path)
+        lp_loader_set_cli_path(plugin_path);
+    struct lp_provider_options opt = {.key = key};
+    if (lp_config_load_string(text, "devnet", &d->cfg, err, errlen) != 0 ||
+        lp_provider_open(d->cfg, &opt, &d->p, err, errlen) != 0) {
+        lp_devnet_provider_stop(d);
+        return -1;
+    }
+    if (pthread_create(&d->thread, NULL, provider_main, d) != 0) {
+        snprintf(err, errlen, "cannot start the provider thread");
+        lp_devnet_provider_stop(d);
+        return -1;
+    }
+    d->running = true;
+    *out = d;
+    return 0;
+}
+
+void lp_devnet_provider_stop(struct lp_devnet_provider *d)
+{
+    if (!d)
+        return;
+    if (d->running) {
+        lp_provider_stop(d->p);
+        pthread_join(d->thread, NULL);
+    }
+    if (d->p)
+        lp_provider_close(d->p);
+    lp_config_free(d->cfg);
+    free(d);
+}
