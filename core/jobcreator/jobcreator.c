@@ -407,7 +407,9 @@ static int take_results(struct run *r, json_t *deal)
     }
     res->t.accepted = since(r);
     show_state(r, LP_DEAL_RESULTS_ACCEPTED);
-    if (rs->error && *rs->error)
+    if (rs->error && *rs->error && strstr(rs->error, "timeout"))
+        rc = fail(r, LP_JC_TIMED_OUT, "the job timed out on the provider: %s", rs->error);
+    else if (rs->error && *rs->error)
         rc = fail(r, LP_JC_JOB_FAILED, "the job failed on the provider: %s", rs->error);
     else if (rs->exit_code < 0)
         rc = fail(r, LP_JC_JOB_FAILED, "the job was killed by signal %d", -rs->exit_code);
