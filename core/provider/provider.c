@@ -137,20 +137,32 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/journal.sqlite", p->rt.work_dir);
+    double t0 = (double)lp_provider_mono_ns() / 1e6, t[6];
     if (lp_journal_open(path, &p->journal, err, errlen) != 0)
         goto fail;
+    t[0] = (double)lp_provider_mono_ns() / 1e6;
     if (lp_probe_host(p->rt.work_dir, &p->probe, err, errlen) != 0)
         goto fail;
+    t[1] = (double)lp_provider_mono_ns() / 1e6;
     /* The hashrate backend is opened even with mining off: its devices are the GPUs offered. */
     if (open_backend(cfg, "hashrate", &p->hashrate, err, errlen) != 0)
         goto fail;
     const struct lp_plugin *hd = lp_backend_descriptor(p->hashrate);
     lp_probe_add_devices(&p->probe, hd ? hd->name : "?", lp_backend_ops(p->hashrate),
                          lp_backend_instance(p->hashrate));
-    if (open_backend(cfg, "executor", &p->executor, err, errlen) != 0 ||
-        open_backend(cfg, "storage", &p->storage, err, errlen) != 0 ||
-        open_backend(cfg, "verifier", &p->verifier, err, errlen) != 0)
+    t[2] = (double)lp_provider_mono_ns() / 1e6;
+    if (open_backend(cfg, "executor", &p->executor, err, errlen) != 0)
         goto fail;
+    t[3] = (double)lp_provider_mono_ns() / 1e6;
+    if (open_backend(cfg, "storage", &p->storage, err, errlen) != 0)
+        goto fail;
+    t[4] = (double)lp_provider_mono_ns() / 1e6;
+    if (open_backend(cfg, "verifier", &p->verifier, err, errlen) != 0)
+        goto fail;
+    t[5] = (double)lp_provider_mono_ns() / 1e6;
+    lp_debug("provider: opened in %.1f ms: journal %.1f, probe %.1f, hashrate %.1f, executor "
+             "%.1f, storage %.1f, verifier %.1f",
+             t[5] - t0, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4]);
     const struct lp_executor_ops *eo = lp_backend_ops(p->executor);
     const struct lp_storage_ops *so = lp_backend_ops(p->storage);
     if (!eo->submit || !eo->poll || !so->put) {

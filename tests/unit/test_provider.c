@@ -158,6 +158,7 @@ static void test_tarball_roundtrip(void **state)
     assert_int_equal(lp_tarball_pack(src, 0, &blob, &len, err, sizeof err), 0);
     assert_int_equal(lp_tarball_pack(src, 0, &blob2, &len2, err, sizeof err), 0);
     assert_true(len == len2 && memcmp(blob, blob2, len) == 0); /* reproducible */
+    free(blob2);
     assert_int_equal(lp_tarball_pack(src, 100, &blob2 /* unused */, &len2, err, sizeof err), -1);
     assert_int_equal(lp_tarball_unpack(blob, len, dst, 0, err, sizeof err), 0);
     snprintf(path, sizeof path, "%s/sub/b.txt", dst);
@@ -509,6 +510,8 @@ static void test_killed_mid_job_fails_clearly(void **state)
     make_config(cfg, sizeof cfg, NULL);
     char bin[512];
     snprintf(bin, sizeof bin, "%s/bin/lilypad", LP_BINARY_DIR);
+    if (access(bin, X_OK) != 0)
+        fail_msg("%s is missing: build the lilypad target first", bin);
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
