@@ -175,7 +175,7 @@ static const char *opt_string(struct ctx *c, const json_t *obj, const char *key,
     return json_string_value(v);
 }
 
-static int engine(struct ctx *c, const json_t *spec, struct lp_job_spec *out)
+static int engine(struct ctx *c, const json_t *spec, struct lp_module_spec *out)
 {
     const json_t *docker = json_object_get(spec, "Docker");
     const json_t *params = NULL;
@@ -233,7 +233,8 @@ static int engine(struct ctx *c, const json_t *spec, struct lp_job_spec *out)
     return out->image ? 0 : bad(c, base, "out of memory");
 }
 
-static int resources(struct ctx *c, const json_t *root, const json_t *spec, struct lp_job_spec *out)
+static int resources(struct ctx *c, const json_t *root, const json_t *spec,
+                     struct lp_module_spec *out)
 {
     struct lp_job_resources *r = &out->resources;
     const json_t *res = json_object_get(spec, "Resources");
@@ -305,7 +306,7 @@ static int resources(struct ctx *c, const json_t *root, const json_t *spec, stru
     return 0;
 }
 
-static int rest(struct ctx *c, const json_t *root, const json_t *spec, struct lp_job_spec *out)
+static int rest(struct ctx *c, const json_t *root, const json_t *spec, struct lp_module_spec *out)
 {
     uint64_t v = 0;
     int rc = uint_field(c, root, "executionTimeoutSeconds", "executionTimeoutSeconds",
@@ -374,8 +375,8 @@ static int rest(struct ctx *c, const json_t *root, const json_t *spec, struct lp
     return 0;
 }
 
-int lp_job_spec_parse(const char *name, const char *text, size_t len, struct lp_job_spec *spec,
-                      char **canonical, struct lp_module_error *err)
+int lp_module_spec_parse(const char *name, const char *text, size_t len,
+                         struct lp_module_spec *spec, char **canonical, struct lp_module_error *err)
 {
     memset(spec, 0, sizeof *spec);
     if (canonical)
@@ -412,7 +413,7 @@ int lp_job_spec_parse(const char *name, const char *text, size_t len, struct lp_
     }
     json_decref(root);
     if (rc != 0)
-        lp_job_spec_free(spec);
+        lp_module_spec_free(spec);
     return rc;
 }
 
@@ -423,7 +424,7 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
-void lp_job_spec_free(struct lp_job_spec *spec)
+void lp_module_spec_free(struct lp_module_spec *spec)
 {
     if (spec == NULL)
         return;

@@ -33,7 +33,7 @@ struct lp_job_output {
     char *path;
 };
 
-struct lp_job_spec {
+struct lp_module_spec {
     char *image;
     char **entrypoint; /* NULL when the image's own entrypoint applies */
     size_t n_entrypoint;
@@ -57,9 +57,10 @@ struct lp_job_spec {
  * fills spec. With canonical != NULL also prints the canonical form (jansson compact, keys
  * sorted, the same as lp_wire_json_canonical) into *canonical (malloc'd). `name` prefixes
  * errors ("module X: job spec: job.Spec.Docker.Image: ..."). */
-int lp_job_spec_parse(const char *name, const char *text, size_t len, struct lp_job_spec *spec,
-                      char **canonical, struct lp_module_error *err);
-void lp_job_spec_free(struct lp_job_spec *spec);
+int lp_module_spec_parse(const char *name, const char *text, size_t len,
+                         struct lp_module_spec *spec, char **canonical,
+                         struct lp_module_error *err);
+void lp_module_spec_free(struct lp_module_spec *spec);
 
 /* "500m" -> 500, "1" -> 1000, "1.5" -> 1500. Returns 0 or -1. */
 int lp_job_parse_cpu(const char *s, uint64_t *millicores);

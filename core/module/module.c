@@ -109,8 +109,8 @@ int lp_module_render(const struct lp_module *m, const struct lp_template_input *
         return -1;
     }
     lp_template_free(t);
-    if (lp_job_spec_parse(m->reference, job->rendered, job->rendered_len, &job->spec,
-                          &job->canonical, err) != 0) {
+    if (lp_module_spec_parse(m->reference, job->rendered, job->rendered_len, &job->spec,
+                             &job->canonical, err) != 0) {
         lp_module_job_free(job);
         return -1;
     }
@@ -123,6 +123,6 @@ void lp_module_job_free(struct lp_module_job *job)
         return;
     free(job->rendered);
     free(job->canonical);
-    lp_job_spec_free(&job->spec);
+    lp_module_spec_free(&job->spec);
     memset(job, 0, sizeof *job);
 }

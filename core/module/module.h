@@ -40,7 +40,7 @@ struct lp_module_job {
     char *rendered;
     size_t rendered_len;
     char *canonical;
-    struct lp_job_spec spec;
+    struct lp_module_spec spec;
 };
 
 /* Resolves and reads a module. cache_dir NULL: the default cache (git_resolve.h). */

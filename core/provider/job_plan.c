@@ -21,10 +21,10 @@ int lp_job_plan_from_offer(const struct lp_job_offer *offer, struct lp_job_plan 
 {
     memset(out, 0, sizeof *out);
     const char *text = offer->module.spec ? offer->module.spec : "";
-    struct lp_job_spec spec;
+    struct lp_module_spec spec;
     struct lp_module_error merr;
     memset(&spec, 0, sizeof spec);
-    if (lp_job_spec_parse(offer->module.repo, text, strlen(text), &spec, NULL, &merr) != 0) {
+    if (lp_module_spec_parse(offer->module.repo, text, strlen(text), &spec, NULL, &merr) != 0) {
         snprintf(err, errlen, "%s", merr.message);
         return -1;
     }
@@ -40,7 +40,7 @@ int lp_job_plan_from_offer(const struct lp_job_offer *offer, struct lp_job_plan 
     out->disk_bytes = offer->resources.disk_bytes;
     out->gpus = offer->resources.gpus;
     out->timeout_s = offer->timeout_s ? offer->timeout_s : spec.timeout_s;
-    lp_job_spec_free(&spec);
+    lp_module_spec_free(&spec);
     if (!out->image || !out->image[0]) {
         snprintf(err, errlen, "module %s: job spec names no image", offer->module.repo);
         lp_job_plan_free(out);

@@ -1,7 +1,6 @@
 /* What the provider runs for a deal, taken from the signed job offer: the module's rendered
  * spec (core/module/job_spec.h) reduced to image, argv, env, working directory, limits and
- * timeout. Kept apart from api/lilypad/executor.h because both headers define a struct named
- * lp_job_spec; exec.c turns a plan into the executor's structs. */
+ * timeout; exec.c turns a plan into the executor's structs (api/lilypad/executor.h). */
 #ifndef LP_PROVIDER_JOB_PLAN_H
 #define LP_PROVIDER_JOB_PLAN_H
 

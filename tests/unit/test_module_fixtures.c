@@ -93,12 +93,12 @@ static void test_go_vectors(void **state)
         if (job.rendered_len != want_len || memcmp(job.rendered, want, want_len) != 0)
             fail_msg("%s: rendered text differs from Go's:\n%s", fields[1], job.rendered);
         /* and the canonical JSON is the expected text's */
-        struct lp_job_spec spec;
+        struct lp_module_spec spec;
         char *canonical = NULL;
-        assert_int_equal(lp_job_spec_parse("want", want, want_len, &spec, &canonical, &err), 0);
+        assert_int_equal(lp_module_spec_parse("want", want, want_len, &spec, &canonical, &err), 0);
         assert_string_equal(canonical, job.canonical);
         free(canonical);
-        lp_job_spec_free(&spec);
+        lp_module_spec_free(&spec);
         lp_module_job_free(&job);
         free(want);
         count++;
@@ -114,7 +114,7 @@ static void test_job_specs(void **state)
     struct lp_module_job job;
     struct lp_template_input moo = {"Message", "moo"};
     assert_int_equal(render_fixture("cowsay-v0.0.4", &moo, 1, &job, &err), 0);
-    const struct lp_job_spec *s = &job.spec;
+    const struct lp_module_spec *s = &job.spec;
     assert_string_equal(s->image, "richbrem/cowsay:latest");
     assert_int_equal(s->n_entrypoint, 2);
     assert_string_equal(s->entrypoint[0], "/usr/local/bin/cowsay");
@@ -212,11 +212,11 @@ static void test_no_injection(void **state)
 
 static int spec_error(const char *json, const char *want)
 {
-    struct lp_job_spec spec;
+    struct lp_module_spec spec;
     struct lp_module_error err = {{0}};
-    int rc = lp_job_spec_parse("m", json, strlen(json), &spec, NULL, &err);
+    int rc = lp_module_spec_parse("m", json, strlen(json), &spec, NULL, &err);
     if (rc == 0) {
-        lp_job_spec_free(&spec);
+        lp_module_spec_free(&spec);
         fail_msg("accepted: %s", json);
     }
     if (strstr(err.message, want) == NULL)
@@ -246,13 +246,13 @@ static void test_spec_checks(void **state)
                "machine.gpu");
     spec_error("{\"a\":1,\"a\":2}", "duplicate");
 
-    struct lp_job_spec spec;
+    struct lp_module_spec spec;
     struct lp_module_error err = {{0}};
     const char *ok = "{\"gpus\":[{\"vram\":24576}],\"executionTimeoutSeconds\":60,"
                      "\"job\":{\"Spec\":{\"Docker\":{\"Image\":\"i\"},\"Timeout\":1800,"
                      "\"Resources\":{\"CPU\":\"500m\",\"Memory\":\"1Gb\",\"Disk\":\"2GiB\"},"
                      "\"Network\":{\"Type\":\"HTTP\",\"Domains\":[\"example.org\"]}}}}";
-    assert_int_equal(lp_job_spec_parse("m", ok, strlen(ok), &spec, NULL, &err), 0);
+    assert_int_equal(lp_module_spec_parse("m", ok, strlen(ok), &spec, NULL, &err), 0);
     assert_int_equal(spec.resources.cpu_millicores, 500);
     assert_int_equal(spec.resources.ram_bytes, 1000000000ull);
     assert_int_equal(spec.resources.disk_bytes, 2ull << 30);
@@ -261,7 +261,7 @@ static void test_spec_checks(void **state)
     assert_int_equal(spec.timeout_s, 60);
     assert_true(spec.network);
     assert_int_equal(spec.n_domains, 1);
-    lp_job_spec_free(&spec);
+    lp_module_spec_free(&spec);
 
     uint64_t v;
     assert_int_equal(lp_job_parse_cpu("1.5", &v), 0);
