@@ -503,7 +503,7 @@ static int follow(struct run *r, uint64_t cursor)
         }
         /* On a terminal the live line moves every second; elsewhere a long wait is cheaper
          * and a heartbeat still comes every heartbeat_s. */
-        unsigned wait = r->p->tty ? 1 : 5;
+        unsigned wait = r->p->tty ? 1 : r->p->heartbeat_s < 5 ? r->p->heartbeat_s : 5;
         json_t *evs = NULL;
         uint64_t next = cursor;
         struct lp_client_error ce = {0};

@@ -428,6 +428,42 @@ static void test_tampered_download(void **state)
     lp_jc_result_free(&res);
 }
 
+/* A job that takes long: the non-TTY progress keeps printing heartbeat lines, and the
+ * solver's execution timeout ends the wait (the client never hangs silently). */
+static void test_heartbeat_while_waiting(void **state)
+{
+    (void)state;
+    set_mode(MODE_HANG);
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    struct lp_progress progress;
+    lp_progress_init(&progress, log, false, 1);
+    struct lp_template_input in = {"Message", "zzz"};
+    struct lp_jc_request req = {
+        .module = COWSAY_DIR,
+        .inputs = &in,
+        .n_inputs = 1,
+        .solver_url = base,
+        .key = &kjc,
+        .results_root = dir,
+        .timeout_s = 3,
+        .progress = &progress,
+    };
+    struct lp_jc_result res;
+    assert_int_equal(lp_jc_run(&req, &res), -1);
+    assert_int_equal(res.outcome, LP_JC_TIMED_OUT);
+    assert_int_equal(res.deal_state, 15 /* TIMEOUT_EXECUTION */);
+    lp_jc_result_free(&res);
+    rewind(log);
+    char line[512];
+    int beats = 0;
+    while (fgets(line, sizeof line, log))
+        if (strstr(line, "still waiting: Deal agreed. Running job..."))
+            beats++;
+    fclose(log);
+    assert_true(beats >= 2);
+}
+
 static void test_bad_usage(void **state)
 {
     (void)state;
@@ -461,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_quotes_cannot_change_spec),
         cmocka_unit_test(test_wrong_cid_served),
         cmocka_unit_test(test_tampered_download),
+        cmocka_unit_test(test_heartbeat_while_waiting),
         cmocka_unit_test(test_bad_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
