@@ -1,5 +1,6 @@
 #include "jobcreator/jobcreator.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -234,6 +235,36 @@ static char *read_small_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Unreachable, rate-limited or busy: worth another try (the follow loop retries, bounded). */
+static bool transient(const struct lp_client_error *ce)
+{
+    return ce->status == 0 || ce->status == 429 || ce->status == 503;
+}
+
+/* The download and the accept, retried for up to 30 s (one try a second) while the solver is
+ * unreachable or busy: losing verified results to a transient 429 would waste the job. */
+static int download_outputs(struct run *r, uint8_t **blob, size_t *len, struct lp_client_error *ce)
+{
+    for (int i = 0;; i++) {
+        if (lp_client_download(r->c, r->res->deal_id, "outputs", blob, len, ce) == 0)
+            return 0;
+        if (!transient(ce) || i == 29)
+            return -1;
+        sleep(1);
+    }
+}
+
+static int accept_results(struct run *r, struct lp_client_error *ce)
+{
+    for (int i = 0;; i++) {
+        if (lp_client_deal_action(r->c, r->res->deal_id, "accept", NULL, ce) == 0)
+            return 0;
+        if (!transient(ce) || i == 29)
+            return -1;
+        sleep(1);
+    }
+}
+
 /* ---- results ----------------------------------------------------------------------------- */
 
 static int open_result(struct run *r, json_t *deal, struct lp_wire_object *obj)
@@ -355,7 +386,7 @@ static int take_results(struct run *r, json_t *deal)
     uint8_t *blob = NULL;
     size_t len = 0;
     struct lp_client_error ce = {0};
-    if (lp_client_download(r->c, res->deal_id, "outputs", &blob, &len, &ce) != 0) {
+    if (download_outputs(r, &blob, &len, &ce) != 0) {
         lp_wire_object_free(&obj);
         return fail(r, LP_JC_LOCAL_ERROR, "downloading the results: %s", ce.message);
     }
@@ -401,7 +432,7 @@ static int take_results(struct run *r, json_t *deal)
                      res->cid);
 
     /* Verified results are accepted even when the job failed: the provider did run it. */
-    if (lp_client_deal_action(r->c, res->deal_id, "accept", NULL, &ce) != 0) {
+    if (accept_results(r, &ce) != 0) {
         lp_wire_object_free(&obj);
         return fail(r, LP_JC_LOCAL_ERROR, "accepting the results: %s", ce.message);
     }
@@ -432,7 +463,7 @@ static int refresh(struct run *r, bool *done)
     json_t *j = NULL;
     if (!res->has_deal) {
         if (lp_client_get_offer(r->c, LP_WIRE_JOB_OFFER, res->job_offer_id, &j, &ce) != 0)
-            return ce.status == 0 ? 1 : fail(r, LP_JC_LOCAL_ERROR, "%s", ce.message);
+            return transient(&ce) ? 1 : fail(r, LP_JC_LOCAL_ERROR, "%s", ce.message);
         int st = (int)json_integer_value(json_object_get(j, "state"));
         if (lp_client_json_id(j, "deal_id", res->deal_id) == 0) {
             res->has_deal = true;
@@ -451,7 +482,7 @@ static int refresh(struct run *r, bool *done)
         j = NULL;
     }
     if (lp_client_get_deal(r->c, res->deal_id, &j, &ce) != 0)
-        return ce.status == 0 ? 1 : fail(r, LP_JC_LOCAL_ERROR, "%s", ce.message);
+        return transient(&ce) ? 1 : fail(r, LP_JC_LOCAL_ERROR, "%s", ce.message);
     int st = (int)json_integer_value(json_object_get(j, "state"));
     int rc = 0;
     if (st == LP_DEAL_RESULTS_SUBMITTED || st == LP_DEAL_DOWNLOADING) {
@@ -631,6 +662,22 @@ int lp_jc_run(const struct lp_jc_request *req, struct lp_jc_result *res)
     r.t0 = lp_progress_now_ms();
     if (!req->module || !req->solver_url || !req->key)
         return fail(&r, LP_JC_LOCAL_ERROR, "job creator: module, solver and key are required");
+
+    /* A taken --output is refused before the job runs, not after. */
+    struct stat ost;
+    if (req->output_dir && lstat(req->output_dir, &ost) == 0) {
+        DIR *od = S_ISDIR(ost.st_mode) ? opendir(req->output_dir) : NULL;
+        int entries = 0;
+        for (struct dirent *de; od && (de = readdir(od)) != NULL;)
+            entries += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+        if (od)
+            closedir(od);
+        if (!S_ISDIR(ost.st_mode) || entries > 0)
+            return fail(&r, LP_JC_LOCAL_ERROR,
+                        "output %s already exists and is not an empty folder (hint: pick "
+                        "another --output)",
+                        req->output_dir);
+    }
 
     struct lp_module m;
     struct lp_module_error me = {{0}};

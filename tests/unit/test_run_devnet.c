@@ -163,11 +163,48 @@ static void test_execution_timeout(void **state)
     free(err);
 }
 
+/* --inputs: the folder travels as the input blob and is /inputs in the sandbox; outputs/
+ * comes back in the results folder. */
+static void test_wordcount_inputs(void **state)
+{
+    (void)state;
+    char in[200], path[300], args[700], *out, *err;
+    snprintf(in, sizeof in, "%s/wc-in", home);
+    mkdir(in, 0755);
+    snprintf(path, sizeof path, "%s/a.txt", in);
+    write_file(path, "one two three\n");
+    snprintf(path, sizeof path, "%s/sub", in);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/sub/b.txt", in);
+    write_file(path, "four five\n");
+    snprintf(args, sizeof args,
+             "%s/examples/modules/wordcount -i Label=counted --inputs '%s' --output '%s/wc-out'",
+             LP_SOURCE_DIR, in, home);
+    int rc = run_cli(args, &out, &err);
+    if (rc != 0)
+        fail_msg("exit %d\nstdout: %s\nstderr: %s", rc, out, err);
+    assert_non_null(strstr(out, "5 total"));
+    assert_non_null(strstr(out, "counted: 2 file(s), 5 word(s)"));
+    free(out);
+    snprintf(path, sizeof path, "%s/wc-out/outputs/counts.txt", home);
+    out = slurp(path);
+    assert_non_null(strstr(out, "3 a.txt"));
+    assert_non_null(strstr(out, "2 sub/b.txt"));
+    free(out);
+    free(err);
+    /* the same --output again is refused, not mixed with the first results */
+    assert_int_equal(run_cli(args, &out, &err), 1);
+    assert_non_null(strstr(err, "already exists"));
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cowsay_starts_devnet),
         cmocka_unit_test(test_module_exits_nonzero),
+        cmocka_unit_test(test_wordcount_inputs),
         cmocka_unit_test(test_execution_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
