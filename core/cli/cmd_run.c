@@ -42,8 +42,10 @@ static void print_help(FILE *out)
         "  --network local|URL    local: the devnet in $LILYPAD_HOME/devnet, started in the\n"
         "                         background if none runs (default); URL: a solver, e.g.\n"
         "                         http://127.0.0.1:8080\n"
-        "  --key FILE             the job creator's key (raw hex; default $LILYPAD_HOME/key,\n"
-        "                         created on first use with the local network)\n"
+        "  --key FILE             the job creator's key (raw hex, or a keystore with its\n"
+        "                         password in $LILYPAD_KEY_PASSWORD; default\n"
+        "                         $LILYPAD_HOME/key, created on first use with the local\n"
+        "                         network)\n"
         "  --timeout S            the job's execution timeout in seconds (default: the\n"
         "                         module's)\n"
         "  --cache-dir DIR        module clone cache\n"
@@ -163,11 +165,14 @@ static int load_key(const struct run_args *a, bool local, struct lp_key *key)
 {
     char err[PATH_MAX + 128], path[PATH_MAX];
     if (a->key) {
-        int rc = lp_keyfile_load(a->key, NULL, 0, key, NULL, err, sizeof err);
+        /* A keystore's password comes from the environment, never from the command line
+         * (where `ps` would show it). */
+        const char *pw = getenv("LILYPAD_KEY_PASSWORD");
+        int rc = lp_keyfile_load(a->key, pw, pw ? strlen(pw) : 0, key, NULL, err, sizeof err);
         if (rc == LP_KEYFILE_NEEDS_PASSWORD) {
             fprintf(stderr,
-                    "lilypad: run: %s is a keystore; `lilypad run` takes a raw hex key file "
-                    "(hint: lilypad key export)\n",
+                    "lilypad: run: %s is a keystore: set LILYPAD_KEY_PASSWORD, or use a raw hex "
+                    "key file (lilypad key new --out FILE)\n",
                     a->key);
             return -1;
         }
