@@ -67,6 +67,10 @@ static void row(const char *backend, const struct lp_hashrate_device *d, double 
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+    if (argc > 2 || !(seconds > 0)) {
+        fprintf(stderr, "usage: bench_hashrate [SECONDS per row, default 2]\n");
+        return 2;
+    }
     printf("%-8s %-44s %-26s %12s %10s %8s\n", "backend", "device", "detail", "MH/s", "MH/s/core",
            "of limit");
     const struct lp_hashrate_ops *cpu = lp_plugin_descriptor_hashrate_cpu()->ops;
