@@ -292,3 +292,9 @@ e2e_send() {
     [[ -z $body ]] || args+=(--data-binary @"$body" -H 'Content-Type: application/octet-stream')
     curl "${args[@]}" "$E2E_URL$target"
 }
+
+# e2e_json_field KEY [FILE]: the first string value of "KEY" in FILE (default the last answer).
+# grep, not jq: the tests need nothing CI does not already install.
+e2e_json_field() {
+    grep -o "\"$1\": *\"[^\"]*\"" "${2:-$E2E_T/resp}" | head -n1 | sed 's/.*: *"\(.*\)"/\1/'
+}

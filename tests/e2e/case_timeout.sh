@@ -1,0 +1,13 @@
+# Case 3: execution timeout: --timeout 1 on a module that sleeps 30 s ends with a non-zero exit
+# and "timed out", long before the module would have finished.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+e2e_network
+mod=$(e2e_module sleeps "sleep 30; echo woke up")
+t0=$(e2e_now_ms)
+e2e_run sleeps 25 "$mod" --timeout 1
+elapsed=$(($(e2e_now_ms) - t0))
+((E2E_RC != 0)) || e2e_fail "lilypad run exited 0 for a job past its timeout"
+e2e_expect_in "$E2E_T/sleeps.err" "timed out"
+e2e_expect_not_in "$E2E_T/sleeps.out" "woke up"
+e2e_log "ok (exit $E2E_RC after ${elapsed} ms)"
