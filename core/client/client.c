@@ -100,6 +100,110 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+struct lp_client_cancel {
+    pthread_mutex_t mu;
+    bool fired;
+    CURLM *active; /* the multi handle of the request waiting on this token, if any */
+};
+
+struct lp_client_cancel *lp_client_cancel_new(void)
+{
+    struct lp_client_cancel *t = calloc(1, sizeof *t);
+    if (t)
+        pthread_mutex_init(&t->mu, NULL);
+    return t;
+}
+
+void lp_client_cancel_free(struct lp_client_cancel *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+void lp_client_cancel_fire(struct lp_client_cancel *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->fired = true;
+    if (t->active)
+        curl_multi_wakeup(t->active); /* documented as callable from any thread */
+    pthread_mutex_unlock(&t->mu);
+}
+
+void lp_client_cancel_reset(struct lp_client_cancel *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->fired = false;
+    pthread_mutex_unlock(&t->mu);
+}
+
+bool lp_client_cancel_fired(struct lp_client_cancel *t)
+{
+    if (!t)
+        return false;
+    pthread_mutex_lock(&t->mu);
+    bool f = t->fired;
+    pthread_mutex_unlock(&t->mu);
+    return f;
+}
+
+/* curl_easy_perform() through a multi handle so that a fired token wakes the wait at once.
+ * Sets *cancelled when the token ended it. */
+static CURLcode perform_cancellable(CURL *curl, struct lp_client_cancel *t, bool *cancelled)
+{
+    *cancelled = false;
+    if (!t)
+        return curl_easy_perform(curl);
+    CURLM *m = curl_multi_init();
+    if (!m)
+        return CURLE_OUT_OF_MEMORY;
+    curl_multi_add_handle(m, curl);
+    pthread_mutex_lock(&t->mu);
+    t->active = m;
+    bool fired = t->fired;
+    pthread_mutex_unlock(&t->mu);
+    CURLcode result = CURLE_OK;
+    bool done = false;
+    while (!fired && !done) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(m, &running);
+        if (mc != CURLM_OK) {
+            result = CURLE_RECV_ERROR;
+            break;
+        }
+        int left;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE) {
+                result = msg->data.result;
+                done = true;
+            }
+        }
+        if (!done && running == 0)
+            done = true; /* finished without a message: nothing more will come */
+        if (!done)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+        pthread_mutex_lock(&t->mu);
+        fired = t->fired;
+        pthread_mutex_unlock(&t->mu);
+    }
+    pthread_mutex_lock(&t->mu);
+    t->active = NULL;
+    pthread_mutex_unlock(&t->mu);
+    curl_multi_remove_handle(m, curl);
+    curl_multi_cleanup(m);
+    if (fired && !done) {
+        *cancelled = true;
+        return CURLE_ABORTED_BY_CALLBACK;
+    }
+    return result;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -122,9 +226,9 @@ static void describe(const struct buf *b, char *out, size_t cap)
     json_decref(j);
 }
 
-static int do_request(struct lp_client *c, const char *method, const char *path, const void *body,
-                      size_t len, long extra_timeout_ms, uint8_t **resp, size_t *resp_len,
-                      struct lp_client_error *err)
+static int do_request_t(struct lp_client *c, const char *method, const char *path, const void *body,
+                        size_t len, long extra_timeout_ms, struct lp_client_cancel *token,
+                        uint8_t **resp, size_t *resp_len, struct lp_client_error *err)
 {
     if (resp)
         *resp = NULL;
@@ -171,12 +275,17 @@ static int do_request(struct lp_client *c, const char *method, const char *path,
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL);
     }
-    CURLcode cc = curl_easy_perform(curl);
+    bool cancelled = false;
+    CURLcode cc = perform_cancellable(curl, token, &cancelled);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(curl);
     free(url);
+    if (cancelled) {
+        free(b.p);
+        return fail(err, LP_CLIENT_CANCELLED, "%s %s: cancelled", method, path);
+    }
     if (cc != CURLE_OK) {
         free(b.p);
         return fail(err, 0, "%s %s: cannot reach the solver at %s: %s", method, path, c->base,
@@ -200,6 +309,13 @@ static int do_request(struct lp_client *c, const char *method, const char *path,
     return 0;
 }
 
+static int do_request(struct lp_client *c, const char *method, const char *path, const void *body,
+                      size_t len, long extra_timeout_ms, uint8_t **resp, size_t *resp_len,
+                      struct lp_client_error *err)
+{
+    return do_request_t(c, method, path, body, len, extra_timeout_ms, NULL, resp, resp_len, err);
+}
+
 int lp_client_request(struct lp_client *c, const char *method, const char *path_and_query,
                       const void *body, size_t len, uint8_t **resp, size_t *resp_len,
                       struct lp_client_error *err)
@@ -207,12 +323,13 @@ int lp_client_request(struct lp_client *c, const char *method, const char *path_
     return do_request(c, method, path_and_query, body, len, 0, resp, resp_len, err);
 }
 
-static int request_json(struct lp_client *c, const char *method, const char *path, const void *body,
-                        size_t len, long extra_ms, json_t **out, struct lp_client_error *err)
+static int request_json_t(struct lp_client *c, const char *method, const char *path,
+                          const void *body, size_t len, long extra_ms,
+                          struct lp_client_cancel *token, json_t **out, struct lp_client_error *err)
 {
     uint8_t *resp = NULL;
     size_t n = 0;
-    if (do_request(c, method, path, body, len, extra_ms, &resp, &n, err) != 0)
+    if (do_request_t(c, method, path, body, len, extra_ms, token, &resp, &n, err) != 0)
         return -1;
     json_error_t je;
     json_t *j = json_loadb((const char *)resp, n, 0, &je);
@@ -224,6 +341,12 @@ static int request_json(struct lp_client *c, const char *method, const char *pat
     else
         json_decref(j);
     return 0;
+}
+
+static int request_json(struct lp_client *c, const char *method, const char *path, const void *body,
+                        size_t len, long extra_ms, json_t **out, struct lp_client_error *err)
+{
+    return request_json_t(c, method, path, body, len, extra_ms, NULL, out, err);
 }
 
 int lp_client_request_json(struct lp_client *c, const char *method, const char *path_and_query,
@@ -368,13 +491,20 @@ int lp_client_download(struct lp_client *c, const uint8_t deal_id[LP_WIRE_ID_LEN
 int lp_client_events(struct lp_client *c, uint64_t cursor, unsigned wait_s, json_t **events,
                      uint64_t *next_cursor, struct lp_client_error *err)
 {
+    return lp_client_events_cancellable(c, cursor, wait_s, NULL, events, next_cursor, err);
+}
+
+int lp_client_events_cancellable(struct lp_client *c, uint64_t cursor, unsigned wait_s,
+                                 struct lp_client_cancel *token, json_t **events,
+                                 uint64_t *next_cursor, struct lp_client_error *err)
+{
     if (wait_s > 60)
         wait_s = 60;
     char path[128];
     snprintf(path, sizeof path, "/api/v1/events?cursor=%llu&wait=%u", (unsigned long long)cursor,
              wait_s);
     json_t *j = NULL;
-    if (request_json(c, "GET", path, NULL, 0, (long)wait_s * 1000, &j, err) != 0)
+    if (request_json_t(c, "GET", path, NULL, 0, (long)wait_s * 1000, token, &j, err) != 0)
         return -1;
     json_t *arr = json_object_get(j, "events");
     json_t *cur = json_object_get(j, "cursor");

@@ -81,6 +81,25 @@ int lp_client_download(struct lp_client *c, const uint8_t deal_id[LP_WIRE_ID_LEN
 int lp_client_events(struct lp_client *c, uint64_t cursor, unsigned wait_s, json_t **events,
                      uint64_t *next_cursor, struct lp_client_error *err);
 
+/* A cancel token for long requests: lp_client_cancel_fire() (any thread, e.g. a signal's stop
+ * path) makes a request that uses the token return at once, -1 with err->status
+ * LP_CLIENT_CANCELLED. A token stays fired until reset; a request started on a fired token
+ * returns at once. Why not CURLOPT_XFERINFOFUNCTION: while a long-poll is idle libcurl calls it
+ * about once a second, so a stop would still wait up to a second; curl_multi_wakeup() is
+ * immediate. */
+#define LP_CLIENT_CANCELLED (-1L)
+struct lp_client_cancel;
+struct lp_client_cancel *lp_client_cancel_new(void);
+void lp_client_cancel_free(struct lp_client_cancel *t);
+void lp_client_cancel_fire(struct lp_client_cancel *t);
+void lp_client_cancel_reset(struct lp_client_cancel *t);
+bool lp_client_cancel_fired(struct lp_client_cancel *t);
+
+/* lp_client_events() that a fired token ends at once (token may be NULL). */
+int lp_client_events_cancellable(struct lp_client *c, uint64_t cursor, unsigned wait_s,
+                                 struct lp_client_cancel *token, json_t **events,
+                                 uint64_t *next_cursor, struct lp_client_error *err);
+
 /* Parses a 0x-hex ID from a JSON string member. 0 ok, -1 otherwise. */
 int lp_client_json_id(const json_t *obj, const char *key, uint8_t id[LP_WIRE_ID_LEN]);
 

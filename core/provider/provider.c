@@ -171,7 +171,8 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
     }
     plan_slots(p);
     p->client = lp_client_new(p->s->solver, &p->key, (long)p->s->request_timeout);
-    if (!p->client) {
+    p->wake = lp_client_cancel_new();
+    if (!p->client || !p->wake) {
         snprintf(err, errlen, "provider.solver: \"%s\" is not a usable URL", p->s->solver);
         goto fail;
     }
@@ -188,6 +189,7 @@ void lp_provider_close(struct lp_provider *p)
         return;
     lp_provider_mining_stop(p);
     lp_client_free(p->client);
+    lp_client_cancel_free(p->wake);
     lp_backend_close(p->executor);
     lp_backend_close(p->storage);
     lp_backend_close(p->verifier);
@@ -225,6 +227,7 @@ void lp_provider_stop(struct lp_provider *p)
         r->cancel = true;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
+    lp_client_cancel_fire(p->wake);
 }
 
 static bool stopping(struct lp_provider *p)
@@ -299,6 +302,9 @@ void lp_provider_release_slot(struct lp_provider *p, int slot)
         p->slots[slot].busy = false;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
+    /* Back-to-back jobs: the main loop posts this slot's next offer now (Lilypad's
+     * ensureResourceOffers), instead of after its long-poll's wait. */
+    lp_client_cancel_fire(p->wake);
 }
 
 static int post_offer(struct lp_provider *p, size_t slot)
@@ -576,6 +582,9 @@ int lp_provider_run(struct lp_provider *p)
     if (wait_s == 0)
         wait_s = 1;
     while (!stopping(p)) {
+        /* Reset before looking at the slots: a slot freed after this point fires the token
+         * again and the next poll returns at once. */
+        lp_client_cancel_reset(p->wake);
         size_t running = reap(p);
         pthread_mutex_lock(&p->mu);
         bool done = p->opt.once && p->once_taken && running == 0;
@@ -586,7 +595,10 @@ int lp_provider_run(struct lp_provider *p)
         lp_provider_mining_log(p, false);
         json_t *evs = NULL;
         uint64_t next = cursor;
-        if (lp_client_events(p->client, cursor, wait_s, &evs, &next, &e) != 0) {
+        if (lp_client_events_cancellable(p->client, cursor, wait_s, p->wake, &evs, &next, &e) !=
+            0) {
+            if (e.status == LP_CLIENT_CANCELLED)
+                continue; /* woken: stop, or a slot to offer again */
             lp_warn("provider: events: %s", e.message);
             nap(p, 1000);
             continue;

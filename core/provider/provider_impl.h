@@ -63,6 +63,9 @@ struct lp_provider {
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
+    /* Ends the main loop's event long-poll at once: on stop, and when a slot frees up so its
+     * next resource offer goes out now rather than after the poll's wait. */
+    struct lp_client_cancel *wake;
     bool stopping;
     bool once_taken;
     size_t deals_done;

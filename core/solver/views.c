@@ -72,6 +72,9 @@ static json_t *deal_json(struct lp_solver *s, const struct lp_store_deal *d, boo
     json_object_set_new(j, "job_creator", addr_json(d->job_creator));
     json_object_set_new(j, "resource_provider", addr_json(d->provider));
     json_object_set_new(j, "mediator", d->has_mediator ? addr_json(d->mediator) : json_null());
+    json_object_set_new(j, "mediator_offer_id",
+                        d->has_mediator ? hex_json(d->mediator_offer_id, LP_WIRE_ID_LEN)
+                                        : json_null());
     json_object_set_new(j, "created_at", json_integer((json_int_t)d->created_at_ms));
     json_object_set_new(j, "state_since", json_integer((json_int_t)d->state_since_ms));
     json_t *t = json_object();

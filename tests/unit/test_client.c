@@ -1,9 +1,17 @@
 /* Client errors that need no solver: refused arguments and an unreachable solver give a clear
- * line and status 0 (the HTTP paths are covered by test_solver_http). */
+ * line and status 0 (the HTTP paths are covered by test_solver_http); a cancel token ends a
+ * long-poll at once. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -61,12 +69,69 @@ static void test_json_id(void **state)
     json_decref(o);
 }
 
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void *fire_later(void *arg)
+{
+    usleep(150 * 1000);
+    lp_client_cancel_fire(arg);
+    return NULL;
+}
+
+/* A "solver" that takes the connection (kernel backlog) and never answers: a long-poll on it
+ * waits for its whole timeout unless the token ends it. */
+static void test_cancel_long_poll(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+    struct lp_key k;
+    lp_key_generate(&k);
+    struct lp_client *c = lp_client_new(url, &k, 2000);
+    struct lp_client_cancel *t = lp_client_cancel_new();
+    json_t *evs = NULL;
+    uint64_t next = 0;
+    struct lp_client_error err;
+    pthread_t th;
+    pthread_create(&th, NULL, fire_later, t);
+    double t0 = mono_ms();
+    assert_int_equal(lp_client_events_cancellable(c, 0, 30, t, &evs, &next, &err), -1);
+    double took = mono_ms() - t0;
+    pthread_join(th, NULL);
+    assert_int_equal(err.status, LP_CLIENT_CANCELLED);
+    assert_non_null(strstr(err.message, "cancelled"));
+    assert_true(took >= 140 && took < 1000); /* not the 1 s of an idle progress callback */
+    assert_true(lp_client_cancel_fired(t));
+    /* Still fired: the next request returns at once; after a reset it waits again. */
+    t0 = mono_ms();
+    assert_int_equal(lp_client_events_cancellable(c, 0, 30, t, &evs, &next, &err), -1);
+    assert_int_equal(err.status, LP_CLIENT_CANCELLED);
+    assert_true(mono_ms() - t0 < 100);
+    lp_client_cancel_reset(t);
+    assert_false(lp_client_cancel_fired(t));
+    lp_client_cancel_free(t);
+    lp_client_free(c);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_unreachable_solver),
         cmocka_unit_test(test_json_id),
+        cmocka_unit_test(test_cancel_long_poll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
