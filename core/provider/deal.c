@@ -27,6 +27,7 @@
 #include "solver/store.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "wire/mediation.h"
 
 #define EXIT_NOT_RUN   255  /* the job never ran to an exit (refused, sandbox failure) */
 #define EXIT_KILLED    (-9) /* timed out or cancelled: killed (the wire's -signal) */
@@ -42,6 +43,10 @@ struct deal_ctx {
     bool has_offer;
     struct lp_journal_entry j;
     int slot;
+    /* mediation only */
+    bool mediation;
+    uint8_t request_id[LP_WIRE_ID_LEN], result_id[LP_WIRE_ID_LEN], offer_id[LP_WIRE_ID_LEN];
+    char original_cid[LP_WIRE_MAX_CID + 1];
     char dir[4400], inputs[4500], result[4500], outputs[4600];
 };
 
@@ -59,28 +64,39 @@ static void count(struct lp_provider *p, uint64_t *field)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Opens the hex envelope in a JSON view and requires the given kind. */
-static int open_envelope(json_t *view, uint32_t kind, struct lp_wire_object *obj, char *err,
-                         size_t errlen)
+/* Opens the hex envelope in member `key` of a JSON view and requires the given kind; id (may
+ * be NULL) receives the envelope's ID. */
+static int open_envelope_at(json_t *view, const char *key, uint32_t kind,
+                            struct lp_wire_object *obj, uint8_t *id, char *err, size_t errlen)
 {
-    const char *hex = json_string_value(json_object_get(view, "envelope"));
+    const char *hex = json_string_value(json_object_get(view, key));
     size_t n = hex ? strlen(hex) / 2 : 0;
     uint8_t *buf = n ? malloc(n) : NULL;
     size_t len = 0;
     struct lp_wire_error we;
+    struct lp_envelope env;
     int rc = -1;
     if (!buf || lp_hex_decode_var(hex, buf, n, &len) != 0)
         snprintf(err, errlen, "the view carries no envelope");
-    else if (lp_wire_open(buf, len, obj, NULL, &we) != 0)
+    else if (lp_wire_open(buf, len, obj, &env, &we) != 0)
         snprintf(err, errlen, "bad signed %s: %s", lp_wire_kind_name(kind), we.message);
     else if (obj->kind != kind) {
         snprintf(err, errlen, "expected a %s, got a %s", lp_wire_kind_name(kind),
                  lp_wire_kind_name(obj->kind));
         lp_wire_object_free(obj);
-    } else
+    } else {
+        if (id)
+            memcpy(id, env.id, LP_WIRE_ID_LEN);
         rc = 0;
+    }
     free(buf);
     return rc;
+}
+
+static int open_envelope(json_t *view, uint32_t kind, struct lp_wire_object *obj, char *err,
+                         size_t errlen)
+{
+    return open_envelope_at(view, "envelope", kind, obj, NULL, err, errlen);
 }
 
 /* The deal as the solver signed it, its state and whether it has inputs. */
@@ -141,6 +157,8 @@ static int fetch_offer(struct deal_ctx *c, char *err, size_t errlen)
 
 static void journal(struct deal_ctx *c, int step)
 {
+    if (c->mediation)
+        return; /* a mediation is not our deal: a restart re-runs it from the solver's list */
     c->j.step = step;
     c->j.slot = c->slot;
     lp_journal_put(c->p->journal, &c->j);
@@ -532,6 +550,213 @@ static void run_deal(struct deal_ctx *c)
     deliver(c);
 }
 
+/* ---- mediation --------------------------------------------------------------------------- */
+
+/* The challenged deal as its mediator sees it: the solver-signed deal, the provider's signed
+ * result (its CID) and the job creator's signed mediation request (its ID). */
+static int fetch_mediation(struct deal_ctx *c, char *err, size_t errlen)
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    if (lp_client_get_deal(c->p->client, c->r->deal_id, &v, &e) != 0) {
+        snprintf(err, errlen, "%s", e.message);
+        return -1;
+    }
+    int rc = -1;
+    struct lp_wire_object deal, res, req;
+    memset(&deal, 0, sizeof deal);
+    memset(&res, 0, sizeof res);
+    memset(&req, 0, sizeof req);
+    uint8_t mediator[LP_WIRE_ADDR_LEN];
+    const char *who = json_string_value(json_object_get(v, "mediator"));
+    c->state = (int)json_integer_value(json_object_get(v, "state"));
+    c->has_inputs = json_is_string(json_object_get(v, "inputs"));
+    if (!who || lp_address_parse(who, mediator) != 0 ||
+        memcmp(mediator, c->p->address, LP_WIRE_ADDR_LEN) != 0) {
+        snprintf(err, errlen, "we are not the deal's mediator");
+        rc = 1;
+    } else if (c->state != LP_DEAL_RESULTS_CHECKED ||
+               json_is_string(json_object_get(v, "verdict"))) {
+        snprintf(err, errlen, "the deal is %s; no verdict is due",
+                 lp_deal_state_name((uint32_t)c->state));
+        rc = 1;
+    } else if (open_envelope(v, LP_WIRE_DEAL, &deal, err, errlen) == 0 &&
+               open_envelope_at(v, "result", LP_WIRE_RESULT, &res, c->result_id, err, errlen) ==
+                   0 &&
+               open_envelope_at(v, "challenge", LP_WIRE_MEDIATION_REQUEST, &req, c->request_id, err,
+                                errlen) == 0) {
+        c->deal = deal.u.deal;
+        snprintf(c->original_cid, sizeof c->original_cid, "%s",
+                 res.u.result.cid ? res.u.result.cid : "");
+        if (lp_client_json_id(v, "mediator_offer_id", c->offer_id) != 0)
+            memset(c->offer_id, 0, sizeof c->offer_id);
+        rc = 0;
+    }
+    if (deal.kind)
+        lp_wire_object_free(&deal);
+    if (res.kind)
+        lp_wire_object_free(&res);
+    if (req.kind)
+        lp_wire_object_free(&req);
+    json_decref(v);
+    return rc;
+}
+
+/* Brings our ledger up to the challenge (a shared ledger or the chain may already be there;
+ * a node's own ledger starts from the agreement), then records the verdict. */
+static void record_verdict(struct deal_ctx *c, bool accepted)
+{
+    struct lp_backend *b = c->p->verifier;
+    const struct lp_verifier_ops *ops = lp_backend_ops(b);
+    if (!LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, mediation_verdict))
+        return;
+    struct lp_deal_record dr;
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    lp_backend_lock(b);
+    bool known = LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, read_deal) &&
+                 ops->read_deal(lp_backend_instance(b), c->r->deal_id, &dr) == LP_OK;
+    lp_backend_unlock(b);
+    if (!known) {
+        record_agreement(c);
+        dr.state = LP_DEAL_AGREED;
+    }
+    lp_backend_lock(b);
+    void *in = lp_backend_instance(b);
+    int rc = LP_OK;
+    if (dr.state == LP_DEAL_AGREED && ops->record_result && c->original_cid[0]) {
+        struct lp_result_record rr;
+        memset(&rr, 0, sizeof rr);
+        rr.struct_size = sizeof rr;
+        memcpy(rr.deal_id, c->r->deal_id, 32);
+        memcpy(rr.result_id, c->result_id, 32);
+        snprintf(rr.cid, sizeof rr.cid, "%s", c->original_cid);
+        rr.instruction_count = 1;
+        rc = ops->record_result(in, &rr);
+        if (rc == LP_OK)
+            dr.state = LP_DEAL_RESULTS_SUBMITTED;
+    }
+    if (rc == LP_OK && dr.state == LP_DEAL_RESULTS_SUBMITTED && ops->challenge_result) {
+        rc = ops->challenge_result(in, c->r->deal_id, c->p->address);
+        if (rc == LP_OK)
+            dr.state = LP_DEAL_RESULTS_CHECKED;
+    }
+    if (rc == LP_OK)
+        rc = ops->mediation_verdict(in, c->r->deal_id, accepted);
+    if (rc != LP_OK)
+        lp_warn("provider: mediation of deal %s: verifier: %s", c->r->hex,
+                lp_backend_last_error(b));
+    lp_backend_unlock(b);
+}
+
+static int post_verdict(struct deal_ctx *c, bool accepted, const char *cid, const char *reason)
+{
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_MEDIATION_VERDICT;
+    struct lp_mediation_verdict *v = &obj.u.mediation_verdict;
+    memcpy(v->request_id, c->request_id, LP_WIRE_ID_LEN);
+    memcpy(v->deal_id, c->r->deal_id, LP_WIRE_ID_LEN);
+    memcpy(v->result_id, c->result_id, LP_WIRE_ID_LEN);
+    memcpy(v->mediator, c->p->address, LP_WIRE_ADDR_LEN);
+    v->verdict = accepted ? LP_VERDICT_ACCEPTED : LP_VERDICT_REJECTED;
+    v->mediator_cid = (char *)cid;
+    char r[LP_WIRE_MAX_REASON];
+    snprintf(r, sizeof r, "%s", reason);
+    v->reason = r;
+    v->created_at_ms = realtime_ms();
+    struct lp_client_error e;
+    for (int attempt = 0;; attempt++) {
+        if (lp_client_post_object(c->p->client, &obj, NULL, NULL, NULL, &e) == 0)
+            return 0;
+        if ((e.status >= 400 && e.status < 500 && e.status != 429) || attempt == 4)
+            break;
+        usleep(500000u << attempt);
+    }
+    lp_error("provider: mediation of deal %s: posting the verdict failed: %s", c->r->hex,
+             e.message);
+    return -1;
+}
+
+/* As the booked mediator: re-run the job, store our result folder the same way, and rule that
+ * the result stands when our CID equals the provider's (the CID covers stdout, stderr,
+ * exitCode and outputs/, so a deterministic job gives the same one). A job we cannot run or
+ * refuse gets no verdict: the solver's mediation timeout ends the deal instead. */
+static void run_mediation(struct deal_ctx *c)
+{
+    struct lp_provider *p = c->p;
+    char err[1024];
+    int f = fetch_mediation(c, err, sizeof err);
+    if (f != 0) {
+        if (f < 0)
+            lp_error("provider: mediation of deal %s: %s", c->r->hex, err);
+        else
+            lp_debug("provider: mediation of deal %s: %s", c->r->hex, err);
+        return;
+    }
+    static const uint8_t zero[LP_WIRE_ID_LEN];
+    c->slot = lp_provider_claim_slot(
+        p, memcmp(c->offer_id, zero, LP_WIRE_ID_LEN) ? c->offer_id : NULL, -1);
+    lp_info("provider: mediating deal %s (challenged result %s)", c->r->hex, c->original_cid);
+    struct lp_job_plan plan;
+    if (fetch_offer(c, err, sizeof err) != 0 ||
+        lp_job_plan_from_offer(&c->offer, &plan, err, sizeof err) != 0) {
+        lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex, err);
+        return;
+    }
+    char reason[1024];
+    if (check_policy(c, &plan, reason, sizeof reason) != 0) {
+        lp_warn("provider: mediation of deal %s refused: %s; no verdict", c->r->hex, reason);
+        lp_job_plan_free(&plan);
+        return;
+    }
+    if (prepare_dirs(c, true, err, sizeof err) != 0) {
+        lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex, err);
+        lp_job_plan_free(&plan);
+        return;
+    }
+    lp_provider_mining_pause(p, c->slot);
+    char error[1024];
+    int rc = run_job(c, &plan, error, sizeof error);
+    lp_provider_mining_resume(p, c->slot);
+    lp_job_plan_free(&plan);
+    if (rc != 0 || c->r->cancel) {
+        lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex,
+                 rc != 0 ? error : stopping_reason(c));
+        return;
+    }
+    char path[4700], code[32];
+    snprintf(path, sizeof path, "%s/exitCode", c->result);
+    snprintf(code, sizeof code, "%d", c->j.exit_code);
+    write_text(path, code);
+    const struct lp_storage_ops *so = lp_backend_ops(p->storage);
+    struct lp_cid cid;
+    memset(&cid, 0, sizeof cid);
+    lp_backend_lock(p->storage);
+    rc = so->put(lp_backend_instance(p->storage), c->result, &cid);
+    if (rc != LP_OK)
+        snprintf(err, sizeof err, "%s", lp_backend_last_error(p->storage));
+    lp_backend_unlock(p->storage);
+    if (rc != LP_OK) {
+        lp_error("provider: mediation of deal %s: storing our outputs failed: %s; no verdict",
+                 c->r->hex, err);
+        return;
+    }
+    cid.str[sizeof cid.str - 1] = '\0';
+    bool accepted = c->original_cid[0] && strcmp(cid.str, c->original_cid) == 0;
+    if (accepted)
+        snprintf(reason, sizeof reason, "the re-run gave the same outputs (CID %s)", cid.str);
+    else
+        snprintf(reason, sizeof reason, "the re-run gave CID %s, the result claims %s%s%s", cid.str,
+                 c->original_cid[0] ? c->original_cid : "none", error[0] ? "; our run: " : "",
+                 error);
+    if (post_verdict(c, accepted, cid.str, reason) != 0)
+        return;
+    record_verdict(c, accepted);
+    lp_info("provider: mediation of deal %s: verdict %s: %s", c->r->hex,
+            accepted ? "result accepted" : "result rejected", reason);
+}
+
 void *lp_provider_deal_main(void *arg)
 {
     struct lp_deal_run *r = arg;
@@ -546,11 +771,16 @@ void *lp_provider_deal_main(void *arg)
             memcpy(c->j.deal_id, r->deal_id, LP_WIRE_ID_LEN);
             c->j.slot = -1;
         }
-        snprintf(c->dir, sizeof c->dir, "%s/deals/%s", r->p->rt.work_dir, r->hex + 2);
+        c->mediation = r->mediation;
+        snprintf(c->dir, sizeof c->dir, "%s/%s/%s", r->p->rt.work_dir,
+                 r->mediation ? "mediations" : "deals", r->hex + 2);
         snprintf(c->inputs, sizeof c->inputs, "%s/inputs", c->dir);
         snprintf(c->result, sizeof c->result, "%s/result", c->dir);
         snprintf(c->outputs, sizeof c->outputs, "%s/outputs", c->result);
-        run_deal(c);
+        if (c->mediation)
+            run_mediation(c);
+        else
+            run_deal(c);
         if (c->slot >= 0)
             lp_provider_release_slot(c->p, c->slot);
         if (c->has_offer)

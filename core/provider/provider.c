@@ -411,8 +411,8 @@ static struct lp_deal_run *find_run(struct lp_provider *p, const uint8_t id[LP_W
 }
 
 /* Starts a thread for a deal unless one exists or the journal says it is done. */
-static void start_deal(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
-                       const struct lp_journal_entry *resume)
+static void start_run(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
+                      const struct lp_journal_entry *resume, bool mediation)
 {
     pthread_mutex_lock(&p->mu);
     bool skip = find_run(p, id) != NULL || p->stopping;
@@ -420,7 +420,7 @@ static void start_deal(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
     if (skip)
         return;
     struct lp_journal_entry known;
-    if (!resume && lp_journal_get(p->journal, id, &known) == 0) {
+    if (!mediation && !resume && lp_journal_get(p->journal, id, &known) == 0) {
         if (known.step >= LP_JSTEP_POSTED)
             return;
         resume = &known; /* unfinished: a journal scan will have started it already */
@@ -435,14 +435,16 @@ static void start_deal(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
         r->resume = *resume;
         r->has_resume = true;
     }
+    r->mediation = mediation;
     pthread_mutex_lock(&p->mu);
-    if (p->opt.once && p->once_taken) {
+    if (!mediation && p->opt.once && p->once_taken) {
         pthread_mutex_unlock(&p->mu);
         lp_info("provider: --once: deal %s left to a later run", r->hex);
         free(r);
         return;
     }
-    p->once_taken = true;
+    if (!mediation)
+        p->once_taken = true;
     if (pthread_create(&r->thread, NULL, lp_provider_deal_main, r) != 0) {
         pthread_mutex_unlock(&p->mu);
         lp_error("provider: cannot start a thread for deal %s", r->hex);
@@ -452,6 +454,12 @@ static void start_deal(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
     r->next = p->runs;
     p->runs = r;
     pthread_mutex_unlock(&p->mu);
+}
+
+static void start_deal(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
+                       const struct lp_journal_entry *resume)
+{
+    start_run(p, id, resume, false);
 }
 
 /* Joins finished deal threads; returns how many are still running. */
@@ -501,12 +509,20 @@ static void pick_up_active_deals(struct lp_provider *p)
     json_t *d;
     json_array_foreach(json_object_get(j, "deals"), i, d)
     {
-        uint8_t id[LP_WIRE_ID_LEN], rp[LP_WIRE_ADDR_LEN];
+        uint8_t id[LP_WIRE_ID_LEN], rp[LP_WIRE_ADDR_LEN], med[LP_WIRE_ADDR_LEN];
         const char *who = json_string_value(json_object_get(d, "resource_provider"));
+        const char *mediator = json_string_value(json_object_get(d, "mediator"));
+        json_int_t st = json_integer_value(json_object_get(d, "state"));
+        if (lp_client_json_id(d, "id", id) == 0 && mediator &&
+            lp_address_parse(mediator, med) == 0 &&
+            memcmp(med, p->address, LP_WIRE_ADDR_LEN) == 0 && st == LP_DEAL_RESULTS_CHECKED &&
+            !json_is_string(json_object_get(d, "verdict"))) {
+            start_run(p, id, NULL, true); /* a mediation we had not finished: from scratch */
+            continue;
+        }
         if (lp_client_json_id(d, "id", id) != 0 || !who || lp_address_parse(who, rp) != 0 ||
             memcmp(rp, p->address, LP_WIRE_ADDR_LEN) != 0)
             continue;
-        json_int_t st = json_integer_value(json_object_get(d, "state"));
         if (st == LP_DEAL_AGREED || st == LP_DEAL_UPLOADING)
             start_deal(p, id, NULL);
     }
@@ -526,11 +542,15 @@ static void handle_events(struct lp_provider *p, json_t *events)
         json_int_t state = json_integer_value(json_object_get(ev, "state"));
         if (strcmp(type, "deal_added") == 0) {
             start_deal(p, id, NULL);
+        } else if (strcmp(type, "mediation_requested") == 0) {
+            /* Sent to all three parties; the thread goes on only if we are the mediator. */
+            start_run(p, id, NULL, true);
         } else if (strcmp(type, "deal_state") == 0 && state != LP_DEAL_AGREED &&
                    state != LP_DEAL_UPLOADING && state != LP_DEAL_RESULTS_SUBMITTED) {
             pthread_mutex_lock(&p->mu);
             struct lp_deal_run *r = find_run(p, id);
-            if (r && state != LP_DEAL_DOWNLOADING && state != LP_DEAL_RESULTS_ACCEPTED) {
+            if (r && state != LP_DEAL_DOWNLOADING && state != LP_DEAL_RESULTS_ACCEPTED &&
+                !(r->mediation && state == LP_DEAL_RESULTS_CHECKED)) {
                 lp_info("provider: deal %s is now %s at the solver; stopping its job", r->hex,
                         json_string_value(json_object_get(ev, "state_name")));
                 r->cancel = true;

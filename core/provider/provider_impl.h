@@ -29,6 +29,7 @@ struct lp_deal_run {
     char hex[2 * LP_WIRE_ID_LEN + 3];
     struct lp_journal_entry resume; /* valid when has_resume */
     bool has_resume;
+    bool mediation; /* re-run a challenged deal as its booked mediator (deal.c) */
     pthread_t thread;
     volatile bool cancel; /* the deal ended at the solver, or the provider stops */
     volatile bool finished;

@@ -1,0 +1,421 @@
+/* Mediation end to end in one process: an in-process solver, provider A runs a job, the job
+ * creator challenges the result, provider B is booked as mediator, re-runs the job under the real
+ * embedded plugins, posts a signed verdict (accepted when its outputs' CID equals A's) and records
+ * it through its verifier/ledger. Needs /usr/bin/bwrap and busybox-static. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cid/cid.h"
+#include "cid/importer.h"
+#include "client/client.h"
+#include "config/config.h"
+#include "crypto/keccak.h"
+#include "crypto/keyfile.h"
+#include "crypto/random.h"
+#include "image/fs_tree.h"
+#include "image/store.h"
+#include "provider/journal.h"
+#include "provider/policy.h"
+#include "provider/provider.h"
+#include "provider/settings.h"
+#include "provider/tarball.h"
+#include "solver/http.h"
+#include "solver/solver.h"
+#include "util/hex.h"
+#include "wire/mediation.h"
+#include "wire/object.h"
+#include "loader/backend.h"
+#include <lilypad/verifier.h>
+
+#define IMAGE  "lilypad-example/cowsay:v1"
+#define REPO   "https://example.org/lilypad-module-cowsay"
+#define COMMIT "0123456789abcdef0123456789abcdef01234567"
+
+static char tmp[64];
+static struct lp_solver *solver;
+static struct lp_solver_http *http;
+static char url[64];
+static struct lp_key creator_key;
+static struct lp_client *creator;
+static int cfg_counter;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/bwrap", X_OK) != 0) {
+        fprintf(stderr,
+                "test_provider_mediation: /usr/bin/bwrap is missing; install it with `apt-get "
+                "install bubblewrap` (scripts/install-deps.sh)\n");
+        return -1;
+    }
+    strcpy(tmp, "/tmp/lp-test-med-XXXXXX");
+    if (!mkdtemp(tmp))
+        return -1;
+    char cmd[512], err[1024], dir[128], file[128];
+    snprintf(cmd, sizeof cmd,
+             "'%s/scripts/build-example-images.sh' '%s/images-out' --no-import >/dev/null",
+             LP_SOURCE_DIR, tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "test_provider_mediation: building the example images failed (needs "
+                        "busybox-static and tar)\n");
+        return -1;
+    }
+    struct lp_image_store store;
+    snprintf(dir, sizeof dir, "%s/images", tmp);
+    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
+    struct lp_image_import_result *res = calloc(1, sizeof *res);
+    if (!res || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
+        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
+        fprintf(stderr, "test_provider_mediation: image import: %s\n", err);
+        free(res);
+        return -1;
+    }
+    free(res);
+
+    struct lp_solver_config sc;
+    lp_solver_config_defaults(&sc);
+    static char db[128], files[128];
+    snprintf(db, sizeof db, "%s/solver.db", tmp);
+    snprintf(files, sizeof files, "%s/solver-files", tmp);
+    mkdir(files, 0700);
+    sc.db_path = db;
+    sc.files_dir = files;
+    sc.tick_ms = 200;
+    struct lp_key skey;
+    lp_key_generate(&skey);
+    if (lp_solver_open(&sc, &skey, &solver, err, sizeof err) != 0 ||
+        lp_solver_http_start(solver, "127.0.0.1:0", &http, err, sizeof err) != 0) {
+        fprintf(stderr, "test_provider_mediation: solver: %s\n", err);
+        return -1;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", lp_solver_http_port(http));
+    lp_key_generate(&creator_key);
+    creator = lp_client_new(url, &creator_key, 10000);
+    return creator ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    lp_client_free(creator);
+    if (solver)
+        lp_solver_interrupt(solver);
+    lp_solver_http_stop(http);
+    lp_solver_close(solver);
+    lp_fs_remove_tree(tmp);
+    return 0;
+}
+
+/* A provider configuration with its own key and work folder; extra goes into provider {}. */
+static void make_config(char *path, size_t cap, const char *extra)
+{
+    int n = ++cfg_counter;
+    char key_path[128], err[256];
+    snprintf(key_path, sizeof key_path, "%s/provider%d.key", tmp, n);
+    struct lp_key key;
+    lp_key_generate(&key);
+    assert_int_equal(lp_keyfile_write_hex(key_path, &key, true, err, sizeof err), 0);
+    snprintf(path, cap, "%s/provider%d.cfg", tmp, n);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "gpu = \"none\";\n"
+             "hashrate: { backend = \"cpu\"; cpu: { threads = 1; }; };\n"
+             "executor: { process: { image_store = \"%s/images\"; work_dir = \"%s/jobs%d\"; "
+             "kill_grace = \"200ms\"; }; };\n"
+             "storage: { local: { root = \"%s/storage%d\"; }; };\n"
+             "verifier: { ledger: { path = \"%s/ledger%d.sqlite\"; }; };\n"
+             "provider: { solver = \"%s\"; key = \"%s\"; work_dir = \"%s/work%d\";\n"
+             "  image_store = \"%s/images\"; price = \"10\"; cpu = 1000; ram = \"512M\";\n"
+             "  disk = \"1G\"; poll_wait = \"1s\"; mining_duty = 10; %s };\n",
+             tmp, tmp, n, tmp, n, tmp, n, url, key_path, tmp, n, tmp, extra ? extra : "");
+    write_file(path, text);
+}
+
+struct prov_thread {
+    struct lp_config *cfg;
+    struct lp_provider *p;
+    pthread_t th;
+    int rc;
+};
+
+static void *prov_main(void *arg)
+{
+    struct prov_thread *t = arg;
+    t->rc = lp_provider_run(t->p);
+    return NULL;
+}
+
+static void start_provider(struct prov_thread *t, const char *cfg_path, bool once)
+{
+    char err[1024];
+    memset(t, 0, sizeof *t);
+    assert_int_equal(lp_config_load_file(cfg_path, &t->cfg, err, sizeof err), 0);
+    struct lp_provider_options opt = {.once = once};
+    if (lp_provider_open(t->cfg, &opt, &t->p, err, sizeof err) != 0)
+        fail_msg("provider open: %s", err);
+    assert_int_equal(pthread_create(&t->th, NULL, prov_main, t), 0);
+}
+
+static void join_provider(struct prov_thread *t)
+{
+    pthread_join(t->th, NULL);
+    lp_provider_close(t->p);
+    lp_config_free(t->cfg);
+    assert_int_equal(t->rc, 0);
+}
+
+static void wait_offer(struct prov_thread *t)
+{
+    for (int i = 0; i < 1000; i++) {
+        struct lp_provider_stats st;
+        lp_provider_get_stats(t->p, &st);
+        if (st.offers_posted > 0)
+            return;
+        usleep(10000);
+    }
+    fail_msg("the provider posted no resource offer within 10 s");
+}
+
+/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
+static void post_job(const char *script, uint8_t id[32])
+{
+    char raw[1024], *canon = NULL;
+    json_t *argv = json_pack("[sss]", "/bin/sh", "-c", script);
+    json_t *spec =
+        json_pack("{s:{s:s,s:{s:{s:s,s:o},s:{s:s}}}}", "job", "APIVersion", "V1beta1", "Spec",
+                  "Docker", "Image", IMAGE, "Entrypoint", argv, "Network", "Type", "None");
+    char *text = json_dumps(spec, JSON_COMPACT);
+    snprintf(raw, sizeof raw, "%s", text);
+    free(text);
+    json_decref(spec);
+    struct lp_wire_error we;
+    assert_int_equal(lp_wire_json_canonical(raw, strlen(raw), &canon, &we), 0);
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_JOB_OFFER;
+    struct lp_job_offer *j = &obj.u.job_offer;
+    memcpy(j->job_creator, creator_key.address, 20);
+    j->module.repo = (char *)REPO;
+    j->module.commit = (char *)COMMIT;
+    j->module.spec = canon;
+    j->resources.cpu_millicores = 500;
+    j->resources.ram_bytes = 64u << 20;
+    j->resources.disk_bytes = 16u << 20;
+    lp_wei_from_u64(&j->max_price, 100);
+    lp_wei_from_u64(&j->payment_collateral, 1);
+    j->timeout_s = 60;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    j->created_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    lp_random_bytes(j->nonce, sizeof j->nonce);
+    struct lp_client_error e;
+    if (lp_client_post_object(creator, &obj, NULL, id, NULL, &e) != 0)
+        fail_msg("post job offer: %s", e.message);
+    free(canon);
+}
+
+/* The deal of a job offer, once matched. */
+static void deal_of(const uint8_t job_id[32], uint8_t deal_id[32])
+{
+    for (int i = 0; i < 500; i++) {
+        json_t *v = NULL;
+        struct lp_client_error e;
+        assert_int_equal(lp_client_get_offer(creator, LP_WIRE_JOB_OFFER, job_id, &v, &e), 0);
+        int rc = lp_client_json_id(v, "deal_id", deal_id);
+        json_decref(v);
+        if (rc == 0)
+            return;
+        usleep(20000);
+    }
+    fail_msg("the job offer was not matched");
+}
+
+/* The deal's posted result, opened and checked. */
+static void result_of(const uint8_t deal_id[32], struct lp_result *out, int *state)
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    assert_int_equal(lp_client_get_deal(creator, deal_id, &v, &e), 0);
+    *state = (int)json_integer_value(json_object_get(v, "state"));
+    const char *hex = json_string_value(json_object_get(v, "result"));
+    assert_non_null(hex);
+    uint8_t buf[8192];
+    size_t len;
+    assert_int_equal(lp_hex_decode_var(hex, buf, sizeof buf, &len), 0);
+    struct lp_wire_object obj;
+    struct lp_wire_error we;
+    assert_int_equal(lp_wire_open(buf, len, &obj, NULL, &we), 0);
+    assert_int_equal(obj.kind, LP_WIRE_RESULT);
+    *out = obj.u.result;
+    json_decref(v);
+}
+
+/* The deal's state at the solver, waiting up to 20 s for one in `want` (a bit mask). */
+static int wait_state(const uint8_t deal_id[32], unsigned want)
+{
+    int st = -1;
+    for (int i = 0; i < 1000; i++) {
+        json_t *v = NULL;
+        struct lp_client_error e;
+        assert_int_equal(lp_client_get_deal(creator, deal_id, &v, &e), 0);
+        st = (int)json_integer_value(json_object_get(v, "state"));
+        json_decref(v);
+        if (want & (1u << st))
+            return st;
+        usleep(20000);
+    }
+    return st;
+}
+
+static void challenge(const uint8_t deal_id[32])
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    assert_int_equal(lp_client_get_deal(creator, deal_id, &v, &e), 0);
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_MEDIATION_REQUEST;
+    struct lp_mediation_request *m = &obj.u.mediation_request;
+    memcpy(m->deal_id, deal_id, 32);
+    assert_int_equal(lp_client_json_id(v, "result_id", m->result_id), 0);
+    json_decref(v);
+    memcpy(m->requester, creator_key.address, 20);
+    m->reason = (char *)"I do not believe this output";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->created_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    lp_random_bytes(m->nonce, sizeof m->nonce);
+    if (lp_client_post_object(creator, &obj, NULL, NULL, NULL, &e) != 0)
+        fail_msg("challenge: %s", e.message);
+}
+
+/* The verdict envelope of a deal, opened. */
+static void verdict_of(const uint8_t deal_id[32], struct lp_wire_object *out, uint8_t mediator[20])
+{
+    json_t *v = NULL;
+    struct lp_client_error e;
+    assert_int_equal(lp_client_get_deal(creator, deal_id, &v, &e), 0);
+    const char *hex = json_string_value(json_object_get(v, "verdict"));
+    assert_non_null(hex);
+    assert_int_equal(lp_address_parse(json_string_value(json_object_get(v, "mediator")), mediator),
+                     0);
+    uint8_t buf[8192];
+    size_t len;
+    assert_int_equal(lp_hex_decode_var(hex, buf, sizeof buf, &len), 0);
+    struct lp_wire_error we;
+    assert_int_equal(lp_wire_open(buf, len, out, NULL, &we), 0);
+    assert_int_equal(out->kind, LP_WIRE_MEDIATION_VERDICT);
+    json_decref(v);
+}
+
+/* What the mediator's verifier recorded about the deal. */
+static uint32_t ledger_state(const char *cfg_path, const uint8_t deal_id[32])
+{
+    struct lp_config *cfg;
+    struct lp_backend *b;
+    char err[1024];
+    assert_int_equal(lp_config_load_file(cfg_path, &cfg, err, sizeof err), 0);
+    if (lp_backend_open(cfg, "verifier", NULL, &b, err, sizeof err) != 0)
+        fail_msg("verifier: %s", err);
+    const struct lp_verifier_ops *ops = lp_backend_ops(b);
+    struct lp_deal_record dr;
+    memset(&dr, 0, sizeof dr);
+    dr.struct_size = sizeof dr;
+    int rc = ops->read_deal(lp_backend_instance(b), deal_id, &dr);
+    lp_backend_close(b);
+    lp_config_free(cfg);
+    return rc == LP_OK ? dr.state : 0xffffffffu;
+}
+
+/* Runs a job on provider A, challenges it as the job creator, and lets provider B (the only
+ * other one with an open offer) mediate. `script` decides whether a re-run gives the same
+ * outputs; returns the verdict and checks everything else. */
+static uint32_t mediate(const char *script, int want_state)
+{
+    char cfg_a[256], cfg_b[256];
+    make_config(cfg_a, sizeof cfg_a, NULL);
+    make_config(cfg_b, sizeof cfg_b, NULL);
+    struct prov_thread a, b;
+    start_provider(&a, cfg_a, true);
+    wait_offer(&a);
+    uint8_t job[32], deal[32];
+    post_job(script, job);
+    deal_of(job, deal);
+    join_provider(&a); /* --once: back after the result is posted */
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    assert_int_equal(st, 2 /* RESULTS_SUBMITTED */);
+
+    start_provider(&b, cfg_b, false);
+    wait_offer(&b);
+    challenge(deal);
+    int end = wait_state(deal, (1u << 5) | (1u << 6));
+    assert_int_equal(end, want_state);
+    lp_provider_stop(b.p);
+    join_provider(&b);
+
+    struct lp_wire_object v;
+    uint8_t mediator[20];
+    verdict_of(deal, &v, mediator);
+    assert_memory_equal(v.u.mediation_verdict.mediator, mediator, 20);
+    assert_memory_equal(v.u.mediation_verdict.deal_id, deal, 32);
+    assert_true(strncmp(v.u.mediation_verdict.mediator_cid, "Qm", 2) == 0);
+    uint32_t verdict = v.u.mediation_verdict.verdict;
+    if (verdict == LP_VERDICT_ACCEPTED)
+        assert_string_equal(v.u.mediation_verdict.mediator_cid, r.cid);
+    else
+        assert_string_not_equal(v.u.mediation_verdict.mediator_cid, r.cid);
+    /* The verdict is recorded through the mediator's verifier (its own ledger caught up from
+     * the agreement). */
+    assert_int_equal(ledger_state(cfg_b, deal), (uint32_t)want_state);
+    lp_wire_object_free(&v);
+    lp_result_free(&r);
+    return verdict;
+}
+
+static void test_mediation_same_outputs_accepted(void **state)
+{
+    (void)state;
+    assert_int_equal(mediate("echo deterministic; echo 42 > /outputs/answer", 5),
+                     LP_VERDICT_ACCEPTED);
+}
+
+static void test_mediation_different_outputs_rejected(void **state)
+{
+    (void)state;
+    /* A fresh random number on each run: the mediator's outputs cannot match. */
+    assert_int_equal(mediate("head -c 16 /dev/urandom | od -An -tx1 > /outputs/random", 6),
+                     LP_VERDICT_REJECTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mediation_same_outputs_accepted),
+        cmocka_unit_test(test_mediation_different_outputs_rejected),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
