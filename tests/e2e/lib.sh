@@ -14,7 +14,10 @@ set -euo pipefail
 E2E_NAME=${E2E_NAME:-$(basename "$0" .sh)}
 LP_E2E_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_PIDS=()
+declare -A E2E_WHAT=() # pid -> what it is, for messages
 E2E_T=""
+
+e2e_what() { echo "${E2E_WHAT[$1]:-?}"; }
 
 e2e_log() { printf '%s: %s\n' "$E2E_NAME" "$*" >&2; }
 
@@ -26,27 +29,46 @@ e2e_fail() {
 
 e2e_now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
-# e2e_stop PID [GRACE_S]: SIGTERM, then SIGKILL after GRACE_S (default 5), then reap.
+# e2e_stop PID [GRACE_S]: SIGTERM, then SIGKILL after GRACE_S (default 5), then reap. Sets
+# E2E_STOP_STATUS: the exit status, or "hung" when SIGTERM was not enough.
 e2e_stop() {
     local pid=$1 grace=${2:-5} i
+    E2E_STOP_STATUS=0
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < grace * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    if kill -KILL "$pid" 2>/dev/null; then
+        E2E_STOP_STATUS=hung
+        wait "$pid" 2>/dev/null || true
+    else
+        wait "$pid" 2>/dev/null || E2E_STOP_STATUS=$?
+    fi
 }
 
 e2e_cleanup() {
-    local rc=$? f
+    local rc=$? f i problems=()
     trap - EXIT INT TERM
-    # Newest first: job creators, then providers, then the solver they talk to.
-    local i
+    # Newest first: job creators, then providers, then the solver they talk to. Each must
+    # stop cleanly on SIGTERM (a sanitizer's exit report shows up here as a non-zero status).
     for ((i = ${#E2E_PIDS[@]} - 1; i >= 0; i--)); do
-        e2e_stop "${E2E_PIDS[i]}" 3
+        e2e_stop "${E2E_PIDS[i]}" 5
+        [[ $E2E_STOP_STATUS == 0 ]] ||
+            problems+=("pid ${E2E_PIDS[i]} ($(e2e_what "${E2E_PIDS[i]}")) stopped with $E2E_STOP_STATUS")
     done
     if [[ -n $E2E_T && -d $E2E_T ]]; then
+        # A sanitizer report anywhere (a daemon's log included) fails the case.
+        for f in "$E2E_T"/*.log "$E2E_T"/*.err; do
+            [[ -f $f ]] || continue
+            if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+                problems+=("sanitizer report in ${f##*/}")
+            fi
+        done
+        if ((${#problems[@]})); then
+            for f in "${problems[@]}"; do printf '%s: FAIL: %s\n' "$E2E_NAME" "$f" >&2; done
+            ((rc != 0)) || rc=1
+        fi
         if ((rc != 0)); then
             for f in "$E2E_T"/*.log "$E2E_T"/*.out "$E2E_T"/*.err; do
                 [[ -f $f ]] || continue
@@ -83,6 +105,7 @@ e2e_spawn() {
     "$@" >>"$E2E_T/$name.log" 2>&1 </dev/null &
     E2E_LAST_PID=$!
     E2E_PIDS+=("$E2E_LAST_PID")
+    E2E_WHAT[$E2E_LAST_PID]=$name
 }
 
 # e2e_forget PID: after a case killed and reaped a process itself.
@@ -213,6 +236,7 @@ EOF
     (cd "$dir" && LILYPAD_LOG=info exec "$LILYPAD" provider -c "$dir/provider.cfg") >>"$E2E_T/p$n.log" 2>&1 </dev/null &
     E2E_LAST_PID=$!
     E2E_PIDS+=("$E2E_LAST_PID")
+    E2E_WHAT[$E2E_LAST_PID]="provider $n"
     printf -v "E2E_PROVIDER${n}_PID" %s "$E2E_LAST_PID"
     printf -v "E2E_PROVIDER${n}_ADDR" %s "$("$LILYPAD" key show "$dir/provider.key")"
     e2e_wait_for 20 "provider $n's resource offer" e2e_offers_at_least "$E2E_PROVIDERS"
@@ -247,6 +271,7 @@ e2e_run_bg() {
         >"$E2E_T/$name.out" 2>"$E2E_T/$name.err" </dev/null &
     E2E_RUN_PID=$!
     E2E_PIDS+=("$E2E_RUN_PID")
+    E2E_WHAT[$E2E_RUN_PID]="lilypad run $name"
 }
 
 # e2e_run_wait PID TIMEOUT_S: waits for a background run; E2E_RC is its exit status.
