@@ -1,16 +1,17 @@
 /* Background proof of work for the provider: the hashrate backend's devices mined through
  * core/pow/miner.h at the configured duty cycle, paused on the devices a job uses, with the
- * 10 s / 60 s / 15 min rates logged.
- *
- * The solver API has no PoW round endpoints yet (core/solver/README.md), so there is no round
- * challenge to mine and nowhere to submit: the miner works on a random local challenge with an
- * all-zero target (nothing can win) and only the hash rate is measured and logged. Recording
- * rounds through the verifier (pow_new_round/pow_submit) waits for the solver to issue them;
- * issuing our own rounds would be self-certified and is deliberately not done. */
+ * 10 s / 60 s / 15 min rates logged. The work is the solver's round challenge for this provider
+ * (GET /api/v1/pow/challenge); the first nonce found in a round is submitted, signed, with the
+ * hashes counted since the round's work was set (POST /api/v1/pow/submissions), then the
+ * devices idle until the next round. Until a challenge arrives (or when the solver runs no
+ * rounds) the miner measures the hash rate on a local challenge that nothing can win. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "crypto/random.h"
+#include "util/hex.h"
+#include "wire/pow.h"
 #include "provider/provider_impl.h"
 #include "util/log.h"
 
@@ -29,6 +30,139 @@ static void lock_backend(void *ctx)
 static void unlock_backend(void *ctx)
 {
     lp_backend_unlock(ctx);
+}
+
+static uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* From a miner thread: keep the first solution of the round and wake the main loop. */
+static void on_solution(void *ctx, uint32_t device, const struct lp_pow_work *work,
+                        const struct lp_pow_solution *solution)
+{
+    (void)device;
+    struct lp_provider *p = ctx;
+    bool wake = false;
+    pthread_mutex_lock(&p->mu);
+    if (p->pow_has_round && !p->pow_has_solution && !p->pow_submitted &&
+        memcmp(work->challenge, p->pow_work.challenge, 32) == 0) {
+        p->pow_solution = *solution;
+        p->pow_has_solution = true;
+        wake = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (wake)
+        lp_client_cancel_fire(p->wake);
+}
+
+static int json_hex32(json_t *j, const char *key, uint8_t out[32])
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    return s ? lp_hex_decode_fixed(s, out, 32) : -1;
+}
+
+static void fetch_round(struct lp_provider *p, uint64_t now)
+{
+    json_t *j = NULL;
+    struct lp_client_error e;
+    if (lp_client_request_json(p->client, "GET", "/api/v1/pow/challenge", NULL, 0, &j, &e) != 0) {
+        if (e.status == 404)
+            lp_debug("provider: the solver runs no PoW rounds (%s)", e.message);
+        else
+            lp_warn("provider: PoW challenge: %s", e.message);
+        p->pow_next_fetch_ms = now + 60000;
+        return;
+    }
+    struct lp_pow_work w;
+    json_t *r = json_object_get(j, "round"), *end = json_object_get(j, "window_end");
+    if (!json_is_integer(r) || !json_is_integer(end) || json_hex32(j, "challenge", w.challenge) ||
+        json_hex32(j, "target", w.target)) {
+        lp_warn("provider: PoW challenge: the answer lacks round, challenge, target or window");
+        p->pow_next_fetch_ms = now + 60000;
+        json_decref(j);
+        return;
+    }
+    uint64_t round = (uint64_t)json_integer_value(r);
+    uint64_t window_end = (uint64_t)json_integer_value(end);
+    json_decref(j);
+    p->pow_next_fetch_ms = window_end > now ? window_end + 50 : now + 1000;
+    pthread_mutex_lock(&p->mu);
+    bool fresh = !p->pow_has_round || p->pow_round != round;
+    if (fresh) {
+        p->pow_has_round = true;
+        p->pow_round = round;
+        p->pow_work = w;
+        p->pow_has_solution = false;
+        p->pow_submitted = false;
+        p->pow_round_start_ms = now;
+        p->pow_round_start_hashes = lp_miner_hashes(p->miner);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (fresh) {
+        lp_miner_set_work(p->miner, &w, NULL);
+        lp_debug("provider: PoW round %llu", (unsigned long long)round);
+    }
+}
+
+static void submit_solution(struct lp_provider *p, uint64_t now)
+{
+    pthread_mutex_lock(&p->mu);
+    bool due = p->pow_has_round && p->pow_has_solution && !p->pow_submitted;
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_POW_SUBMISSION;
+    struct lp_wire_pow_submission *sub = &obj.u.pow_submission;
+    memcpy(sub->miner, p->address, LP_WIRE_ADDR_LEN);
+    sub->node_id = p->address_text;
+    sub->round = p->pow_round;
+    memcpy(sub->challenge, p->pow_work.challenge, 32);
+    memcpy(sub->nonce.be, p->pow_solution.nonce, 32);
+    sub->hashes = lp_miner_hashes(p->miner) - p->pow_round_start_hashes;
+    sub->window_ms = now > p->pow_round_start_ms ? now - p->pow_round_start_ms : 1;
+    sub->created_at_ms = now;
+    if (due)
+        p->pow_submitted = true; /* one submission per round, as the solver takes */
+    pthread_mutex_unlock(&p->mu);
+    if (!due)
+        return;
+    /* Nothing more to win this round: the devices idle until the next one. */
+    lp_miner_clear_work(p->miner);
+    uint8_t *env = NULL;
+    size_t len = 0;
+    struct lp_wire_error we;
+    if (lp_wire_sign(&p->key, &obj, &env, &len, NULL, &we) != 0) {
+        lp_warn("provider: PoW submission: %s", we.message);
+        return;
+    }
+    json_t *j = NULL;
+    struct lp_client_error e;
+    if (lp_client_request_json(p->client, "POST", "/api/v1/pow/submissions", env, len, &j, &e) !=
+        0) {
+        lp_warn("provider: PoW submission for round %llu refused: %s",
+                (unsigned long long)sub->round, e.message);
+    } else {
+        pthread_mutex_lock(&p->mu);
+        p->pow_accepted++;
+        pthread_mutex_unlock(&p->mu);
+        lp_info("provider: PoW round %llu: nonce accepted (%llu hashes in %llu ms)",
+                (unsigned long long)sub->round, (unsigned long long)sub->hashes,
+                (unsigned long long)sub->window_ms);
+    }
+    json_decref(j);
+    free(env);
+}
+
+void lp_provider_pow_tick(struct lp_provider *p)
+{
+    if (!p->miner)
+        return;
+    uint64_t now = realtime_ms();
+    submit_solution(p, now);
+    if (now >= p->pow_next_fetch_ms)
+        fetch_round(p, now);
 }
 
 int lp_provider_mining_start(struct lp_provider *p)
@@ -59,6 +193,8 @@ int lp_provider_mining_start(struct lp_provider *p)
         .lock = threadsafe ? NULL : lock_backend,
         .unlock = threadsafe ? NULL : unlock_backend,
         .lock_ctx = p->hashrate,
+        .on_solution = on_solution,
+        .ctx = p,
     };
     p->miner = p->meter ? lp_miner_start(&mc) : NULL;
     if (!p->miner) {
@@ -71,9 +207,8 @@ int lp_provider_mining_start(struct lp_provider *p)
     lp_random_bytes(work.challenge, sizeof work.challenge);
     memset(work.target, 0, sizeof work.target); /* nothing wins: see the note above */
     lp_miner_set_work(p->miner, &work, NULL);
-    lp_info("provider: mining on %u %s device%s at %lld%% duty; the solver has no PoW rounds "
-            "yet, so hashes are counted for the hash rate only and nothing is submitted",
-            count, p->probe.hashrate_backend, count == 1 ? "" : "s", (long long)p->s->mining_duty);
+    lp_info("provider: mining on %u %s device%s at %lld%% duty (the solver's PoW rounds)", count,
+            p->probe.hashrate_backend, count == 1 ? "" : "s", (long long)p->s->mining_duty);
     p->next_rate_log_ns = lp_provider_mono_ns() + p->s->hashrate_log * 1000000u;
     return 0;
 }

@@ -613,6 +613,7 @@ int lp_provider_run(struct lp_provider *p)
             break;
         ensure_offers(p);
         lp_provider_mining_log(p, false);
+        lp_provider_pow_tick(p);
         json_t *evs = NULL;
         uint64_t next = cursor;
         if (lp_client_events_cancellable(p->client, cursor, wait_s, p->wake, &evs, &next, &e) !=

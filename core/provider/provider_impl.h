@@ -61,6 +61,12 @@ struct lp_provider {
     bool cpu_miner; /* the backend's devices are CPUs: pause them while any job runs */
     uint32_t pause_count[LP_WIRE_MAX_GPUS + 1];
     uint64_t next_rate_log_ns;
+    /* PoW rounds at the solver (mining.c), under mu */
+    bool pow_has_round, pow_has_solution, pow_submitted;
+    uint64_t pow_round, pow_round_start_hashes, pow_round_start_ms, pow_next_fetch_ms;
+    struct lp_pow_work pow_work;
+    struct lp_pow_solution pow_solution;
+    uint64_t pow_accepted;
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -82,6 +88,9 @@ void *lp_provider_deal_main(void *arg);
 int lp_provider_mining_start(struct lp_provider *p);
 void lp_provider_mining_stop(struct lp_provider *p);
 void lp_provider_mining_log(struct lp_provider *p, bool force);
+/* Fetches the current round's challenge when a new round is due and submits a found nonce;
+ * called from the main loop (a solution wakes it). */
+void lp_provider_pow_tick(struct lp_provider *p);
 /* Pauses the miner on the devices of a slot (slot -1: none but CPU devices). */
 void lp_provider_mining_pause(struct lp_provider *p, int slot);
 void lp_provider_mining_resume(struct lp_provider *p, int slot);

@@ -135,6 +135,17 @@ static enum MHD_Result metrics(struct lp_solver_http *h, struct MHD_Connection *
         (unsigned long long)__atomic_load_n(&h->refused_auth, __ATOMIC_RELAXED));
     if (n < 0)
         return MHD_NO;
+    char *pow = lp_solver_pow_metrics(h->s);
+    if (pow) {
+        char *both = NULL;
+        int k = asprintf(&both, "%s%s", text, pow);
+        free(pow);
+        if (k >= 0) {
+            free(text);
+            text = both;
+            n = k;
+        }
+    }
     return send_bytes(c, 200, text, (size_t)n, "text/plain; version=0.0.4");
 }
 
@@ -269,6 +280,12 @@ static enum MHD_Result dispatch(struct lp_solver_http *h, struct MHD_Connection 
     case LP_ROUTE_EVENTS:
         rc = lp_solver_events(s, caller, rt->cursor, rt->wait_s * 1000u, &out, &st);
         break;
+    case LP_ROUTE_POW_CHALLENGE:
+        rc = lp_solver_pow_challenge(s, caller, &out, &st);
+        break;
+    case LP_ROUTE_POW_SUBMISSION:
+        rc = lp_solver_pow_submit(s, caller, r->body, r->len, &out, &st);
+        break;
     default:
         return send_error(c, 404, "no such route", "see core/solver/README.md");
     }
@@ -345,6 +362,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (r->route.id == LP_ROUTE_METRICS)
         return metrics(h, c);
+    if (r->route.id == LP_ROUTE_LEADERBOARD)
+        return send_json(c, 200, lp_solver_pow_leaderboard(h->s));
     uint8_t caller[LP_WIRE_ADDR_LEN];
     enum MHD_Result res = MHD_NO;
     if (authenticate(h, c, method, r, caller, &res) != 0)

@@ -31,6 +31,9 @@ enum lp_route_id {
     LP_ROUTE_DEAL_FILE_GET, /* inputs | outputs */
     LP_ROUTE_FILE_POST,
     LP_ROUTE_EVENTS,
+    LP_ROUTE_POW_CHALLENGE,  /* GET /api/v1/pow/challenge */
+    LP_ROUTE_POW_SUBMISSION, /* POST /api/v1/pow/submissions */
+    LP_ROUTE_LEADERBOARD,    /* GET /api/v1/leaderboard (public) */
 };
 
 #define LP_ROUTE_PREFIX "/api/v1"

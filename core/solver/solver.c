@@ -34,6 +34,8 @@ void lp_solver_config_defaults(struct lp_solver_config *cfg)
     cfg->max_pending_jobs = 1000;
     cfg->max_file_bytes = 64u * 1024u * 1024u;
     cfg->offer_skew_ms = 30000;
+    cfg->pow_round_ms = 360000; /* Lilypad: 30 L1 blocks of 12 s */
+    cfg->pow_window_ms = 360000;
 }
 
 void lp_solver_status_set(struct lp_solver_status *st, int http, const char *hint, const char *fmt,
@@ -515,8 +517,8 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     uint64_t open_mine = 0;
     if (!fresh(s, r->created_at_ms, st))
         goto out;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING, caller,
-                                        &open_mine, &e);
+    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING,
+                                        caller, &open_mine, &e);
     if (rc != LP_STORE_OK) {
         lp_solver_status_store(st, rc, &e);
         goto out;
@@ -589,8 +591,9 @@ int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
                     LP_DEAL_JOB_OFFER_CANCELLED, caller, NULL, NULL);
     if (kind == LP_WIRE_JOB_OFFER)
         pthread_mutex_lock(&s->pending_lock);
-    rc = s->store->ops->offer_set_state(s->store, kind, id, LP_DEAL_NEGOTIATING,
-                                        LP_DEAL_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
+    rc =
+        s->store->ops->offer_set_state(s->store, kind, id, LP_DEAL_NEGOTIATING,
+                                       LP_DEAL_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
     if (kind == LP_WIRE_JOB_OFFER) {
         if (rc == LP_STORE_OK)
             pending_drop(s, id);
@@ -716,6 +719,7 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
     s->key = *key;
     pthread_mutex_init(&s->pending_lock, NULL);
     pthread_mutex_init(&s->ev_lock, NULL);
+    pthread_mutex_init(&s->pow_lock, NULL);
     pthread_cond_init(&s->ev_cond, NULL);
     struct lp_store_error e;
     if (lp_store_sqlite_open(cfg->db_path, cfg->files_dir, &s->store, &e) != LP_STORE_OK) {
@@ -775,6 +779,8 @@ void lp_solver_close(struct lp_solver *s)
     lp_key_wipe(&s->key);
     pthread_mutex_destroy(&s->pending_lock);
     pthread_mutex_destroy(&s->ev_lock);
+    lp_solver_pow_free(s);
+    pthread_mutex_destroy(&s->pow_lock);
     pthread_cond_destroy(&s->ev_cond);
     free(s);
 }

@@ -48,6 +48,14 @@ struct lp_solver_config {
     uint64_t max_pending_jobs;         /* network-wide unmatched job offers */
     uint64_t max_file_bytes;
     uint64_t offer_skew_ms; /* |created_at - now| allowed on offers */
+    /* Proof-of-work rounds (pow.c): round r covers [r*pow_round_ms, (r+1)*pow_round_ms); its
+     * submissions are taken until window start + pow_window_ms. pow_target: big-endian
+     * uint256, all zero = Lilypad's targetDifficulty (0x149a6a3 << 200). pow_round_ms 0: off. */
+    uint64_t pow_round_ms, pow_window_ms;
+    uint8_t pow_target[32];
+    /* Records rounds and submissions (pow_new_round / pow_submit); NULL: verified, not
+     * recorded. Borrowed: the caller closes it after lp_solver_close. */
+    struct lp_backend *verifier;
 };
 
 /* Lilypad's defaults (match 30 s, execution 900 s cap .. , download 1 h, total 2 h). */
@@ -139,6 +147,23 @@ int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN]
 /* Runs the timeout rules once at now_ms (the timeout thread calls it every tick_ms). Returns
  * the number of transitions made. */
 int lp_solver_tick(struct lp_solver *s, uint64_t now_ms);
+
+/* Proof of work (pow.c). The caller's challenge for the current round: *out = {round,
+ * challenge, target, window_start, window_end (unix ms), envelope (solver-signed pow
+ * challenge, 0x hex)}; the round is recorded through the verifier on first issue. */
+int lp_solver_pow_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                            json_t **out, struct lp_solver_status *st);
+/* A signed pow submission: verified by hashing once against the caller's challenge; late (409),
+ * duplicate (409), unknown round (404) and invalid (400) ones refused; recorded through the
+ * verifier. *out = {"accepted": true, "round": N, "accepted_total": M}. */
+int lp_solver_pow_submit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                         const uint8_t *body, size_t len, json_t **out,
+                         struct lp_solver_status *st);
+/* {"round_ms", "window_ms", "target", "providers": [{provider, accepted, last_round,
+ * hashrate (H/s over the last reported window), hashes, window_ms}]} (public, read-only). */
+json_t *lp_solver_pow_leaderboard(struct lp_solver *s);
+/* Prometheus lines for /metrics (malloc'd text). */
+char *lp_solver_pow_metrics(struct lp_solver *s);
 
 /* Counters for /metrics. */
 struct lp_solver_metrics {

@@ -40,7 +40,23 @@ struct lp_solver {
     bool ticker_running;
 
     struct lp_solver_metrics metrics; /* updated with __atomic builtins */
+
+    pthread_mutex_t pow_lock; /* guards miners */
+    struct lp_pow_miner *miners;
 };
+
+/* PoW bookkeeping per provider (pow.c). */
+struct lp_pow_miner {
+    uint8_t provider[LP_WIRE_ADDR_LEN];
+    uint64_t round; /* the last round issued to it */
+    bool issued, submitted;
+    uint8_t challenge[32];
+    uint64_t window_start_ms, window_end_ms;
+    uint64_t accepted, refused;
+    uint64_t last_hashes, last_window_ms, last_round_submitted;
+    struct lp_pow_miner *next;
+};
+void lp_solver_pow_free(struct lp_solver *s);
 
 #define LP_ST_MASK(state) (1u << (state))
 

@@ -23,7 +23,6 @@
 #include "solver/store.h"
 #include "util/hex.h"
 
-
 struct sqlite_store {
     struct lp_store base; /* first: a struct lp_store * is a struct sqlite_store * */
     sqlite3 *db;

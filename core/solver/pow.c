@@ -1,0 +1,370 @@
+/* Proof-of-work rounds (DESIGN §6, research/lilypad.md §4.1): each provider asks for its
+ * challenge in the current round, mines it and submits one nonce per round with the hashes it
+ * counted over the window. A submission is checked by hashing once (core/pow) and recorded
+ * through the verifier backend (pow_new_round / pow_submit), as LilypadPow.submitWork does.
+ *
+ * Rounds come from the clock (round = now / round_ms), so a restarted solver issues the same
+ * challenge again; the challenge is keccak256(round ‖ window_start ‖ provider), each a
+ * fixed-width big-endian field (Lilypad's: keccak over timestamp, window start, sender and node
+ * id). The per-provider state here is what the leaderboard shows; the ledger keeps the record. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lilypad/verifier.h>
+
+#include "crypto/keccak.h"
+#include "loader/backend.h"
+#include "pow/pow.h"
+#include "solver/solver_impl.h"
+#include "util/hex.h"
+
+/* Lilypad's targetDifficulty 0x149a6a3 << 200: about 2.08e8 hashes per solution. */
+static void effective_target(const struct lp_solver *s, uint8_t t[32])
+{
+    static const uint8_t zero[32];
+    if (memcmp(s->cfg.pow_target, zero, 32) != 0) {
+        memcpy(t, s->cfg.pow_target, 32);
+        return;
+    }
+    memset(t, 0, 32);
+    t[3] = 0x01;
+    t[4] = 0x49;
+    t[5] = 0xa6;
+    t[6] = 0xa3;
+}
+
+static void be64(uint8_t out[32], uint64_t v)
+{
+    memset(out, 0, 32);
+    for (int i = 0; i < 8; i++)
+        out[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+static void derive_challenge(uint64_t round, uint64_t window_start_ms,
+                             const uint8_t provider[LP_WIRE_ADDR_LEN], uint8_t out[32])
+{
+    uint8_t buf[32 + 32 + LP_WIRE_ADDR_LEN];
+    be64(buf, round);
+    be64(buf + 32, window_start_ms);
+    memcpy(buf + 64, provider, LP_WIRE_ADDR_LEN);
+    lp_keccak256(buf, sizeof buf, out);
+}
+
+/* pow_lock held. */
+static struct lp_pow_miner *miner_of(struct lp_solver *s, const uint8_t provider[LP_WIRE_ADDR_LEN],
+                                     bool create)
+{
+    for (struct lp_pow_miner *m = s->miners; m; m = m->next) {
+        if (memcmp(m->provider, provider, LP_WIRE_ADDR_LEN) == 0)
+            return m;
+    }
+    if (!create)
+        return NULL;
+    struct lp_pow_miner *m = calloc(1, sizeof *m);
+    if (m) {
+        memcpy(m->provider, provider, LP_WIRE_ADDR_LEN);
+        m->next = s->miners;
+        s->miners = m;
+    }
+    return m;
+}
+
+void lp_solver_pow_free(struct lp_solver *s)
+{
+    while (s->miners) {
+        struct lp_pow_miner *m = s->miners;
+        s->miners = m->next;
+        free(m);
+    }
+}
+
+/* Calls a verifier op under the backend's lock; LP_OK when there is no verifier or op. */
+static int verifier_new_round(struct lp_solver *s, const struct lp_pow_round *r, char *why,
+                              size_t cap)
+{
+    struct lp_backend *b = s->cfg.verifier;
+    if (!b || !LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, pow_new_round))
+        return LP_OK;
+    const struct lp_verifier_ops *ops = lp_backend_ops(b);
+    lp_backend_lock(b);
+    int rc = ops->pow_new_round(lp_backend_instance(b), r);
+    if (rc != LP_OK)
+        snprintf(why, cap, "%s", lp_backend_last_error(b));
+    lp_backend_unlock(b);
+    return rc;
+}
+
+static int verifier_submit(struct lp_solver *s, const struct lp_pow_submission *sub, char *why,
+                           size_t cap)
+{
+    struct lp_backend *b = s->cfg.verifier;
+    if (!b || !LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, pow_submit))
+        return LP_OK;
+    const struct lp_verifier_ops *ops = lp_backend_ops(b);
+    lp_backend_lock(b);
+    int rc = ops->pow_submit(lp_backend_instance(b), sub);
+    if (rc != LP_OK)
+        snprintf(why, cap, "%s", lp_backend_last_error(b));
+    lp_backend_unlock(b);
+    return rc;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char *text = malloc(2 * n + 3);
+    if (!text)
+        return json_null();
+    lp_hex_encode_0x(p, n, text);
+    json_t *j = json_string(text);
+    free(text);
+    return j;
+}
+
+int lp_solver_pow_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                            json_t **out, struct lp_solver_status *st)
+{
+    if (s->cfg.pow_round_ms == 0) {
+        lp_solver_status_set(st, 404, "set solver.pow_round to a duration",
+                             "this solver runs no proof-of-work rounds");
+        return -1;
+    }
+    uint64_t now = lp_solver_now_ms();
+    uint64_t round = now / s->cfg.pow_round_ms;
+    uint64_t window = s->cfg.pow_window_ms ? s->cfg.pow_window_ms : s->cfg.pow_round_ms;
+    struct lp_wire_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.kind = LP_WIRE_POW_CHALLENGE;
+    struct lp_wire_pow_challenge *c = &obj.u.pow_challenge;
+    memcpy(c->issuer, s->key.address, LP_WIRE_ADDR_LEN);
+    memcpy(c->provider, caller, LP_WIRE_ADDR_LEN);
+    c->round = round;
+    c->window_start_ms = round * s->cfg.pow_round_ms;
+    c->window_end_ms = c->window_start_ms + window;
+    derive_challenge(round, c->window_start_ms, caller, c->challenge);
+    effective_target(s, c->target.be);
+
+    pthread_mutex_lock(&s->pow_lock);
+    struct lp_pow_miner *m = miner_of(s, caller, true);
+    bool fresh = m && !(m->issued && m->round == round);
+    pthread_mutex_unlock(&s->pow_lock);
+    if (!m) {
+        lp_solver_status_set(st, 500, "retry later", "out of memory");
+        return -1;
+    }
+    if (fresh) {
+        struct lp_pow_round r;
+        memset(&r, 0, sizeof r);
+        r.struct_size = sizeof r;
+        r.round = round;
+        memcpy(r.provider, caller, LP_WIRE_ADDR_LEN);
+        memcpy(r.challenge, c->challenge, 32);
+        memcpy(r.target, c->target.be, 32);
+        r.window_end_s = (c->window_end_ms + 999) / 1000;
+        char why[256] = "";
+        if (verifier_new_round(s, &r, why, sizeof why) != LP_OK) {
+            lp_solver_status_set(st, 500, "see the solver's log", "recording the round: %s", why);
+            return -1;
+        }
+        pthread_mutex_lock(&s->pow_lock);
+        if (!(m->issued && m->round == round)) {
+            m->issued = true;
+            m->submitted = false;
+            m->round = round;
+            memcpy(m->challenge, c->challenge, 32);
+            m->window_start_ms = c->window_start_ms;
+            m->window_end_ms = c->window_end_ms;
+        }
+        pthread_mutex_unlock(&s->pow_lock);
+    }
+    uint8_t *env = NULL;
+    size_t env_len = 0;
+    struct lp_wire_error we;
+    if (lp_wire_sign(&s->key, &obj, &env, &env_len, NULL, &we) != 0) {
+        lp_solver_status_set(st, 500, "see the solver's log", "signing the challenge: %s",
+                             we.message);
+        return -1;
+    }
+    json_t *j = json_object();
+    json_object_set_new(j, "round", json_integer((json_int_t)round));
+    json_object_set_new(j, "challenge", hex_json(c->challenge, 32));
+    json_object_set_new(j, "target", hex_json(c->target.be, 32));
+    json_object_set_new(j, "window_start", json_integer((json_int_t)c->window_start_ms));
+    json_object_set_new(j, "window_end", json_integer((json_int_t)c->window_end_ms));
+    json_object_set_new(j, "envelope", hex_json(env, env_len));
+    free(env);
+    *out = j;
+    st->http = 200;
+    return 0;
+}
+
+int lp_solver_pow_submit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                         const uint8_t *body, size_t len, json_t **out, struct lp_solver_status *st)
+{
+    struct lp_wire_object obj;
+    struct lp_envelope env;
+    struct lp_wire_error we;
+    memset(&obj, 0, sizeof obj);
+    if (lp_wire_open(body, len, &obj, &env, &we) != 0) {
+        lp_solver_status_set(st, 400, "send a signed pow submission", "bad envelope: %s",
+                             we.message);
+        return -1;
+    }
+    int rc = -1;
+    const struct lp_wire_pow_submission *sub = &obj.u.pow_submission;
+    if (obj.kind != LP_WIRE_POW_SUBMISSION || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) != 0) {
+        lp_solver_status_set(st, 400, "sign a pow submission with the requesting key",
+                             "the body is not a pow submission of the caller");
+        goto out;
+    }
+    uint8_t target[32];
+    effective_target(s, target);
+    uint64_t now = lp_solver_now_ms();
+    pthread_mutex_lock(&s->pow_lock);
+    struct lp_pow_miner *m = miner_of(s, caller, false);
+    if (!m || !m->issued || m->round != sub->round) {
+        pthread_mutex_unlock(&s->pow_lock);
+        lp_solver_status_set(st, 404, "GET /api/v1/pow/challenge for the current round",
+                             "round %llu: no challenge of yours is open in it",
+                             (unsigned long long)sub->round);
+        goto out;
+    }
+    if (memcmp(m->challenge, sub->challenge, 32) != 0) {
+        m->refused++;
+        pthread_mutex_unlock(&s->pow_lock);
+        lp_solver_status_set(st, 400, "mine the challenge the solver issued",
+                             "round %llu: the submission names another challenge",
+                             (unsigned long long)sub->round);
+        goto out;
+    }
+    if (now > m->window_end_ms) {
+        m->refused++;
+        pthread_mutex_unlock(&s->pow_lock);
+        lp_solver_status_set(
+            st, 409, "get the next round's challenge", "round %llu: the window closed %llu ms ago",
+            (unsigned long long)sub->round, (unsigned long long)(now - m->window_end_ms));
+        goto out;
+    }
+    if (m->submitted) {
+        pthread_mutex_unlock(&s->pow_lock);
+        lp_solver_status_set(st, 409, "one submission per round; wait for the next",
+                             "round %llu: already submitted", (unsigned long long)sub->round);
+        goto out;
+    }
+    uint8_t challenge[32];
+    memcpy(challenge, m->challenge, 32);
+    pthread_mutex_unlock(&s->pow_lock);
+    if (!lp_pow_verify(challenge, sub->nonce.be, target, NULL)) {
+        pthread_mutex_lock(&s->pow_lock);
+        m->refused++;
+        pthread_mutex_unlock(&s->pow_lock);
+        lp_solver_status_set(st, 400, "submit a nonce whose keccak256(challenge || nonce) < target",
+                             "round %llu: the nonce does not meet the target",
+                             (unsigned long long)sub->round);
+        goto out;
+    }
+    struct lp_pow_submission rec;
+    memset(&rec, 0, sizeof rec);
+    rec.struct_size = sizeof rec;
+    rec.round = sub->round;
+    memcpy(rec.provider, caller, LP_WIRE_ADDR_LEN);
+    memcpy(rec.nonce, sub->nonce.be, 32);
+    rec.hashes_counted = sub->hashes;
+    rec.window_ms = sub->window_ms;
+    char why[256] = "";
+    pthread_mutex_lock(&s->pow_lock);
+    bool dup = m->submitted;
+    m->submitted = true; /* claimed before recording: a concurrent duplicate is refused */
+    pthread_mutex_unlock(&s->pow_lock);
+    if (dup) {
+        lp_solver_status_set(st, 409, "one submission per round; wait for the next",
+                             "round %llu: already submitted", (unsigned long long)sub->round);
+        goto out;
+    }
+    if (verifier_submit(s, &rec, why, sizeof why) != LP_OK) {
+        pthread_mutex_lock(&s->pow_lock);
+        m->submitted = false;
+        m->refused++;
+        pthread_mutex_unlock(&s->pow_lock);
+        lp_solver_status_set(st, 409, "see the verifier's reason", "round %llu: %s",
+                             (unsigned long long)sub->round, why);
+        goto out;
+    }
+    pthread_mutex_lock(&s->pow_lock);
+    m->accepted++;
+    m->last_hashes = sub->hashes;
+    m->last_window_ms = sub->window_ms;
+    m->last_round_submitted = sub->round;
+    uint64_t total = m->accepted;
+    pthread_mutex_unlock(&s->pow_lock);
+    *out = json_pack("{s:b,s:I,s:I}", "accepted", 1, "round", (json_int_t)sub->round,
+                     "accepted_total", (json_int_t)total);
+    st->http = 200;
+    rc = 0;
+out:
+    lp_wire_object_free(&obj);
+    return rc;
+}
+
+static double rate_of(const struct lp_pow_miner *m)
+{
+    return m->last_window_ms ? (double)m->last_hashes * 1000.0 / (double)m->last_window_ms : 0.0;
+}
+
+json_t *lp_solver_pow_leaderboard(struct lp_solver *s)
+{
+    uint8_t target[32];
+    effective_target(s, target);
+    json_t *arr = json_array();
+    pthread_mutex_lock(&s->pow_lock);
+    for (const struct lp_pow_miner *m = s->miners; m; m = m->next) {
+        char addr[43];
+        lp_address_to_checksum(m->provider, addr);
+        json_array_append_new(
+            arr, json_pack("{s:s,s:I,s:I,s:I,s:f,s:I,s:I}", "provider", addr, "accepted",
+                           (json_int_t)m->accepted, "refused", (json_int_t)m->refused, "last_round",
+                           (json_int_t)m->last_round_submitted, "hashrate", rate_of(m), "hashes",
+                           (json_int_t)m->last_hashes, "window_ms", (json_int_t)m->last_window_ms));
+    }
+    pthread_mutex_unlock(&s->pow_lock);
+    json_t *j = json_object();
+    json_object_set_new(j, "round_ms", json_integer((json_int_t)s->cfg.pow_round_ms));
+    json_object_set_new(j, "window_ms", json_integer((json_int_t)s->cfg.pow_window_ms));
+    json_object_set_new(j, "target", hex_json(target, 32));
+    json_object_set_new(j, "providers", arr);
+    return j;
+}
+
+char *lp_solver_pow_metrics(struct lp_solver *s)
+{
+    size_t cap = 256, n = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return NULL;
+    n = (size_t)snprintf(text, cap,
+                         "# TYPE lilypad_solver_pow_accepted_total counter\n"
+                         "# TYPE lilypad_solver_pow_hashrate gauge\n");
+    pthread_mutex_lock(&s->pow_lock);
+    for (const struct lp_pow_miner *m = s->miners; m; m = m->next) {
+        char addr[43], line[300];
+        lp_address_to_checksum(m->provider, addr);
+        int k = snprintf(line, sizeof line,
+                         "lilypad_solver_pow_accepted_total{provider=\"%s\"} %llu\n"
+                         "lilypad_solver_pow_hashrate{provider=\"%s\"} %.0f\n",
+                         addr, (unsigned long long)m->accepted, addr, rate_of(m));
+        if (k < 0)
+            continue;
+        if (n + (size_t)k + 1 > cap) {
+            size_t ncap = (n + (size_t)k + 1) * 2;
+            char *p = realloc(text, ncap);
+            if (!p)
+                break;
+            text = p;
+            cap = ncap;
+        }
+        memcpy(text + n, line, (size_t)k + 1);
+        n += (size_t)k;
+    }
+    pthread_mutex_unlock(&s->pow_lock);
+    return text;
+}
