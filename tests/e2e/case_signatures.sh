@@ -1,5 +1,6 @@
 # Case 6: bad and replayed signatures are refused by the real solver process with the
-# documented status (core/solver/README.md: 401 bad, stale or replayed signature). Requests
+# documented status (core/solver/README.md: 401 bad, stale or replayed signature; 400
+# malformed or missing headers). Requests
 # are signed by tests/e2e/e2e_sign and sent with curl, so the very same headers can be sent
 # twice or tampered with.
 source "$(dirname "$0")/lib.sh"
@@ -47,12 +48,17 @@ expect_status "other target" 401 "$(e2e_send GET /api/v1/job_offers)"
 sed -i "s/^X-Lilypad-Address: .*/X-Lilypad-Address: $E2E_JC_ADDR/" "$E2E_T/hdrs"
 expect_status "claimed address" 401 "$(e2e_send GET /api/v1/deals)"
 
+# Signed 60 s ago: stale (the window is 30 s).
+E2E_SIGN_AGE_S=60 "$E2E_SIGN" "$key" GET /api/v1/deals >"$E2E_T/hdrs"
+expect_status "stale" 401 "$(e2e_send GET /api/v1/deals)"
+e2e_expect_in "$E2E_T/resp" "clock"
+
 # No signature at all.
 : >"$E2E_T/hdrs"
 expect_status "unsigned" 400 "$(e2e_send GET /api/v1/deals)"
 
 refused=$(($(e2e_metric http_auth_refused_total) - refused0))
-((refused == 7)) || e2e_fail "the solver counted $refused refused requests, want 7"
+((refused == 8)) || e2e_fail "the solver counted $refused refused requests, want 8"
 # The solver still serves well-signed requests.
 expect_status "signed GET after the refusals" 200 "$(e2e_signed "$key" GET /api/v1/deals)"
 e2e_log "ok"

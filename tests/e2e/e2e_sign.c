@@ -1,5 +1,6 @@
 /* e2e_sign KEYFILE METHOD TARGET [BODYFILE]: prints the four X-Lilypad-* headers of a signed
  * request (core/wire/sigreq.h), one "Name: value" per line, for `curl -H @FILE`.
+ * $E2E_SIGN_AGE_S, when set, signs that many seconds in the past (a stale request).
  *
  * The end-to-end tests send requests with curl rather than through core/client so that a
  * request can be sent twice with the same headers (replay) or with a tampered signature:
@@ -54,6 +55,9 @@ int main(int argc, char **argv)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    const char *age = getenv("E2E_SIGN_AGE_S");
+    if (age && *age)
+        now_ms -= strtoull(age, NULL, 10) * 1000u;
     struct lp_sigreq_headers h;
     struct lp_wire_error we = {0};
     int rc = lp_sigreq_sign(&key, argv[2], argv[3], body, len, now_ms, NULL, &h, &we);
