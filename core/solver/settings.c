@@ -1,6 +1,8 @@
 /* The `solver { ... }` section of a configuration file, validated against its schema. */
 #include "solver/settings.h"
 
+#include "util/hex.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,12 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(max_file_size, LP_CFG_SIZE, "\"64M\"", "largest input or output upload"),
     F(blocklist, LP_CFG_STRING_LIST, "[]",
       "modules the network refuses: \"REPO[@COMMIT] reason...\" (REPO blocks every commit)"),
+    F(pow_round, LP_CFG_DURATION, "\"6m\"",
+      "length of a proof-of-work round (Lilypad: 30 L1 blocks); 0: no rounds"),
+    F(pow_window, LP_CFG_DURATION, "\"6m\"",
+      "submissions are taken until window start + pow_window"),
+    F(pow_target, LP_CFG_STRING, "\"\"",
+      "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 200"),
     LP_CFG_END,
 };
 
@@ -105,6 +113,17 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
     c->max_open_resource_offers = (uint64_t)s->max_open_resource_offers;
     c->max_pending_jobs = (uint64_t)s->max_pending_jobs;
     c->max_file_bytes = s->max_file_size;
+    c->pow_round_ms = s->pow_round;
+    c->pow_window_ms = s->pow_window;
+    if (s->pow_target && s->pow_target[0] &&
+        lp_hex_decode_fixed(s->pow_target, c->pow_target, 32) != 0) {
+        snprintf(err, errlen,
+                 "%s: solver.pow_target: \"%s\" is not a 32-byte hex number; hint: 0x + 64 hex "
+                 "digits, or \"\" for Lilypad's target",
+                 file, s->pow_target);
+        lp_config_values_free(out->values);
+        return -1;
+    }
     return 0;
 }
 
