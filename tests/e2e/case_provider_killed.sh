@@ -46,7 +46,7 @@ grep -q "result posted" "$E2E_T/p2.log" || e2e_fail "provider 2 did not run the 
 e2e_run_wait "$victim" 40
 ((E2E_RC != 0)) || e2e_fail "job down: exit 0 although its provider is dead"
 a=$(check_ended down)
-e2e_expect_in "$E2E_T/down.err" "timed out"
+e2e_expect_reason down "timed out"
 
 # (b) provider 1 restarts at once and settles the job it lost (its journal says RUNNING).
 e2e_provider_start 1

@@ -8,6 +8,6 @@ t0=$(e2e_now_ms)
 e2e_run sleeps 25 "$mod" --timeout 1
 elapsed=$(($(e2e_now_ms) - t0))
 ((E2E_RC != 0)) || e2e_fail "lilypad run exited 0 for a job past its timeout"
-e2e_expect_in "$E2E_T/sleeps.err" "timed out"
+e2e_expect_reason sleeps "timed out"
 e2e_expect_not_in "$E2E_T/sleeps.out" "woke up"
-e2e_log "ok (exit $E2E_RC after ${elapsed} ms)"
+e2e_log "ok (exit $E2E_RC after ${elapsed} ms): $(e2e_reason sleeps)"

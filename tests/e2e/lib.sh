@@ -294,6 +294,19 @@ e2e_expect_not_in() {
     ! grep -qF -- "$2" "$1" || e2e_fail "${1##*/} holds \"$2\""
 }
 
+# e2e_reason NAME: the reason line `lilypad run` NAME ended with ("lilypad: run: ...").
+e2e_reason() {
+    grep -m1 '^lilypad: run: ' "$E2E_T/$1.err" || true
+}
+
+# e2e_expect_reason NAME TEXT: that reason holds TEXT (not just any line: temp paths hold the
+# case's name).
+e2e_expect_reason() {
+    local reason
+    reason=$(e2e_reason "$1")
+    [[ $reason == *"$2"* ]] || e2e_fail "$1: the reason \"$reason\" lacks \"$2\""
+}
+
 # e2e_deal_of NAME: the deal ID `lilypad run` printed on stderr.
 e2e_deal_of() {
     grep -o 'Deal: *0x[0-9a-f]*' "$E2E_T/$1.err" | grep -o '0x[0-9a-f]*' | head -n1
