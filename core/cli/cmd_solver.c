@@ -11,6 +11,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "config/config.h"
+#include "loader/backend.h"
 #include "crypto/keyfile.h"
 #include "solver/http.h"
 #include "solver/settings.h"
@@ -103,6 +104,7 @@ int lp_cmd_solver(int argc, char **argv)
     int status = 1;
     struct lp_solver *solver = NULL;
     struct lp_solver_http *http = NULL;
+    struct lp_backend *verifier = NULL;
     struct lp_key key;
     if (mkdir(rt.data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "lilypad: solver: cannot create %s: %s\n", rt.data_dir, strerror(errno));
@@ -110,6 +112,16 @@ int lp_cmd_solver(int argc, char **argv)
     }
     if (load_key(rt.key_path, &key) != 0)
         goto out;
+    /* Proof-of-work rounds and submissions are recorded where everyone can check them: the
+     * verifier backend (the ledger by default, the chain with verifier/arbitrum). */
+    if (rt.config.pow_round_ms != 0) {
+        if (lp_backend_open(cfg, "verifier", NULL, &verifier, err, sizeof err) != 0) {
+            fprintf(stderr, "lilypad: solver: proof-of-work rounds need a verifier: %s\n", err);
+            lp_key_wipe(&key);
+            goto out;
+        }
+        rt.config.verifier = verifier;
+    }
     if (lp_solver_open(&rt.config, &key, &solver, err, sizeof err) != 0) {
         fprintf(stderr, "lilypad: %s\n", err);
         goto out;
@@ -151,6 +163,7 @@ out:
         lp_solver_interrupt(solver);
     lp_solver_http_stop(http);
     lp_solver_close(solver);
+    lp_backend_close(verifier); /* borrowed by the solver until here */
     lp_solver_settings_free(&rt);
     lp_config_free(cfg);
     return status;
