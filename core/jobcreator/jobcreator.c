@@ -1,3 +1,4 @@
+#include "util/deal_state.h"
 #include "jobcreator/jobcreator.h"
 
 #include <dirent.h>
@@ -142,26 +143,6 @@ static void show_state(struct run *r, int state)
         }
     }
     lp_progress_state(r->p, "Deal state %s", r->res->state_name);
-}
-
-static bool is_terminal(int st)
-{
-    switch (st) {
-    case LP_DEAL_RESULTS_ACCEPTED:
-    case LP_DEAL_MEDIATION_ACCEPTED:
-    case LP_DEAL_MEDIATION_REJECTED:
-    case LP_DEAL_TIMEOUT_SUBMIT_RESULTS:
-    case LP_DEAL_TIMEOUT_JUDGE_RESULTS:
-    case LP_DEAL_TIMEOUT_MEDIATE_RESULTS:
-    case LP_DEAL_JOB_OFFER_CANCELLED:
-    case LP_DEAL_JOB_TIMED_OUT:
-    case LP_DEAL_TIMEOUT_MATCH:
-    case LP_DEAL_TIMEOUT_EXECUTION:
-    case LP_DEAL_TIMEOUT_DOWNLOAD:
-        return true;
-    default:
-        return false;
-    }
 }
 
 /* The last history note of a deal view, which says why the solver moved it (timeouts). */
@@ -472,7 +453,7 @@ static int refresh(struct run *r, bool *done)
         } else {
             show_state(r, st);
             json_decref(j);
-            if (is_terminal(st)) {
+            if (lp_deal_state_terminal((uint32_t)st)) {
                 *done = true;
                 return terminal_failure(r, st, NULL);
             }
@@ -493,7 +474,7 @@ static int refresh(struct run *r, bool *done)
         rc = take_results(r, j);
     } else {
         show_state(r, st);
-        if (is_terminal(st)) {
+        if (lp_deal_state_terminal((uint32_t)st)) {
             *done = true;
             rc = terminal_failure(r, st, j);
         }

@@ -18,6 +18,7 @@
 #ifndef LP_SOLVER_STORE_H
 #define LP_SOLVER_STORE_H
 
+#include "util/deal_state.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -224,10 +225,5 @@ int lp_store_sqlite_open(const char *db_path, const char *files_dir, struct lp_s
 
 void lp_store_offer_release(struct lp_store_offer *o);
 void lp_store_deal_release(struct lp_store_deal *d);
-
-/* Terminal deal states (no further transition, no timeout). */
-bool lp_deal_state_terminal(uint32_t state);
-/* Lilypad's names ("DealAgreed", ...), "Unknown" otherwise. */
-const char *lp_deal_state_name(uint32_t state);
 
 #endif

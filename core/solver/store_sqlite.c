@@ -1073,34 +1073,3 @@ void lp_store_deal_release(struct lp_store_deal *d)
     free(d->verdict_envelope);
     d->envelope = d->result_envelope = d->challenge_envelope = d->verdict_envelope = NULL;
 }
-
-bool lp_deal_state_terminal(uint32_t state)
-{
-    switch (state) {
-    case LP_DEAL_NEGOTIATING:
-    case LP_DEAL_AGREED:
-    case LP_DEAL_RESULTS_SUBMITTED:
-    case LP_DEAL_RESULTS_CHECKED:
-    case LP_DEAL_UPLOADING:
-    case LP_DEAL_DOWNLOADING:
-        return false;
-    default:
-        return true;
-    }
-}
-
-const char *lp_deal_state_name(uint32_t state)
-{
-    static const char *const names[] = {
-        "DealNegotiating",     "DealAgreed",
-        "ResultsSubmitted",    "ResultsAccepted",
-        "ResultsChecked",      "MediationAccepted",
-        "MediationRejected",   "TimeoutSubmitResults",
-        "TimeoutJudgeResults", "TimeoutMediateResults",
-        "JobOfferCancelled",   "JobTimedOut",
-        "Uploading",           "Downloading",
-        "TimeoutMatch",        "TimeoutExecution",
-        "TimeoutDownload",
-    };
-    return state < sizeof names / sizeof names[0] ? names[state] : "Unknown";
-}

@@ -61,11 +61,4 @@ int lp_ledger_read_deal(struct lp_ledger *l, const uint8_t deal_id[32], struct l
 int lp_ledger_pow_new_round(struct lp_ledger *l, const struct lp_pow_round *round);
 int lp_ledger_pow_submit(struct lp_ledger *l, const struct lp_pow_submission *s);
 
-/* ---- names (ledger_names.c) ---- */
-
-/* Lilypad's name of a deal state ("DealAgreed"), or "unknown". */
-const char *lp_ledger_state_name(uint32_t state);
-/* True for states no transition leaves. */
-bool lp_ledger_state_is_terminal(uint32_t state);
-
 #endif

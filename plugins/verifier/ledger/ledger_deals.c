@@ -2,6 +2,7 @@
  * Every operation reads the deal and writes its new state inside one BEGIN IMMEDIATE
  * transaction, and appends one row to deal_events, so the history explains every state. */
 #include "ledger.h"
+#include "util/deal_state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -150,8 +151,8 @@ static int refuse(struct lp_ledger *l, const uint8_t deal_id[32], uint32_t curre
 {
     char id[67];
     return lp_ledger_fail(l, LP_EINVAL, "deal %s: %s refused: state is %s, cannot go to %s (%s)",
-                          hex_of(deal_id, 32, id), op, lp_ledger_state_name(current),
-                          lp_ledger_state_name(target), why);
+                          hex_of(deal_id, 32, id), op, lp_deal_state_name(current),
+                          lp_deal_state_name(target), why);
 }
 
 static int unknown_deal(struct lp_ledger *l, const uint8_t deal_id[32], const char *op)
@@ -292,7 +293,7 @@ int lp_ledger_record_agreement(struct lp_ledger *l, const struct lp_agreement *a
                           : lp_ledger_fail(l, LP_EINVAL,
                                            "deal %s: record_agreement refused: already agreed "
                                            "with different terms (%s differs); state is %s",
-                                           id, diff, lp_ledger_state_name(row.state));
+                                           id, diff, lp_deal_state_name(row.state));
     } else if (rc == LP_OK) {
         rc = insert_agreement(l, a, now_ns);
     }
@@ -470,12 +471,12 @@ static int cancel_step(struct lp_ledger *l, const uint8_t deal_id[32], const str
                        const void *arg)
 {
     const struct cancel_rule *rule = arg;
-    if (lp_ledger_state_is_terminal(row->state))
+    if (lp_deal_state_terminal(row->state))
         return refuse(l, deal_id, row->state, "cancel_deal", rule->to, "the deal has ended");
     if (rule->from >= 0 && row->state != (uint32_t)rule->from) {
         char why[160];
-        snprintf(why, sizeof(why), "%s applies only in %s", lp_ledger_state_name(rule->to),
-                 lp_ledger_state_name((uint32_t)rule->from));
+        snprintf(why, sizeof(why), "%s applies only in %s", lp_deal_state_name(rule->to),
+                 lp_deal_state_name((uint32_t)rule->from));
         return refuse(l, deal_id, row->state, "cancel_deal", rule->to, why);
     }
     uint64_t now_ns = lp_ledger_now_ns(l);
@@ -487,7 +488,7 @@ static int cancel_step(struct lp_ledger *l, const uint8_t deal_id[32], const str
         return refuse(l, deal_id, row->state, "cancel_deal", rule->to, why);
     }
     char detail[160];
-    snprintf(detail, sizeof(detail), "%s: %s", lp_ledger_state_name(rule->to), rule->why);
+    snprintf(detail, sizeof(detail), "%s: %s", lp_deal_state_name(rule->to), rule->why);
     return set_state(l, deal_id, row->state, rule->to, NULL, now_ns, detail);
 }
 
@@ -500,7 +501,7 @@ int lp_ledger_cancel_deal(struct lp_ledger *l, const uint8_t deal_id[32], uint32
     char id[67];
     return lp_ledger_fail(
         l, LP_EINVAL, "deal %s: cancel_deal refused: %s (%u) is not a cancel or timeout state",
-        hex_of(deal_id, 32, id), lp_ledger_state_name(terminal_state), terminal_state);
+        hex_of(deal_id, 32, id), lp_deal_state_name(terminal_state), terminal_state);
 }
 
 /* ---- read_deal ---- */
