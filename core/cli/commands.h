@@ -5,7 +5,7 @@
 
 struct lp_command {
     const char *name;
-    const char *summary; /* one line for `lilypad --help` */
+    const char *summary;               /* one line for `lilypad --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 

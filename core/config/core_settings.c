@@ -19,8 +19,8 @@ const struct lp_cfg_field lp_core_schema[] = {
     LP_CFG_END,
 };
 
-const char *const lp_core_sections[] = {"hashrate", "executor", "storage",
-                                        "verifier", "solver",   "provider", NULL};
+const char *const lp_core_sections[] = {"hashrate", "executor", "storage", "verifier",
+                                        "solver",   "provider", NULL};
 const char *const lp_concerns[] = {"hashrate", "executor", "storage", "verifier", NULL};
 
 const struct lp_role_section lp_role_sections[] = {

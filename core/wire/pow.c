@@ -123,8 +123,8 @@ static void lp_submission_free_any(void *s)
 }
 
 static const struct lp_wire_codec lp_submission_codec = {
-    "pow_submission", sizeof(struct lp_wire_pow_submission), lp_submission_write, lp_submission_read,
-    lp_submission_free_any};
+    "pow_submission", sizeof(struct lp_wire_pow_submission), lp_submission_write,
+    lp_submission_read, lp_submission_free_any};
 
 int lp_pow_submission_encode(const struct lp_wire_pow_submission *s, uint8_t **out, size_t *out_len,
                              struct lp_wire_error *err)

@@ -75,9 +75,8 @@ static void test_unknown_top_level_key(void **state)
 {
     (void)state;
     char err[1024], expected[512];
-    assert_int_equal(check_text("gpu = \"auto\";\nhashrat: { backend = \"cpu\"; };\n", err,
-                                sizeof(err)),
-                     -1);
+    assert_int_equal(
+        check_text("gpu = \"auto\";\nhashrat: { backend = \"cpu\"; };\n", err, sizeof(err)), -1);
     /* The roles' sections (solver, provider, ...) follow the concerns in the list. */
     snprintf(expected, sizeof(expected),
              "%s:2: (top level): unknown key \"hashrat\"; valid keys: gpu, plugin_path, "

@@ -1,5 +1,6 @@
 /* Test helpers shared by the CID and local-storage tests: generated inputs (the content specs of
- * tests/vectors/cid/ TSV files), directory trees built from a tree spec, temp dirs, reading vectors. */
+ * tests/vectors/cid/ TSV files), directory trees built from a tree spec, temp dirs, reading
+ * vectors. */
 #ifndef LP_TEST_CID_UTIL_H
 #define LP_TEST_CID_UTIL_H
 

@@ -337,7 +337,8 @@ static void test_timeouts(void **state)
     post_resource_offer(p1, &kp1, 10, rid);
     assert_int_equal(post_job(jc, NULL, 1, NULL, jid, &err), 0);
     deal_of(jid, did);
-    assert_int_equal(wait_deal_state(did, LP_DEAL_TIMEOUT_EXECUTION, 3000), LP_DEAL_TIMEOUT_EXECUTION);
+    assert_int_equal(wait_deal_state(did, LP_DEAL_TIMEOUT_EXECUTION, 3000),
+                     LP_DEAL_TIMEOUT_EXECUTION);
 }
 
 static void test_inputs_and_mediation(void **state)

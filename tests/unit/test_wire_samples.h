@@ -253,7 +253,8 @@ static LP_SAMPLE_UNUSED void lp_sample_pow_challenge(uint64_t seed, struct lp_wi
     c->window_end_ms = c->window_start_ms + lp_sample_uint(&s) / 2;
 }
 
-static LP_SAMPLE_UNUSED void lp_sample_pow_submission(uint64_t seed, struct lp_wire_pow_submission *p)
+static LP_SAMPLE_UNUSED void lp_sample_pow_submission(uint64_t seed,
+                                                      struct lp_wire_pow_submission *p)
 {
     uint64_t s = seed;
     memset(p, 0, sizeof(*p));
