@@ -9,7 +9,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git
     libconfig-dev libsecp256k1-dev libmsgpack-dev libssl-dev libsqlite3-dev
     libjansson-dev libmicrohttpd-dev libgit2-dev libcurl4-openssl-dev
-    libcmocka-dev clang libclang-rt-14-dev libarchive-dev
+    libcmocka-dev clang clang-format libclang-rt-14-dev libarchive-dev
     bubblewrap busybox-static nodejs
     ipfs-cid
 )
