@@ -23,7 +23,7 @@
 #include "provider/job_plan.h"
 #include "provider/policy.h"
 #include "provider/provider_impl.h"
-#include "provider/tarball.h"
+#include "util/tarball.h"
 #include "solver/store.h"
 #include "util/hex.h"
 #include "util/log.h"

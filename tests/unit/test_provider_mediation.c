@@ -32,7 +32,7 @@
 #include "provider/policy.h"
 #include "provider/provider.h"
 #include "provider/settings.h"
-#include "provider/tarball.h"
+#include "util/tarball.h"
 #include "solver/http.h"
 #include "solver/solver.h"
 #include "util/hex.h"
