@@ -1,6 +1,5 @@
 /* `lilypad module id|render`: resolve a module reference to its exact version and identity, or
  * render its template with inputs into the canonical job spec a job offer would carry. */
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,26 +54,6 @@ static int usage(const char *fmt, const char *arg)
     return 2;
 }
 
-static int add_input(struct module_args *a, char *kv)
-{
-    char *eq = strchr(kv, '=');
-    if (eq == NULL || eq == kv)
-        return usage("-i needs KEY=VALUE, got \"%s\"", kv);
-    *eq = '\0';
-    bool ok = isalpha((unsigned char)kv[0]) || kv[0] == '_';
-    for (const char *c = kv; *c; c++)
-        ok = ok && (isalnum((unsigned char)*c) || *c == '_');
-    if (!ok) {
-        *eq = '=';
-        return usage("input key in \"%s\" can never be used by a template (letters, digits, _)",
-                     kv);
-    }
-    a->inputs[a->n_inputs].key = kv;
-    a->inputs[a->n_inputs].value = eq + 1;
-    a->n_inputs++;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, struct module_args *a)
 {
     a->sub = argv[1];
@@ -83,10 +62,10 @@ static int parse_args(int argc, char **argv, struct module_args *a)
         if (strcmp(arg, "-i") == 0 || strcmp(arg, "--input") == 0) {
             if (i + 1 >= argc)
                 return usage("%s needs KEY=VALUE", arg);
-            if (add_input(a, argv[++i]) != 0)
+            if (lp_cli_add_input("module", argv[++i], a->inputs, &a->n_inputs) != 0)
                 return 2;
         } else if (strncmp(arg, "--input=", 8) == 0) {
-            if (add_input(a, argv[i] + 8) != 0)
+            if (lp_cli_add_input("module", argv[i] + 8, a->inputs, &a->n_inputs) != 0)
                 return 2;
         } else if (strcmp(arg, "--cache-dir") == 0) {
             if (i + 1 >= argc)

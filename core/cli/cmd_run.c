@@ -1,6 +1,5 @@
 /* `lilypad run`: the job creator. Runs one module on the network and prints its verified
  * results; exits 0 only when the job ran, exited 0 and its results matched their CID. */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -69,26 +68,6 @@ static int usage(const char *fmt, const char *arg)
     return 2;
 }
 
-static int add_input(struct run_args *a, char *kv)
-{
-    char *eq = strchr(kv, '=');
-    if (eq == NULL || eq == kv)
-        return usage("-i needs KEY=VALUE, got \"%s\"", kv);
-    *eq = '\0';
-    bool ok = isalpha((unsigned char)kv[0]) || kv[0] == '_';
-    for (const char *c = kv; *c; c++)
-        ok = ok && (isalnum((unsigned char)*c) || *c == '_');
-    if (!ok) {
-        *eq = '=';
-        return usage("input key in \"%s\" can never be used by a template (letters, digits, _)",
-                     kv);
-    }
-    a->inputs[a->n_inputs].key = kv;
-    a->inputs[a->n_inputs].value = eq + 1;
-    a->n_inputs++;
-    return 0;
-}
-
 /* Options that take a value: --opt VALUE or --opt=VALUE. */
 static const char *value_of(int argc, char **argv, int *i, const char *name)
 {
@@ -109,7 +88,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         if (strcmp(arg, "-i") == 0) {
             if (i + 1 >= argc)
                 return usage("%s needs KEY=VALUE", arg);
-            if (add_input(a, argv[++i]) != 0)
+            if (lp_cli_add_input("run", argv[++i], a->inputs, &a->n_inputs) != 0)
                 return 2;
             continue;
         }
@@ -130,7 +109,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                 return usage("unexpected argument %s (one MODULE per run)", arg);
             a->module = arg;
         } else if (strcmp(which, "--input") == 0) {
-            if (add_input(a, (char *)v) != 0)
+            if (lp_cli_add_input("run", (char *)v, a->inputs, &a->n_inputs) != 0)
                 return 2;
         } else if (strcmp(which, "--inputs") == 0) {
             a->inputs_dir = v;
