@@ -41,17 +41,7 @@
 #include "util/hex.h"
 #include "wire/object.h"
 
-#define IMAGE  "lilypad-example/cowsay:v1"
-#define REPO   "https://example.org/lilypad-module-cowsay"
-#define COMMIT "0123456789abcdef0123456789abcdef01234567"
-
-static char tmp[64];
-static struct lp_solver *solver;
-static struct lp_solver_http *http;
-static char url[64];
-static struct lp_key creator_key;
-static struct lp_client *creator;
-static int cfg_counter;
+#include "provider_fixtures.h"
 
 /* ---- pure parts --------------------------------------------------------------------------- */
 
@@ -118,14 +108,6 @@ static void test_wei_parse(void **state)
                      0);
     for (int i = 0; i < 32; i++)
         assert_int_equal(v.be[i], 0xff);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 static char *read_text(const char *path)
@@ -284,157 +266,13 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* A provider configuration with its own key and work folder; extra goes into provider {}. */
-static void make_config(char *path, size_t cap, const char *extra)
-{
-    int n = ++cfg_counter;
-    char key_path[128], err[256];
-    snprintf(key_path, sizeof key_path, "%s/provider%d.key", tmp, n);
-    struct lp_key key;
-    lp_key_generate(&key);
-    assert_int_equal(lp_keyfile_write_hex(key_path, &key, true, err, sizeof err), 0);
-    snprintf(path, cap, "%s/provider%d.cfg", tmp, n);
-    char text[4096];
-    snprintf(text, sizeof text,
-             "gpu = \"none\";\n"
-             "hashrate: { backend = \"cpu\"; cpu: { threads = 1; }; };\n"
-             "executor: { process: { image_store = \"%s/images\"; work_dir = \"%s/jobs%d\"; "
-             "kill_grace = \"200ms\"; }; };\n"
-             "storage: { local: { root = \"%s/storage%d\"; }; };\n"
-             "verifier: { ledger: { path = \"%s/ledger%d.sqlite\"; }; };\n"
-             "provider: { solver = \"%s\"; key = \"%s\"; work_dir = \"%s/work%d\";\n"
-             "  image_store = \"%s/images\"; price = \"10\"; cpu = 1000; ram = \"512M\";\n"
-             "  disk = \"1G\"; poll_wait = \"1s\"; mining_duty = 10; %s };\n",
-             tmp, tmp, n, tmp, n, tmp, n, url, key_path, tmp, n, tmp, extra ? extra : "");
-    write_file(path, text);
-}
-
-struct prov_thread {
-    struct lp_config *cfg;
-    struct lp_provider *p;
-    pthread_t th;
-    int rc;
-};
-
-static void *prov_main(void *arg)
-{
-    struct prov_thread *t = arg;
-    t->rc = lp_provider_run(t->p);
-    return NULL;
-}
-
-static void start_provider(struct prov_thread *t, const char *cfg_path)
-{
-    char err[1024];
-    memset(t, 0, sizeof *t);
-    assert_int_equal(lp_config_load_file(cfg_path, &t->cfg, err, sizeof err), 0);
-    struct lp_provider_options opt = {.once = true};
-    if (lp_provider_open(t->cfg, &opt, &t->p, err, sizeof err) != 0)
-        fail_msg("provider open: %s", err);
-    assert_int_equal(pthread_create(&t->th, NULL, prov_main, t), 0);
-}
-
-static void join_provider(struct prov_thread *t)
-{
-    pthread_join(t->th, NULL);
-    lp_provider_close(t->p);
-    lp_config_free(t->cfg);
-    assert_int_equal(t->rc, 0);
-}
-
-static void wait_offer(struct prov_thread *t)
-{
-    for (int i = 0; i < 1000; i++) {
-        struct lp_provider_stats st;
-        lp_provider_get_stats(t->p, &st);
-        if (st.offers_posted > 0)
-            return;
-        usleep(10000);
-    }
-    fail_msg("the provider posted no resource offer within 10 s");
-}
-
-/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
-static void post_job(const char *script, uint8_t id[32])
-{
-    char raw[1024], *canon = NULL;
-    json_t *argv = json_pack("[sss]", "/bin/sh", "-c", script);
-    json_t *spec =
-        json_pack("{s:{s:s,s:{s:{s:s,s:o},s:{s:s}}}}", "job", "APIVersion", "V1beta1", "Spec",
-                  "Docker", "Image", IMAGE, "Entrypoint", argv, "Network", "Type", "None");
-    char *text = json_dumps(spec, JSON_COMPACT);
-    snprintf(raw, sizeof raw, "%s", text);
-    free(text);
-    json_decref(spec);
-    struct lp_wire_error we;
-    assert_int_equal(lp_wire_json_canonical(raw, strlen(raw), &canon, &we), 0);
-    struct lp_wire_object obj;
-    memset(&obj, 0, sizeof obj);
-    obj.kind = LP_WIRE_JOB_OFFER;
-    struct lp_job_offer *j = &obj.u.job_offer;
-    memcpy(j->job_creator, creator_key.address, 20);
-    j->module.repo = (char *)REPO;
-    j->module.commit = (char *)COMMIT;
-    j->module.spec = canon;
-    j->resources.cpu_millicores = 500;
-    j->resources.ram_bytes = 64u << 20;
-    j->resources.disk_bytes = 16u << 20;
-    lp_wei_from_u64(&j->max_price, 100);
-    lp_wei_from_u64(&j->payment_collateral, 1);
-    j->timeout_s = 60;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    j->created_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    lp_random_bytes(j->nonce, sizeof j->nonce);
-    struct lp_client_error e;
-    if (lp_client_post_object(creator, &obj, NULL, id, NULL, &e) != 0)
-        fail_msg("post job offer: %s", e.message);
-    free(canon);
-}
-
-/* The deal of a job offer, once matched. */
-static void deal_of(const uint8_t job_id[32], uint8_t deal_id[32])
-{
-    for (int i = 0; i < 500; i++) {
-        json_t *v = NULL;
-        struct lp_client_error e;
-        assert_int_equal(lp_client_get_offer(creator, LP_WIRE_JOB_OFFER, job_id, &v, &e), 0);
-        int rc = lp_client_json_id(v, "deal_id", deal_id);
-        json_decref(v);
-        if (rc == 0)
-            return;
-        usleep(20000);
-    }
-    fail_msg("the job offer was not matched");
-}
-
-/* The deal's posted result, opened and checked. */
-static void result_of(const uint8_t deal_id[32], struct lp_result *out, int *state)
-{
-    json_t *v = NULL;
-    struct lp_client_error e;
-    assert_int_equal(lp_client_get_deal(creator, deal_id, &v, &e), 0);
-    *state = (int)json_integer_value(json_object_get(v, "state"));
-    const char *hex = json_string_value(json_object_get(v, "result"));
-    assert_non_null(hex);
-    uint8_t buf[8192];
-    size_t len;
-    assert_int_equal(lp_hex_decode_var(hex, buf, sizeof buf, &len), 0);
-    struct lp_wire_object obj;
-    struct lp_wire_error we;
-    assert_int_equal(lp_wire_open(buf, len, &obj, NULL, &we), 0);
-    assert_int_equal(obj.kind, LP_WIRE_RESULT);
-    *out = obj.u.result;
-    json_decref(v);
-}
-
 static void test_job_result_cid(void **state)
 {
     (void)state;
     char cfg[256];
     make_config(cfg, sizeof cfg, NULL);
     struct prov_thread t;
-    start_provider(&t, cfg);
+    start_provider(&t, cfg, true);
     wait_offer(&t);
     uint8_t job[32], deal[32];
     post_job("echo hello from the sandbox; mkdir /outputs/d; echo data > /outputs/d/a.txt; "
@@ -489,7 +327,7 @@ static void test_denied_module_refused(void **state)
     char cfg[256];
     make_config(cfg, sizeof cfg, "deny = [\"cowsay\"];");
     struct prov_thread t;
-    start_provider(&t, cfg);
+    start_provider(&t, cfg, true);
     wait_offer(&t);
     uint8_t job[32], deal[32];
     post_job("echo must not run", job);
@@ -547,7 +385,7 @@ static void test_killed_mid_job_fails_clearly(void **state)
     /* Restart on the same configuration: the journal names the deal, the executor no longer
      * knows the job (it died with its parent), so the deal is failed with that reason. */
     struct prov_thread t;
-    start_provider(&t, cfg);
+    start_provider(&t, cfg, true);
     join_provider(&t);
     struct lp_result r;
     int st;
