@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
 
 #include "client/client.h"
 #include "config/config.h"
+#include "image/fs_tree.h"
+#include "image/store.h"
 #include "crypto/keyfile.h"
 #include "crypto/random.h"
 #include "provider/provider.h"
@@ -196,6 +199,75 @@ static LP_FIXTURE_UNUSED void result_of(const uint8_t deal_id[32], struct lp_res
     assert_int_equal(obj.kind, LP_WIRE_RESULT);
     *out = obj.u.result;
     json_decref(v);
+}
+
+/* The group setup both tests share: the example image in tmp/images, an in-process solver on an
+ * ephemeral port and the job creator's client. name prefixes error lines; tmp_template is
+ * mkdtemp's. */
+static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char *tmp_template)
+{
+    if (access("/usr/bin/bwrap", X_OK) != 0) {
+        fprintf(stderr,
+                "%s: /usr/bin/bwrap is missing; install it with `apt-get install bubblewrap` "
+                "(scripts/install-deps.sh)\n",
+                name);
+        return -1;
+    }
+    snprintf(tmp, sizeof tmp, "%s", tmp_template);
+    if (!mkdtemp(tmp))
+        return -1;
+    char cmd[512], err[1024], dir[128], file[128];
+    snprintf(cmd, sizeof cmd,
+             "'%s/scripts/build-example-images.sh' '%s/images-out' --no-import >/dev/null",
+             LP_SOURCE_DIR, tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "%s: building the example images failed (needs busybox-static and tar)\n",
+                name);
+        return -1;
+    }
+    struct lp_image_store store;
+    snprintf(dir, sizeof dir, "%s/images", tmp);
+    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
+    struct lp_image_import_result *res = calloc(1, sizeof *res);
+    if (!res || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
+        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: image import: %s\n", name, err);
+        free(res);
+        return -1;
+    }
+    free(res);
+
+    struct lp_solver_config sc;
+    lp_solver_config_defaults(&sc);
+    static char db[128], files[128];
+    snprintf(db, sizeof db, "%s/solver.db", tmp);
+    snprintf(files, sizeof files, "%s/solver-files", tmp);
+    mkdir(files, 0700);
+    sc.db_path = db;
+    sc.files_dir = files;
+    sc.tick_ms = 200;
+    struct lp_key skey;
+    lp_key_generate(&skey);
+    if (lp_solver_open(&sc, &skey, &solver, err, sizeof err) != 0 ||
+        lp_solver_http_start(solver, "127.0.0.1:0", &http, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: solver: %s\n", name, err);
+        return -1;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", lp_solver_http_port(http));
+    lp_key_generate(&creator_key);
+    creator = lp_client_new(url, &creator_key, 10000);
+    return creator ? 0 : -1;
+}
+
+static LP_FIXTURE_UNUSED int provider_fixture_teardown(void)
+{
+    lp_client_free(creator);
+    if (solver)
+        lp_solver_interrupt(solver);
+    lp_solver_http_stop(http);
+    lp_solver_close(solver);
+    lp_fs_remove_tree(tmp);
+    return 0;
 }
 
 #endif

@@ -203,67 +203,13 @@ static void test_journal_steps(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    if (access("/usr/bin/bwrap", X_OK) != 0) {
-        fprintf(stderr, "test_provider: /usr/bin/bwrap is missing; install it with `apt-get "
-                        "install bubblewrap` (scripts/install-deps.sh)\n");
-        return -1;
-    }
-    strcpy(tmp, "/tmp/lp-test-prov-XXXXXX");
-    if (!mkdtemp(tmp))
-        return -1;
-    char cmd[512], err[1024], dir[128], file[128];
-    snprintf(cmd, sizeof cmd,
-             "'%s/scripts/build-example-images.sh' '%s/images-out' --no-import >/dev/null",
-             LP_SOURCE_DIR, tmp);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "test_provider: building the example images failed (needs "
-                        "busybox-static and tar)\n");
-        return -1;
-    }
-    struct lp_image_store store;
-    snprintf(dir, sizeof dir, "%s/images", tmp);
-    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
-    struct lp_image_import_result *res = calloc(1, sizeof *res);
-    if (!res || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
-        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
-        fprintf(stderr, "test_provider: image import: %s\n", err);
-        free(res);
-        return -1;
-    }
-    free(res);
-
-    struct lp_solver_config sc;
-    lp_solver_config_defaults(&sc);
-    static char db[128], files[128];
-    snprintf(db, sizeof db, "%s/solver.db", tmp);
-    snprintf(files, sizeof files, "%s/solver-files", tmp);
-    mkdir(files, 0700);
-    sc.db_path = db;
-    sc.files_dir = files;
-    sc.tick_ms = 200;
-    struct lp_key skey;
-    lp_key_generate(&skey);
-    if (lp_solver_open(&sc, &skey, &solver, err, sizeof err) != 0 ||
-        lp_solver_http_start(solver, "127.0.0.1:0", &http, err, sizeof err) != 0) {
-        fprintf(stderr, "test_provider: solver: %s\n", err);
-        return -1;
-    }
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", lp_solver_http_port(http));
-    lp_key_generate(&creator_key);
-    creator = lp_client_new(url, &creator_key, 10000);
-    return creator ? 0 : -1;
+    return provider_fixture_setup("test_provider", "/tmp/lp-test-prov-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    lp_client_free(creator);
-    if (solver)
-        lp_solver_interrupt(solver);
-    lp_solver_http_stop(http);
-    lp_solver_close(solver);
-    lp_fs_remove_tree(tmp);
-    return 0;
+    return provider_fixture_teardown();
 }
 
 static void test_job_result_cid(void **state)
