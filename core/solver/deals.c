@@ -150,15 +150,10 @@ int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     int rc = -1;
     struct lp_wire_object obj;
     struct lp_envelope env;
-    struct lp_wire_error werr;
     memset(&obj, 0, sizeof obj);
-    if (lp_wire_open(body, len, &obj, &env, &werr) != 0) {
-        lp_solver_status_set(st, 400, "send the result as a signed envelope", "bad envelope: %s",
-                             werr.message);
+    if (!lp_solver_open_envelope(body, len, LP_WIRE_RESULT, caller, &obj, &env, st))
         goto out;
-    }
-    if (obj.kind != LP_WIRE_RESULT || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) != 0 ||
-        memcmp(obj.u.result.deal_id, deal_id, LP_WIRE_ID_LEN) != 0) {
+    if (memcmp(obj.u.result.deal_id, deal_id, LP_WIRE_ID_LEN) != 0) {
         lp_solver_status_set(st, 400, "sign a result for this deal with the provider's key",
                              "the body is not this deal's result signed by its provider");
         goto out;
@@ -257,15 +252,10 @@ int lp_solver_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
     int rc = -1;
     struct lp_wire_object obj;
     struct lp_envelope env;
-    struct lp_wire_error werr;
     memset(&obj, 0, sizeof obj);
-    if (lp_wire_open(body, len, &obj, &env, &werr) != 0) {
-        lp_solver_status_set(st, 400, "send a signed mediation request", "bad envelope: %s",
-                             werr.message);
+    if (!lp_solver_open_envelope(body, len, LP_WIRE_MEDIATION_REQUEST, caller, &obj, &env, st))
         goto out;
-    }
-    if (obj.kind != LP_WIRE_MEDIATION_REQUEST || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) ||
-        memcmp(obj.u.mediation_request.deal_id, deal_id, LP_WIRE_ID_LEN) != 0 || !d.has_result ||
+    if (memcmp(obj.u.mediation_request.deal_id, deal_id, LP_WIRE_ID_LEN) != 0 || !d.has_result ||
         memcmp(obj.u.mediation_request.result_id, d.result_id, LP_WIRE_ID_LEN) != 0) {
         lp_solver_status_set(st, 400, "sign a mediation request naming this deal and its result",
                              "the body is not a mediation request for this deal's result");
@@ -299,14 +289,10 @@ int lp_solver_post_verdict(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
     struct lp_envelope env, req;
     struct lp_wire_error werr;
     memset(&obj, 0, sizeof obj);
-    if (lp_wire_open(body, len, &obj, &env, &werr) != 0) {
-        lp_solver_status_set(st, 400, "send a signed mediation verdict", "bad envelope: %s",
-                             werr.message);
+    if (!lp_solver_open_envelope(body, len, LP_WIRE_MEDIATION_VERDICT, caller, &obj, &env, st))
         goto out;
-    }
     const struct lp_mediation_verdict *v = &obj.u.mediation_verdict;
-    if (obj.kind != LP_WIRE_MEDIATION_VERDICT || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) ||
-        memcmp(v->deal_id, deal_id, LP_WIRE_ID_LEN) != 0 ||
+    if (memcmp(v->deal_id, deal_id, LP_WIRE_ID_LEN) != 0 ||
         memcmp(v->result_id, d.result_id, LP_WIRE_ID_LEN) != 0 || !d.challenge_envelope ||
         lp_envelope_parse(d.challenge_envelope, d.challenge_len, &req, &werr) != 0 ||
         memcmp(v->request_id, req.id, LP_WIRE_ID_LEN) != 0) {

@@ -203,20 +203,10 @@ int lp_solver_pow_submit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_
 {
     struct lp_wire_object obj;
     struct lp_envelope env;
-    struct lp_wire_error we;
-    memset(&obj, 0, sizeof obj);
-    if (lp_wire_open(body, len, &obj, &env, &we) != 0) {
-        lp_solver_status_set(st, 400, "send a signed pow submission", "bad envelope: %s",
-                             we.message);
+    if (!lp_solver_open_envelope(body, len, LP_WIRE_POW_SUBMISSION, caller, &obj, &env, st))
         return -1;
-    }
     int rc = -1;
     const struct lp_wire_pow_submission *sub = &obj.u.pow_submission;
-    if (obj.kind != LP_WIRE_POW_SUBMISSION || memcmp(env.signer, caller, LP_WIRE_ADDR_LEN) != 0) {
-        lp_solver_status_set(st, 400, "sign a pow submission with the requesting key",
-                             "the body is not a pow submission of the caller");
-        goto out;
-    }
     uint8_t target[32];
     effective_target(s, target);
     uint64_t now = lp_solver_now_ms();

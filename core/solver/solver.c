@@ -358,9 +358,9 @@ static void match_pending(struct lp_solver *s)
 
 /* ---- posting offers ------------------------------------------------------------------------- */
 
-static bool open_envelope(const uint8_t *body, size_t len, uint32_t want_kind,
-                          const uint8_t caller[LP_WIRE_ADDR_LEN], struct lp_wire_object *obj,
-                          struct lp_envelope *env, struct lp_solver_status *st)
+bool lp_solver_open_envelope(const uint8_t *body, size_t len, uint32_t want_kind,
+                             const uint8_t caller[LP_WIRE_ADDR_LEN], struct lp_wire_object *obj,
+                             struct lp_envelope *env, struct lp_solver_status *st)
 {
     struct lp_wire_error werr;
     if (lp_wire_open(body, len, obj, env, &werr) != 0) {
@@ -407,7 +407,7 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
 {
     struct lp_wire_object obj;
     struct lp_envelope env;
-    if (!open_envelope(body, len, LP_WIRE_JOB_OFFER, caller, &obj, &env, st))
+    if (!lp_solver_open_envelope(body, len, LP_WIRE_JOB_OFFER, caller, &obj, &env, st))
         return -1;
     memcpy(id, env.id, LP_WIRE_ID_LEN);
     struct lp_pending_job p;
@@ -508,7 +508,7 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
 {
     struct lp_wire_object obj;
     struct lp_envelope env;
-    if (!open_envelope(body, len, LP_WIRE_RESOURCE_OFFER, caller, &obj, &env, st))
+    if (!lp_solver_open_envelope(body, len, LP_WIRE_RESOURCE_OFFER, caller, &obj, &env, st))
         return -1;
     memcpy(id, env.id, LP_WIRE_ID_LEN);
     struct lp_resource_offer *r = &obj.u.resource_offer;

@@ -60,6 +60,12 @@ void lp_solver_pow_free(struct lp_solver *s);
 
 #define LP_ST_MASK(state) (1u << (state))
 
+/* Opens a signed envelope posted by `caller`: it must decode, be of want_kind and be signed by
+ * the caller (the object's author). On failure sets st (400 bad envelope or kind, 403 another
+ * author) and returns false with obj freed. Every write endpoint goes through it. */
+bool lp_solver_open_envelope(const uint8_t *body, size_t len, uint32_t want_kind,
+                             const uint8_t caller[LP_WIRE_ADDR_LEN], struct lp_wire_object *obj,
+                             struct lp_envelope *env, struct lp_solver_status *st);
 void lp_solver_status_set(struct lp_solver_status *st, int http, const char *hint, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
 /* Maps a store failure onto a status (404, 409 or 500). */
