@@ -16,6 +16,32 @@
 
 static int empty_dir(int fd, int depth);
 
+/* Calls fn for every entry of the directory fd but "." and "..". Stops at the first failure
+ * unless keep_going (removal carries on past an entry it cannot delete); -1 if any call failed.
+ * The one directory walk the removal, copy and usage code share. */
+static int each_entry(int fd, bool keep_going, int (*fn)(int fd, const char *name, void *arg),
+                      void *arg)
+{
+    int dupfd = dup(fd);
+    if (dupfd < 0)
+        return -1;
+    DIR *d = fdopendir(dupfd);
+    if (d == NULL) {
+        close(dupfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((keep_going || rc == 0) && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fn(fd, e->d_name, arg) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
 static int remove_entry(int dirfd, const char *name, int depth)
 {
     if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
@@ -40,26 +66,14 @@ static int remove_entry(int dirfd, const char *name, int depth)
     return 0;
 }
 
+static int remove_cb(int fd, const char *name, void *arg)
+{
+    return remove_entry(fd, name, *(const int *)arg);
+}
+
 static int empty_dir(int fd, int depth)
 {
-    int dupfd = dup(fd);
-    if (dupfd < 0)
-        return -1;
-    DIR *d = fdopendir(dupfd);
-    if (d == NULL) {
-        close(dupfd);
-        return -1;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (remove_entry(fd, e->d_name, depth) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    return rc;
+    return each_entry(fd, true, remove_cb, &depth);
 }
 
 int lp_fs_remove_tree_at(int dirfd, const char *name)
@@ -181,25 +195,20 @@ static int copy_one(int sdir, int ddir, const char *name, int depth)
     return rc;
 }
 
+struct copy_ctx {
+    int ddir, depth;
+};
+
+static int copy_cb(int sdir, const char *name, void *arg)
+{
+    const struct copy_ctx *c = arg;
+    return copy_one(sdir, c->ddir, name, c->depth);
+}
+
 static int copy_dir(int sdir, int ddir, int depth)
 {
-    int dupfd = dup(sdir);
-    if (dupfd < 0)
-        return -1;
-    DIR *d = fdopendir(dupfd);
-    if (d == NULL) {
-        close(dupfd);
-        return -1;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        rc = copy_one(sdir, ddir, e->d_name, depth);
-    }
-    closedir(d);
-    return rc;
+    struct copy_ctx c = {ddir, depth};
+    return each_entry(sdir, false, copy_cb, &c);
 }
 
 int lp_fs_copy_tree(const char *src, const char *dst)
@@ -223,39 +232,39 @@ int lp_fs_copy_tree(const char *src, const char *dst)
     return rc;
 }
 
+struct usage_ctx {
+    uint64_t *bytes, *entries;
+    int depth;
+};
+
+static int usage_dir(int fd, uint64_t *bytes, uint64_t *entries, int depth);
+
+static int usage_cb(int fd, const char *name, void *arg)
+{
+    const struct usage_ctx *c = arg;
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return 0; /* removed while we looked: not ours to count */
+    (*c->entries)++;
+    if (S_ISREG(st.st_mode)) {
+        *c->bytes += (uint64_t)st.st_size;
+    } else if (S_ISDIR(st.st_mode)) {
+        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0) {
+            int rc = usage_dir(sub, c->bytes, c->entries, c->depth + 1);
+            close(sub);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int usage_dir(int fd, uint64_t *bytes, uint64_t *entries, int depth)
 {
     if (depth > MAX_DEPTH)
         return -1;
-    int dupfd = dup(fd);
-    if (dupfd < 0)
-        return -1;
-    DIR *d = fdopendir(dupfd);
-    if (d == NULL) {
-        close(dupfd);
-        return -1;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        struct stat st;
-        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            continue; /* removed while we looked: not ours to count */
-        (*entries)++;
-        if (S_ISREG(st.st_mode))
-            *bytes += (uint64_t)st.st_size;
-        else if (S_ISDIR(st.st_mode)) {
-            int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0) {
-                rc = usage_dir(sub, bytes, entries, depth + 1);
-                close(sub);
-            }
-        }
-    }
-    closedir(d);
-    return rc;
+    struct usage_ctx c = {bytes, entries, depth};
+    return each_entry(fd, false, usage_cb, &c);
 }
 
 int lp_fs_tree_usage(const char *path, uint64_t *bytes, uint64_t *entries)
