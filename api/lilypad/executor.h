@@ -1,8 +1,14 @@
 /*
  * Executor concern: runs a module's container (process, docker, bacalhau).
  *
- * submit() returns at once with a handle; the core polls until the job is done, reads its
+ * submit() returns at once with a handle (slow preparation such as an image pull happens while
+ * the job is PENDING); the core waits (wait(), else poll()) until the job is done, reads its
  * logs and releases it. Inputs are mounted read-only at /inputs, outputs writable at /outputs.
+ * Required ops: submit and poll.
+ *
+ * ABI 1.1 appends: the GPU devices to attach (lp_job_limits.gpu_devices), what the executor can
+ * attach and enforce (describe), the out-of-memory flag, peak memory and CPU time of a job
+ * (lp_job_status), logs from a byte offset (logs_from) and a blocking wait with a timeout.
  */
 #ifndef LILYPAD_EXECUTOR_H
 #define LILYPAD_EXECUTOR_H
@@ -23,6 +29,15 @@ struct lp_job_spec {
     const char *workdir; /* may be NULL */
 };
 
+/* One GPU the core hands to a job (ABI 1.1). Frozen: never extended, so it can be an array
+ * element; the identifiers are the ones the hashrate plugin reported for the device. */
+struct lp_gpu_device {
+    char vendor[16];     /* "nvidia", "amd" */
+    uint32_t index;      /* the vendor runtime's ordinal (CUDA / HIP device number) */
+    char uuid[48];       /* "GPU-5b2c9d2e-..." (NVIDIA), the HIP UUID (AMD); "" when unknown */
+    char pci_bus_id[32]; /* "0000:3b:00.0"; "" when unknown */
+};
+
 struct lp_job_limits {
     uint32_t struct_size;
     uint32_t cpu_millicores; /* 1000 = one core; 0 = no limit */
@@ -32,6 +47,29 @@ struct lp_job_limits {
     uint64_t disk_bytes;     /* /outputs quota where supported; 0 = no limit */
     uint64_t timeout_ms;     /* wall clock; 0 = none */
     bool network;            /* false: no network at all */
+
+    /* ---- ABI 1.1 ---- */
+    /* The GPUs to attach, `gpus` of them, chosen by the core (the provider's slot). NULL with
+     * gpus > 0 only from a 1.0 core: then any `gpus` GPUs. */
+    const struct lp_gpu_device *gpu_devices;
+};
+
+/* What an executor can do on this machine (ABI 1.1, describe()). */
+#define LP_EXEC_ATTACH_NVIDIA  (1u << 0) /* attaches NVIDIA GPUs */
+#define LP_EXEC_ATTACH_AMD     (1u << 1) /* attaches AMD GPUs */
+#define LP_EXEC_ATTACH_NETWORK (1u << 2) /* gives a job network access when limits ask for it */
+
+#define LP_EXEC_LIMIT_MEMORY  (1u << 0)
+#define LP_EXEC_LIMIT_CPU     (1u << 1)
+#define LP_EXEC_LIMIT_PIDS    (1u << 2)
+#define LP_EXEC_LIMIT_DISK    (1u << 3) /* caps /outputs */
+#define LP_EXEC_LIMIT_TIMEOUT (1u << 4)
+
+struct lp_executor_info {
+    uint32_t struct_size; /* set by the core; write no more than it says */
+    uint32_t attach;      /* LP_EXEC_ATTACH_* */
+    uint32_t enforces;    /* LP_EXEC_LIMIT_*: the limits it enforces here, not merely accepts */
+    char runtime[96];     /* "bubblewrap 0.8.0, cgroup v2", "docker 24.0.7 (API 1.43)" */
 };
 
 enum lp_job_state {
@@ -47,6 +85,9 @@ struct lp_job_handle {
     char id[128]; /* the executor's own identifier, NUL-terminated */
 };
 
+/* The core sets struct_size before poll() and wait(); the plugin writes no more than that and
+ * sets struct_size to what it wrote (an older plugin writes a shorter struct; the core zeroes
+ * the rest). */
 struct lp_job_status {
     uint32_t struct_size;
     uint32_t state;       /* enum lp_job_state */
@@ -54,6 +95,12 @@ struct lp_job_status {
     uint64_t started_ns;  /* realtime; 0 until running */
     uint64_t finished_ns; /* realtime; 0 until done */
     char message[256];    /* why it failed, in one line */
+
+    /* ---- ABI 1.1 ---- */
+    uint64_t peak_memory_bytes; /* highest memory use seen; 0 when unknown */
+    uint64_t cpu_time_ns;       /* user + system CPU time of the job; 0 when unknown */
+    uint32_t oom_killed; /* nonzero: killed for exceeding its memory limit (state EXITED with the
+                            kill's exit code, or FAILED) */
 };
 
 enum lp_log_stream { LP_STREAM_STDOUT = 1, LP_STREAM_STDERR = 2 };
@@ -73,6 +120,20 @@ struct lp_executor_ops {
                 void *arg);
     /* Forget the job and free what it holds (container, rootfs copy). */
     int (*release)(void *instance, const struct lp_job_handle *job);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* What this instance can attach and enforce on this machine; LP_OK with *out filled. */
+    int (*describe)(void *instance, struct lp_executor_info *out);
+    /* The stream's bytes from `offset` on, as far as written so far (so a running job's logs
+     * can be followed); *next_offset receives the offset after the last byte delivered. */
+    int (*logs_from)(void *instance, const struct lp_job_handle *job, int stream, uint64_t offset,
+                     lp_write_fn write, void *arg, uint64_t *next_offset);
+    /* Blocks until the job is no longer PENDING or RUNNING, or timeout_ms passes (0: return
+     * at once), then fills *out as poll() does. The core calls it without the instance lock
+     * only when the plugin is LP_CAP_THREADSAFE; otherwise in short slices. */
+    int (*wait)(void *instance, const struct lp_job_handle *job, uint64_t timeout_ms,
+                struct lp_job_status *out);
 };
 
 #ifdef __cplusplus

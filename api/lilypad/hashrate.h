@@ -4,7 +4,11 @@
  * A hash is keccak256(challenge || nonce), the nonce a 32-byte big-endian integer; a nonce
  * wins when the digest, read as a big-endian uint256, is below the target. One Keccak-f[1600]
  * permutation per hash. The plugin only hashes and counts; the core owns rounds, rates (10 s,
- * 60 s, 15 min windows), duty cycle and verification.
+ * 60 s, 15 min windows), duty cycle and verification. Required ops: device_count,
+ * device_info and mine.
+ *
+ * ABI 1.1 appends the PCI bus ID and UUID of a device, so the provider can name the GPUs a job
+ * gets to its executor.
  */
 #ifndef LILYPAD_HASHRATE_H
 #define LILYPAD_HASHRATE_H
@@ -25,6 +29,10 @@ struct lp_hashrate_device {
     uint32_t clock_mhz;         /* current or maximum clock; 0 when unknown */
     uint64_t peak_hashes_per_s; /* the device's instruction-throughput limit; 0 when unknown */
     char detail[128];           /* free text: "sm_90, driver 12.4", "avx512 x8" */
+
+    /* ---- ABI 1.1: how an executor finds the same device (lp_gpu_device) ---- */
+    char pci_bus_id[32]; /* "0000:3b:00.0"; "" for a CPU or when unknown */
+    char uuid[48];       /* "GPU-5b2c9d2e-..." (NVIDIA), the HIP UUID (AMD); "" when unknown */
 };
 
 struct lp_pow_work {

@@ -6,17 +6,24 @@
  * verifier.h) are the only headers a plugin includes. No third-party type appears here, so a
  * plugin never depends on the core's libraries (libconfig, SQLite, ...).
  *
- * ABI rules:
+ * ABI rules (api/README.md has the whole contract: lifecycle, threading, errors, retries):
  *   - LP_ABI_MAJOR changes when a layout or a meaning changes; the loader requires equality.
  *   - LP_ABI_MINOR changes when members are appended; a plugin's minor may be older than the
  *     core's, never newer.
  *   - Every struct that crosses the boundary is append-only and carries its size, so the core
  *     can tell which members a plugin built against an older minor knows about.
  *   - An ops member that is NULL, or that lies past the plugin's ops_size, means "not supported".
+ *     The ops each concern requires are checked when the plugin is loaded: a plugin without one
+ *     is INCOMPATIBLE.
+ *
+ * ABI 1.1 appends: struct lp_call (the acting party's address and a per-call cancellation
+ * token, taken by the *_v2 storage and verifier ops), and the host services vlog, data_dir and
+ * call_cancelled. The per-concern headers list their own 1.1 members.
  */
 #ifndef LILYPAD_PLUGIN_H
 #define LILYPAD_PLUGIN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +59,8 @@ enum lp_concern {
 /* Result codes of every plugin operation. Human text comes from last_error(). */
 enum lp_rc {
     LP_OK = 0,
-    LP_RETRY = 1,         /* transient: the core retries with back-off */
+    LP_RETRY = 1,         /* transient, and the call had no effect: the core retries it as is,
+                             with back-off, a few times, then reports it failed */
     LP_ERR = -1,          /* failed; see last_error() */
     LP_EUNAVAILABLE = -2, /* no device, daemon or runtime */
     LP_EINVAL = -3,       /* the arguments or the configuration are wrong */
@@ -127,7 +135,20 @@ struct lp_int_list {
  * symbols; this table is their only way in. Each instance gets its own table (ctx differs),
  * so log lines carry the plugin's name without the plugin repeating it.
  */
-struct lp_cfg_node; /* opaque: a setting in the configuration tree */
+struct lp_cfg_node;     /* opaque: a setting in the configuration tree */
+struct lp_cancel_token; /* opaque: the core's cancellation flag for one call */
+
+/* ---- per-call context (ABI 1.1) ---------------------------------------------------------
+ * Handed to the *_v2 storage and verifier ops: on whose behalf the call is made, and how the
+ * core cancels this call alone. Valid only for the duration of the call; copy what you keep.
+ */
+struct lp_call {
+    uint32_t struct_size;
+    uint8_t actor[20]; /* address of the party acting (job creator, provider, mediator,
+                          solver); all zero when the node acts for itself */
+    const struct lp_cancel_token *cancel; /* ask host->call_cancelled(); NULL: never fired */
+    uint64_t deadline_ns; /* host->monotonic_ns() value to give up by; 0: no deadline */
+};
 
 struct lp_host {
     uint32_t struct_size;
@@ -163,11 +184,29 @@ struct lp_host {
 
     /* The top-level `gpu` setting: "auto", "nvidia", "amd" or "none". */
     const char *(*gpu_vendor)(const struct lp_host *host);
+
+    /* ---- ABI 1.1 (check with LP_HOST_HAS before use) ---- */
+
+    /* log() for plugins that wrap it in their own variadic helpers. */
+    void (*vlog)(const struct lp_host *host, int level, const char *fmt, va_list ap)
+        LP_PRINTF(3, 0);
+    /* The program's data directory, absolute: $LILYPAD_HOME, else $XDG_DATA_HOME/lilypad, else
+     * ~/.local/share/lilypad. Keep defaults under it (say, <data_dir>/<your name>) so every
+     * part of the program agrees where its files are. NULL when none can be resolved. */
+    const char *(*data_dir)(const struct lp_host *host);
+    /* Nonzero once `call`'s token has fired, its deadline has passed, or the process stops.
+     * Long storage and verifier calls poll it and return LP_ERR with a reason when set. */
+    int (*call_cancelled)(const struct lp_host *host, const struct lp_call *call);
 };
 
 /* True when `host` was built with member `m` (for plugins built against a newer minor). */
 #define LP_HOST_HAS(host, m)                                                                       \
     ((host)->struct_size >= offsetof(struct lp_host, m) + sizeof((host)->m) && (host)->m != NULL)
+
+/* True when a sized struct the core hands in (`p`, of type `type`, with a struct_size first
+ * member) reaches `member`: an older core sends shorter structs. */
+#define LP_STRUCT_HAS(p, type, member)                                                             \
+    ((p)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
 
 /* ---- lifecycle, shared by every concern -----------------------------------------------
  * dlopen -> descriptor checks -> probe -> create -> start -> [concern ops] -> stop -> destroy.
@@ -184,7 +223,10 @@ struct lp_lifecycle_ops {
     int (*start)(void *instance);
     int (*stop)(void *instance);
     void (*destroy)(void *instance);
-    /* Text of the instance's last failure; never NULL once create() has succeeded. */
+    /* Text of the last failure, one line, never NULL once create() has succeeded. The core
+     * reads it right after a failed call, on the thread that made the call: a plugin that
+     * declares LP_CAP_THREADSAFE keeps it per thread (_Thread_local), others may keep one
+     * buffer per instance (the core holds the instance's lock across call and read). */
     const char *(*last_error)(void *instance);
 };
 

@@ -1,6 +1,11 @@
 /*
  * Storage concern: content-addressed result storage (local, ipfs, filecoin).
  * CIDs travel as their canonical string form ("Qm..." for v0, "bafk..."/"bafy..." for v1).
+ * Required ops: put and get, in either form.
+ *
+ * ABI 1.1 appends the *_v2 forms of every op: the same operation with the call context
+ * (struct lp_call: who acts, and a cancellation token for a long upload or download). A 1.1
+ * plugin implements the *_v2 forms only; the core uses the 1.0 forms for 1.0 plugins.
  */
 #ifndef LILYPAD_STORAGE_H
 #define LILYPAD_STORAGE_H
@@ -34,6 +39,14 @@ struct lp_storage_ops {
     int (*get)(void *instance, const struct lp_cid *cid, const char *dest);
     int (*pin)(void *instance, const struct lp_cid *cid);
     int (*stat)(void *instance, const struct lp_cid *cid, struct lp_storage_stat *out);
+
+    /* ---- ABI 1.1 ---- */
+    int (*put_v2)(void *instance, const struct lp_call *call, const char *path, struct lp_cid *out);
+    int (*get_v2)(void *instance, const struct lp_call *call, const struct lp_cid *cid,
+                  const char *dest);
+    int (*pin_v2)(void *instance, const struct lp_call *call, const struct lp_cid *cid);
+    int (*stat_v2)(void *instance, const struct lp_call *call, const struct lp_cid *cid,
+                   struct lp_storage_stat *out);
 };
 
 #ifdef __cplusplus

@@ -2,7 +2,14 @@
  * Verifier concern: records agreements, results, judgements and proof-of-work rounds where
  * every party can check them (ledger: SQLite on one machine; arbitrum: our contracts on
  * chain). Both backends have the same semantics. Identifiers are 32-byte keccak256 IDs,
- * addresses 20 bytes, amounts big-endian uint256.
+ * addresses 20 bytes, amounts big-endian uint256. Required ops: record_agreement,
+ * record_result and read_deal, in either form.
+ *
+ * ABI 1.1 appends the *_v2 forms of every op: the same operation with the call context
+ * (struct lp_call): the acting party's address, which a backend checks against the deal (only
+ * the job creator accepts or challenges, only the provider records its result, only the booked
+ * mediator rules) and signs with, and a cancellation token for a call that waits on a chain. A
+ * 1.1 plugin implements the *_v2 forms only; the core uses the 1.0 forms for 1.0 plugins.
  */
 #ifndef LILYPAD_VERIFIER_H
 #define LILYPAD_VERIFIER_H
@@ -101,6 +108,25 @@ struct lp_verifier_ops {
      * digest is not below the target or the window has closed. */
     int (*pow_new_round)(void *instance, const struct lp_pow_round *round);
     int (*pow_submit)(void *instance, const struct lp_pow_submission *submission);
+
+    /* ---- ABI 1.1 ---- */
+    int (*record_agreement_v2)(void *instance, const struct lp_call *call,
+                               const struct lp_agreement *agreement);
+    int (*record_result_v2)(void *instance, const struct lp_call *call,
+                            const struct lp_result_record *result);
+    int (*accept_result_v2)(void *instance, const struct lp_call *call, const uint8_t deal_id[32]);
+    int (*challenge_result_v2)(void *instance, const struct lp_call *call,
+                               const uint8_t deal_id[32], const uint8_t mediator[20]);
+    int (*mediation_verdict_v2)(void *instance, const struct lp_call *call,
+                                const uint8_t deal_id[32], bool result_accepted);
+    int (*cancel_deal_v2)(void *instance, const struct lp_call *call, const uint8_t deal_id[32],
+                          uint32_t terminal_state);
+    int (*read_deal_v2)(void *instance, const struct lp_call *call, const uint8_t deal_id[32],
+                        struct lp_deal_record *out);
+    int (*pow_new_round_v2)(void *instance, const struct lp_call *call,
+                            const struct lp_pow_round *round);
+    int (*pow_submit_v2)(void *instance, const struct lp_call *call,
+                         const struct lp_pow_submission *submission);
 };
 
 #ifdef __cplusplus

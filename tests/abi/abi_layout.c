@@ -5,8 +5,10 @@
  * crashing plugins in the field.
  *
  * Changing a layout: append members only (then bump LP_ABI_MINOR and add a table for the new
- * minor that extends this one), or bump LP_ABI_MAJOR and start a new table. Never edit a
- * released table. Values are for LP64 Linux (x86-64, aarch64).
+ * minor below the older ones), or bump LP_ABI_MAJOR and start anew. Never edit a released
+ * table: the older tables are checked here with "at least" sizes (a struct may have grown) and
+ * exact offsets, and abi_layout_1_0.c checks the 1.0 table against the frozen 1.0 headers.
+ * Values are for LP64 Linux (x86-64, aarch64).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -17,11 +19,10 @@
 #include <lilypad/storage.h>
 #include <lilypad/verifier.h>
 
-#define LP_ABI_SIZE(type, size) _Static_assert(sizeof(type) == (size), "ABI: sizeof " #type)
 #define LP_ABI_OFFSET(type, member, offset)                                                        \
     _Static_assert(offsetof(type, member) == (offset), "ABI: offsetof " #type "." #member)
 
-_Static_assert(LP_ABI_MAJOR == 1 && LP_ABI_MINOR == 0,
+_Static_assert(LP_ABI_MAJOR == 1 && LP_ABI_MINOR == 1,
                "the ABI version changed: add its layout table to tests/abi/abi_layout.c");
 _Static_assert(LP_PLUGIN_MAGIC == 0x4C50504Cu, "ABI: the magic never changes");
 _Static_assert(LP_CONCERN_HASHRATE == 1 && LP_CONCERN_EXECUTOR == 2 && LP_CONCERN_STORAGE == 3 &&
@@ -32,180 +33,66 @@ _Static_assert(LP_OK == 0 && LP_RETRY == 1 && LP_ERR == -1 && LP_EUNAVAILABLE ==
                "ABI: result codes");
 _Static_assert(LP_CFG_STRING == 1 && LP_CFG_INT_LIST == 7, "ABI: config types");
 
-/* ABI 1.0 */
-LP_ABI_SIZE(struct lp_cfg_field, 40);
-LP_ABI_OFFSET(struct lp_cfg_field, key, 0);
-LP_ABI_OFFSET(struct lp_cfg_field, type, 8);
-LP_ABI_OFFSET(struct lp_cfg_field, flags, 12);
-LP_ABI_OFFSET(struct lp_cfg_field, default_value, 16);
-LP_ABI_OFFSET(struct lp_cfg_field, offset, 24);
-LP_ABI_OFFSET(struct lp_cfg_field, description, 32);
-LP_ABI_SIZE(struct lp_str_list, 16);
-LP_ABI_OFFSET(struct lp_str_list, count, 0);
-LP_ABI_OFFSET(struct lp_str_list, items, 8);
-LP_ABI_SIZE(struct lp_int_list, 16);
-LP_ABI_OFFSET(struct lp_int_list, count, 0);
-LP_ABI_OFFSET(struct lp_int_list, items, 8);
-LP_ABI_SIZE(struct lp_host, 128);
-LP_ABI_OFFSET(struct lp_host, struct_size, 0);
-LP_ABI_OFFSET(struct lp_host, abi_major, 4);
-LP_ABI_OFFSET(struct lp_host, abi_minor, 6);
-LP_ABI_OFFSET(struct lp_host, ctx, 8);
-LP_ABI_OFFSET(struct lp_host, log, 16);
-LP_ABI_OFFSET(struct lp_host, metric_add, 24);
-LP_ABI_OFFSET(struct lp_host, metric_set, 32);
-LP_ABI_OFFSET(struct lp_host, cfg_root, 40);
-LP_ABI_OFFSET(struct lp_host, cfg_lookup, 48);
-LP_ABI_OFFSET(struct lp_host, cfg_get_string, 56);
-LP_ABI_OFFSET(struct lp_host, cfg_get_int, 64);
-LP_ABI_OFFSET(struct lp_host, cfg_get_bool, 72);
-LP_ABI_OFFSET(struct lp_host, cfg_length, 80);
-LP_ABI_OFFSET(struct lp_host, cfg_element, 88);
-LP_ABI_OFFSET(struct lp_host, monotonic_ns, 96);
-LP_ABI_OFFSET(struct lp_host, realtime_ns, 104);
-LP_ABI_OFFSET(struct lp_host, cancelled, 112);
-LP_ABI_OFFSET(struct lp_host, gpu_vendor, 120);
-LP_ABI_SIZE(struct lp_lifecycle_ops, 48);
-LP_ABI_OFFSET(struct lp_lifecycle_ops, probe, 0);
-LP_ABI_OFFSET(struct lp_lifecycle_ops, create, 8);
-LP_ABI_OFFSET(struct lp_lifecycle_ops, start, 16);
-LP_ABI_OFFSET(struct lp_lifecycle_ops, stop, 24);
-LP_ABI_OFFSET(struct lp_lifecycle_ops, destroy, 32);
-LP_ABI_OFFSET(struct lp_lifecycle_ops, last_error, 40);
-LP_ABI_SIZE(struct lp_plugin, 88);
-LP_ABI_OFFSET(struct lp_plugin, magic, 0);
-LP_ABI_OFFSET(struct lp_plugin, abi_major, 4);
-LP_ABI_OFFSET(struct lp_plugin, abi_minor, 6);
-LP_ABI_OFFSET(struct lp_plugin, struct_size, 8);
-LP_ABI_OFFSET(struct lp_plugin, concern, 12);
-LP_ABI_OFFSET(struct lp_plugin, name, 16);
-LP_ABI_OFFSET(struct lp_plugin, version, 24);
-LP_ABI_OFFSET(struct lp_plugin, description, 32);
-LP_ABI_OFFSET(struct lp_plugin, license, 40);
-LP_ABI_OFFSET(struct lp_plugin, caps, 48);
-LP_ABI_OFFSET(struct lp_plugin, config_schema, 56);
-LP_ABI_OFFSET(struct lp_plugin, config_size, 64);
-LP_ABI_OFFSET(struct lp_plugin, ops, 72);
-LP_ABI_OFFSET(struct lp_plugin, ops_size, 80);
-LP_ABI_SIZE(struct lp_hashrate_device, 304);
-LP_ABI_OFFSET(struct lp_hashrate_device, struct_size, 0);
-LP_ABI_OFFSET(struct lp_hashrate_device, index, 4);
-LP_ABI_OFFSET(struct lp_hashrate_device, name, 8);
-LP_ABI_OFFSET(struct lp_hashrate_device, vendor, 136);
-LP_ABI_OFFSET(struct lp_hashrate_device, memory_bytes, 152);
-LP_ABI_OFFSET(struct lp_hashrate_device, compute_units, 160);
-LP_ABI_OFFSET(struct lp_hashrate_device, clock_mhz, 164);
-LP_ABI_OFFSET(struct lp_hashrate_device, peak_hashes_per_s, 168);
-LP_ABI_OFFSET(struct lp_hashrate_device, detail, 176);
-LP_ABI_SIZE(struct lp_pow_work, 64);
-LP_ABI_OFFSET(struct lp_pow_work, challenge, 0);
-LP_ABI_OFFSET(struct lp_pow_work, target, 32);
-LP_ABI_SIZE(struct lp_pow_solution, 64);
-LP_ABI_OFFSET(struct lp_pow_solution, nonce, 0);
-LP_ABI_OFFSET(struct lp_pow_solution, digest, 32);
-LP_ABI_SIZE(struct lp_hashrate_ops, 72);
-LP_ABI_OFFSET(struct lp_hashrate_ops, life, 0);
-LP_ABI_OFFSET(struct lp_hashrate_ops, device_count, 48);
-LP_ABI_OFFSET(struct lp_hashrate_ops, device_info, 56);
-LP_ABI_OFFSET(struct lp_hashrate_ops, mine, 64);
-LP_ABI_SIZE(struct lp_job_spec, 56);
-LP_ABI_OFFSET(struct lp_job_spec, struct_size, 0);
-LP_ABI_OFFSET(struct lp_job_spec, image, 8);
-LP_ABI_OFFSET(struct lp_job_spec, entrypoint, 16);
-LP_ABI_OFFSET(struct lp_job_spec, entrypoint_count, 24);
-LP_ABI_OFFSET(struct lp_job_spec, env, 32);
-LP_ABI_OFFSET(struct lp_job_spec, env_count, 40);
-LP_ABI_OFFSET(struct lp_job_spec, workdir, 48);
-LP_ABI_SIZE(struct lp_job_limits, 48);
-LP_ABI_OFFSET(struct lp_job_limits, struct_size, 0);
-LP_ABI_OFFSET(struct lp_job_limits, cpu_millicores, 4);
-LP_ABI_OFFSET(struct lp_job_limits, gpus, 8);
-LP_ABI_OFFSET(struct lp_job_limits, max_pids, 12);
-LP_ABI_OFFSET(struct lp_job_limits, memory_bytes, 16);
-LP_ABI_OFFSET(struct lp_job_limits, disk_bytes, 24);
-LP_ABI_OFFSET(struct lp_job_limits, timeout_ms, 32);
-LP_ABI_OFFSET(struct lp_job_limits, network, 40);
-LP_ABI_SIZE(struct lp_job_handle, 128);
-LP_ABI_OFFSET(struct lp_job_handle, id, 0);
-LP_ABI_SIZE(struct lp_job_status, 288);
-LP_ABI_OFFSET(struct lp_job_status, struct_size, 0);
-LP_ABI_OFFSET(struct lp_job_status, state, 4);
-LP_ABI_OFFSET(struct lp_job_status, exit_code, 8);
-LP_ABI_OFFSET(struct lp_job_status, started_ns, 16);
-LP_ABI_OFFSET(struct lp_job_status, finished_ns, 24);
-LP_ABI_OFFSET(struct lp_job_status, message, 32);
-LP_ABI_SIZE(struct lp_executor_ops, 88);
-LP_ABI_OFFSET(struct lp_executor_ops, life, 0);
-LP_ABI_OFFSET(struct lp_executor_ops, submit, 48);
-LP_ABI_OFFSET(struct lp_executor_ops, poll, 56);
-LP_ABI_OFFSET(struct lp_executor_ops, cancel, 64);
-LP_ABI_OFFSET(struct lp_executor_ops, logs, 72);
-LP_ABI_OFFSET(struct lp_executor_ops, release, 80);
-LP_ABI_SIZE(struct lp_cid, 128);
-LP_ABI_OFFSET(struct lp_cid, str, 0);
-LP_ABI_SIZE(struct lp_storage_stat, 152);
-LP_ABI_OFFSET(struct lp_storage_stat, struct_size, 0);
-LP_ABI_OFFSET(struct lp_storage_stat, size_bytes, 8);
-LP_ABI_OFFSET(struct lp_storage_stat, is_directory, 16);
-LP_ABI_OFFSET(struct lp_storage_stat, pinned, 20);
-LP_ABI_OFFSET(struct lp_storage_stat, detail, 24);
-LP_ABI_SIZE(struct lp_storage_ops, 80);
-LP_ABI_OFFSET(struct lp_storage_ops, life, 0);
-LP_ABI_OFFSET(struct lp_storage_ops, put, 48);
-LP_ABI_OFFSET(struct lp_storage_ops, get, 56);
-LP_ABI_OFFSET(struct lp_storage_ops, pin, 64);
-LP_ABI_OFFSET(struct lp_storage_ops, stat, 72);
-LP_ABI_SIZE(struct lp_agreement, 208);
-LP_ABI_OFFSET(struct lp_agreement, struct_size, 0);
-LP_ABI_OFFSET(struct lp_agreement, deal_id, 4);
-LP_ABI_OFFSET(struct lp_agreement, job_creator, 36);
-LP_ABI_OFFSET(struct lp_agreement, resource_provider, 56);
-LP_ABI_OFFSET(struct lp_agreement, mediator, 76);
-LP_ABI_OFFSET(struct lp_agreement, price, 96);
-LP_ABI_OFFSET(struct lp_agreement, payment_collateral, 128);
-LP_ABI_OFFSET(struct lp_agreement, results_collateral, 160);
-LP_ABI_OFFSET(struct lp_agreement, execution_timeout_s, 192);
-LP_ABI_OFFSET(struct lp_agreement, judge_timeout_s, 200);
-LP_ABI_SIZE(struct lp_result_record, 216);
-LP_ABI_OFFSET(struct lp_result_record, struct_size, 0);
-LP_ABI_OFFSET(struct lp_result_record, deal_id, 4);
-LP_ABI_OFFSET(struct lp_result_record, result_id, 36);
-LP_ABI_OFFSET(struct lp_result_record, cid, 68);
-LP_ABI_OFFSET(struct lp_result_record, instruction_count, 200);
-LP_ABI_OFFSET(struct lp_result_record, exit_code, 208);
-LP_ABI_SIZE(struct lp_deal_record, 232);
-LP_ABI_OFFSET(struct lp_deal_record, struct_size, 0);
-LP_ABI_OFFSET(struct lp_deal_record, state, 4);
-LP_ABI_OFFSET(struct lp_deal_record, deal_id, 8);
-LP_ABI_OFFSET(struct lp_deal_record, result_id, 40);
-LP_ABI_OFFSET(struct lp_deal_record, mediator, 72);
-LP_ABI_OFFSET(struct lp_deal_record, cid, 92);
-LP_ABI_OFFSET(struct lp_deal_record, updated_s, 224);
-LP_ABI_SIZE(struct lp_pow_round, 112);
-LP_ABI_OFFSET(struct lp_pow_round, struct_size, 0);
-LP_ABI_OFFSET(struct lp_pow_round, round, 8);
-LP_ABI_OFFSET(struct lp_pow_round, provider, 16);
-LP_ABI_OFFSET(struct lp_pow_round, challenge, 36);
-LP_ABI_OFFSET(struct lp_pow_round, target, 68);
-LP_ABI_OFFSET(struct lp_pow_round, window_end_s, 104);
-LP_ABI_SIZE(struct lp_pow_submission, 88);
-LP_ABI_OFFSET(struct lp_pow_submission, struct_size, 0);
-LP_ABI_OFFSET(struct lp_pow_submission, round, 8);
-LP_ABI_OFFSET(struct lp_pow_submission, provider, 16);
-LP_ABI_OFFSET(struct lp_pow_submission, nonce, 36);
-LP_ABI_OFFSET(struct lp_pow_submission, hashes_counted, 72);
-LP_ABI_OFFSET(struct lp_pow_submission, window_ms, 80);
-LP_ABI_SIZE(struct lp_verifier_ops, 120);
-LP_ABI_OFFSET(struct lp_verifier_ops, life, 0);
-LP_ABI_OFFSET(struct lp_verifier_ops, record_agreement, 48);
-LP_ABI_OFFSET(struct lp_verifier_ops, record_result, 56);
-LP_ABI_OFFSET(struct lp_verifier_ops, accept_result, 64);
-LP_ABI_OFFSET(struct lp_verifier_ops, challenge_result, 72);
-LP_ABI_OFFSET(struct lp_verifier_ops, mediation_verdict, 80);
-LP_ABI_OFFSET(struct lp_verifier_ops, cancel_deal, 88);
-LP_ABI_OFFSET(struct lp_verifier_ops, read_deal, 96);
-LP_ABI_OFFSET(struct lp_verifier_ops, pow_new_round, 104);
-LP_ABI_OFFSET(struct lp_verifier_ops, pow_submit, 112);
+/* ABI 1.0: every member where it was; structs may only have grown. */
+#define LP_ABI_SIZE(type, size)                                                                    \
+    _Static_assert(sizeof(type) >= (size), "ABI: " #type " shrank below its 1.0 size")
+#include "abi_table_1_0.h"
+#undef LP_ABI_SIZE
+
+/* ABI 1.1: the appended members, each at or past the end of its struct's 1.0 layout. */
+#define LP_ABI_SIZE(type, size) _Static_assert(sizeof(type) == (size), "ABI: sizeof " #type)
+LP_ABI_SIZE(struct lp_call, 40);
+LP_ABI_OFFSET(struct lp_call, struct_size, 0);
+LP_ABI_OFFSET(struct lp_call, actor, 4);
+LP_ABI_OFFSET(struct lp_call, cancel, 24);
+LP_ABI_OFFSET(struct lp_call, deadline_ns, 32);
+LP_ABI_SIZE(struct lp_host, 152);
+LP_ABI_OFFSET(struct lp_host, vlog, 128);
+LP_ABI_OFFSET(struct lp_host, data_dir, 136);
+LP_ABI_OFFSET(struct lp_host, call_cancelled, 144);
+LP_ABI_SIZE(struct lp_hashrate_device, 384);
+LP_ABI_OFFSET(struct lp_hashrate_device, pci_bus_id, 304);
+LP_ABI_OFFSET(struct lp_hashrate_device, uuid, 336);
+LP_ABI_SIZE(struct lp_gpu_device, 100);
+LP_ABI_OFFSET(struct lp_gpu_device, vendor, 0);
+LP_ABI_OFFSET(struct lp_gpu_device, index, 16);
+LP_ABI_OFFSET(struct lp_gpu_device, uuid, 20);
+LP_ABI_OFFSET(struct lp_gpu_device, pci_bus_id, 68);
+LP_ABI_SIZE(struct lp_job_limits, 56);
+LP_ABI_OFFSET(struct lp_job_limits, gpu_devices, 48);
+LP_ABI_SIZE(struct lp_executor_info, 108);
+LP_ABI_OFFSET(struct lp_executor_info, struct_size, 0);
+LP_ABI_OFFSET(struct lp_executor_info, attach, 4);
+LP_ABI_OFFSET(struct lp_executor_info, enforces, 8);
+LP_ABI_OFFSET(struct lp_executor_info, runtime, 12);
+LP_ABI_SIZE(struct lp_job_status, 312);
+LP_ABI_OFFSET(struct lp_job_status, peak_memory_bytes, 288);
+LP_ABI_OFFSET(struct lp_job_status, cpu_time_ns, 296);
+LP_ABI_OFFSET(struct lp_job_status, oom_killed, 304);
+LP_ABI_SIZE(struct lp_executor_ops, 112);
+LP_ABI_OFFSET(struct lp_executor_ops, describe, 88);
+LP_ABI_OFFSET(struct lp_executor_ops, logs_from, 96);
+LP_ABI_OFFSET(struct lp_executor_ops, wait, 104);
+LP_ABI_SIZE(struct lp_storage_ops, 112);
+LP_ABI_OFFSET(struct lp_storage_ops, put_v2, 80);
+LP_ABI_OFFSET(struct lp_storage_ops, get_v2, 88);
+LP_ABI_OFFSET(struct lp_storage_ops, pin_v2, 96);
+LP_ABI_OFFSET(struct lp_storage_ops, stat_v2, 104);
+LP_ABI_SIZE(struct lp_verifier_ops, 192);
+LP_ABI_OFFSET(struct lp_verifier_ops, record_agreement_v2, 120);
+LP_ABI_OFFSET(struct lp_verifier_ops, record_result_v2, 128);
+LP_ABI_OFFSET(struct lp_verifier_ops, accept_result_v2, 136);
+LP_ABI_OFFSET(struct lp_verifier_ops, challenge_result_v2, 144);
+LP_ABI_OFFSET(struct lp_verifier_ops, mediation_verdict_v2, 152);
+LP_ABI_OFFSET(struct lp_verifier_ops, cancel_deal_v2, 160);
+LP_ABI_OFFSET(struct lp_verifier_ops, read_deal_v2, 168);
+LP_ABI_OFFSET(struct lp_verifier_ops, pow_new_round_v2, 176);
+LP_ABI_OFFSET(struct lp_verifier_ops, pow_submit_v2, 184);
+_Static_assert(LP_EXEC_ATTACH_NVIDIA == 1 && LP_EXEC_ATTACH_AMD == 2 && LP_EXEC_ATTACH_NETWORK == 4,
+               "ABI 1.1: executor attach flags");
+_Static_assert(LP_EXEC_LIMIT_MEMORY == 1 && LP_EXEC_LIMIT_CPU == 2 && LP_EXEC_LIMIT_PIDS == 4 &&
+                   LP_EXEC_LIMIT_DISK == 8 && LP_EXEC_LIMIT_TIMEOUT == 16,
+               "ABI 1.1: executor limit flags");
 
 int main(void)
 {
