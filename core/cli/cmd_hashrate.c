@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "config/config.h"
 #include "crypto/random.h"
+#include "dispatch/hashrate.h"
 #include "loader/backend.h"
 #include "pow/hashrate.h"
 #include "pow/miner.h"
@@ -196,15 +197,12 @@ int lp_cmd_hashrate(int argc, char **argv)
         lp_config_free(cfg);
         return 1;
     }
-    const struct lp_hashrate_ops *ops = lp_backend_ops(b);
-    void *inst = lp_backend_instance(b);
     const struct lp_plugin *desc = lp_backend_descriptor(b);
     uint32_t count = 0, ids[MAX_DEVICES], n = 0;
-    if (!LP_BACKEND_HAS_OP(b, struct lp_hashrate_ops, mine) ||
-        !LP_BACKEND_HAS_OP(b, struct lp_hashrate_ops, device_count) ||
-        ops->device_count(inst, &count) != LP_OK || count == 0) {
+    struct lp_plugin_error pe = {0};
+    if (lp_hashrate_device_count(b, &count, &pe) != LP_OK || count == 0) {
         fprintf(stderr, "lilypad: hashrate: backend %s has no device to mine on (%s)\n", desc->name,
-                lp_backend_last_error(b));
+                count == 0 && pe.message[0] == '\0' ? "it reports none" : pe.message);
         goto fail;
     }
     if (devices) {
@@ -228,10 +226,7 @@ int lp_cmd_hashrate(int argc, char **argv)
     }
     struct lp_hashrate_device info[MAX_DEVICES];
     for (uint32_t i = 0; i < n; i++) {
-        memset(&info[i], 0, sizeof info[i]);
-        info[i].struct_size = sizeof info[i];
-        if (!LP_BACKEND_HAS_OP(b, struct lp_hashrate_ops, device_info) ||
-            ops->device_info(inst, ids[i], &info[i]) != LP_OK)
+        if (lp_hashrate_device_info(b, ids[i], &info[i], &pe) != LP_OK)
             snprintf(info[i].name, sizeof info[i].name, "device %u", ids[i]);
     }
 
@@ -245,8 +240,7 @@ int lp_cmd_hashrate(int argc, char **argv)
     uint64_t t0 = mono_ns();
     struct lp_hashrate_meter *meter = lp_hashrate_meter_new(n, t0);
     struct lp_miner_config mc = {
-        .ops = ops,
-        .instance = inst,
+        .backend = b,
         .devices = n,
         .device_ids = ids,
         .meter = meter,
@@ -260,13 +254,13 @@ int lp_cmd_hashrate(int argc, char **argv)
     }
     lp_miner_set_work(miner, &work, start);
     sleep((unsigned)seconds);
-    int mine_rc = lp_miner_last_rc(miner);
+    char mine_error[sizeof pe.message];
+    int mine_rc = lp_miner_last_error(miner, mine_error, sizeof mine_error);
     lp_miner_stop(miner); /* joins: every mine() call has returned and been counted */
     uint64_t t1 = mono_ns();
     double elapsed = (double)(t1 - t0) / 1e9;
     if (mine_rc != LP_OK)
-        fprintf(stderr, "lilypad: hashrate: mining failed on some batches (rc %d): %s\n", mine_rc,
-                lp_backend_last_error(b));
+        fprintf(stderr, "lilypad: hashrate: mining failed on some batches: %s\n", mine_error);
 
     printf("%-3s %-44s %14s %12s %9s  %s\n", "dev", "name", "rate", "per unit", "of limit",
            "detail");

@@ -50,10 +50,8 @@ static int probe_only(const struct lp_config *cfg)
     struct lp_backend *b = NULL;
     if (lp_backend_open(cfg, "hashrate", NULL, &b, err, sizeof err) != 0)
         fprintf(stderr, "lilypad: provider: hashrate backend: %s; GPUs not probed\n", err);
-    else {
-        const struct lp_plugin *d = lp_backend_descriptor(b);
-        lp_probe_add_devices(&probe, d ? d->name : "?", lp_backend_ops(b), lp_backend_instance(b));
-    }
+    else
+        lp_probe_add_devices(&probe, b);
     lp_probe_print(stdout, &probe);
     lp_backend_close(b);
     status = 0;

@@ -5,11 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
+#include "util/data_home.h"
 #include "util/log.h"
 
 static atomic_int cancel_requested;
+
+/* The innermost capture of the calling thread (lp_host_capture_begin). */
+static _Thread_local struct lp_host_capture *current_capture;
 
 void lp_host_request_cancel(void)
 {
@@ -21,27 +26,74 @@ void lp_host_reset_cancel(void)
     atomic_store(&cancel_requested, 0);
 }
 
+bool lp_host_cancel_requested(void)
+{
+    return atomic_load(&cancel_requested) != 0;
+}
+
+void lp_host_capture_begin(struct lp_host_capture *c, const struct lp_host *host)
+{
+    c->host = host;
+    c->text[0] = '\0';
+    c->outer = current_capture;
+    current_capture = c;
+}
+
+void lp_host_capture_end(struct lp_host_capture *c)
+{
+    current_capture = c->outer;
+}
+
+void lp_cancel_token_init(struct lp_cancel_token *t, const struct lp_cancel_token *parent)
+{
+    atomic_init(&t->fired, false);
+    t->parent = parent;
+}
+
+void lp_cancel_token_fire(struct lp_cancel_token *t)
+{
+    atomic_store(&t->fired, true);
+}
+
+bool lp_cancel_token_fired(const struct lp_cancel_token *t)
+{
+    for (; t != NULL; t = t->parent)
+        if (atomic_load(&t->fired))
+            return true;
+    return lp_host_cancel_requested();
+}
+
 static struct lp_host_ctx *ctx_of(const struct lp_host *host)
 {
     return host->ctx;
 }
 
-static void host_log(const struct lp_host *host, int level, const char *fmt, ...) LP_PRINTF(3, 4);
-static void host_log(const struct lp_host *host, int level, const char *fmt, ...)
+static void host_vlog(const struct lp_host *host, int level, const char *fmt, va_list ap)
+    LP_PRINTF(3, 0);
+static void host_vlog(const struct lp_host *host, int level, const char *fmt, va_list ap)
 {
     struct lp_host_ctx *ctx = ctx_of(host);
     char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    if (level <= LP_LOG_ERROR)
-        snprintf(ctx->last_error, sizeof(ctx->last_error), "%s", text);
+    /* Kept for the failing call's message; only the calling thread's own capture, and only
+     * when it is a call into this plugin instance, so nothing is shared between threads. */
+    struct lp_host_capture *c = current_capture;
+    if (level <= LP_LOG_ERROR && c != NULL && c->host == host)
+        snprintf(c->text, sizeof(c->text), "%s", text);
     if (level < LP_LOG_ERROR)
         level = LP_LOG_ERROR;
     if (level > LP_LOG_DEBUG)
         level = LP_LOG_DEBUG;
     lp_log(level, "[%s] %s", ctx->label, text);
+}
+
+static void host_log(const struct lp_host *host, int level, const char *fmt, ...) LP_PRINTF(3, 4);
+static void host_log(const struct lp_host *host, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    host_vlog(host, level, fmt, ap);
+    va_end(ap);
 }
 
 static void host_metric_add(const struct lp_host *host, const char *name, int64_t delta)
@@ -163,6 +215,38 @@ static const char *host_gpu_vendor(const struct lp_host *host)
     return ctx_of(host)->gpu ? ctx_of(host)->gpu : "auto";
 }
 
+static const char *host_data_dir(const struct lp_host *host)
+{
+    return ctx_of(host)->data_dir[0] ? ctx_of(host)->data_dir : NULL;
+}
+
+void lp_call_init(struct lp_call *call, const uint8_t actor[20],
+                  const struct lp_cancel_token *token, uint64_t timeout_ms)
+{
+    memset(call, 0, sizeof *call);
+    call->struct_size = sizeof *call;
+    if (actor != NULL)
+        memcpy(call->actor, actor, sizeof call->actor);
+    call->cancel = token;
+    if (timeout_ms)
+        call->deadline_ns = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000u;
+}
+
+bool lp_call_cancelled(const struct lp_call *call)
+{
+    if (call == NULL)
+        return lp_host_cancel_requested();
+    if (call->deadline_ns && clock_ns(CLOCK_MONOTONIC) >= call->deadline_ns)
+        return true;
+    return lp_cancel_token_fired(call->cancel);
+}
+
+static int host_call_cancelled(const struct lp_host *host, const struct lp_call *call)
+{
+    (void)host;
+    return lp_call_cancelled(call);
+}
+
 void lp_host_bind(struct lp_host_binding *b, const char *concern, const char *name,
                   const struct lp_config *cfg, const char *gpu)
 {
@@ -172,6 +256,13 @@ void lp_host_bind(struct lp_host_binding *b, const char *concern, const char *na
     snprintf(path, sizeof(path), "%s.%s", concern, name);
     b->ctx.root = cfg ? lp_config_lookup(cfg, path) : NULL;
     b->ctx.gpu = gpu;
+    char home[PATH_MAX - 256], cwd[256];
+    if (lp_data_home(home, sizeof(home)) != 0)
+        b->ctx.data_dir[0] = '\0';
+    else if (home[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        snprintf(b->ctx.data_dir, sizeof(b->ctx.data_dir), "%s", home);
+    else /* plugins may chdir or run helpers elsewhere: hand them an absolute path */
+        snprintf(b->ctx.data_dir, sizeof(b->ctx.data_dir), "%s/%s", cwd, home);
     b->host = (struct lp_host){
         .struct_size = sizeof(struct lp_host),
         .abi_major = LP_ABI_MAJOR,
@@ -191,5 +282,8 @@ void lp_host_bind(struct lp_host_binding *b, const char *concern, const char *na
         .realtime_ns = host_realtime_ns,
         .cancelled = host_cancelled,
         .gpu_vendor = host_gpu_vendor,
+        .vlog = host_vlog,
+        .data_dir = host_data_dir,
+        .call_cancelled = host_call_cancelled,
     };
 }

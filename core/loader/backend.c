@@ -8,17 +8,13 @@
 
 #include "config/core_settings.h"
 #include "host/host.h"
+#include "loader/backend_internal.h"
 #include "util/log.h"
 
-struct lp_backend {
-    struct lp_plugin_handle plugin;
-    struct lp_host_binding host;
-    struct lp_config_values *values;
-    void *instance;
-    bool started;
-    bool serialise;
-    pthread_mutex_t lock;
-};
+/* A transient failure (a daemon restarting, a rate limit) usually clears within a second or
+ * two; five attempts over about 1.5 s cover that without stalling a deal for long. */
+static const struct lp_retry_policy default_retry = {
+    .attempts = 5, .first_delay_ms = 100, .max_delay_ms = 2000};
 
 static const char *cli_plugin_path;
 
@@ -55,14 +51,20 @@ int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu, struct 
         return -1;
     }
     lp_host_bind(&b->host, h->concern, h->name, cfg, gpu);
+    snprintf(b->label, sizeof(b->label), "%s/%s", h->concern, h->name);
+    b->retry = default_retry;
     const void *config = lp_config_values_data(b->values);
     lp_plugin_probe(&b->plugin, &b->host.host, config);
     if (b->plugin.state == LP_PLUGIN_LOADED) {
         const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
+        /* No instance exists yet to ask last_error(): what the plugin logs as an error while
+         * creating is its reason. */
+        struct lp_host_capture capture;
+        lp_host_capture_begin(&capture, &b->host.host);
         int rc = life->create(&b->host.host, config, &b->instance);
+        lp_host_capture_end(&capture);
         if (rc != LP_OK || b->instance == NULL) {
-            const char *why =
-                b->host.ctx.last_error[0] ? b->host.ctx.last_error : "the plugin gave no reason";
+            const char *why = capture.text[0] ? capture.text : "the plugin gave no reason";
             lp_plugin_fail(&b->plugin, LP_PLUGIN_INIT_FAILED, "create failed (rc %d): %s", rc, why);
             b->instance = NULL;
         }
@@ -110,9 +112,19 @@ static int open_named(const struct lp_config *cfg, const struct lp_core_settings
 static int start_backend(struct lp_backend *b, char *err, size_t errlen)
 {
     const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
-    if (life->start != NULL && life->start(b->instance) != LP_OK) {
-        snprintf(err, errlen, "plugin %s/%s: start failed: %s", b->plugin.concern, b->plugin.name,
-                 lp_backend_last_error(b));
+    if (life->start == NULL) {
+        b->started = true;
+        return 0;
+    }
+    struct lp_host_capture capture;
+    lp_host_capture_begin(&capture, &b->host.host);
+    int rc = life->start(b->instance);
+    lp_host_capture_end(&capture);
+    if (rc != LP_OK) {
+        const char *text = life->last_error ? life->last_error(b->instance) : NULL;
+        if (text == NULL || *text == '\0')
+            text = capture.text[0] ? capture.text : "the plugin gave no reason";
+        snprintf(err, errlen, "plugin %s: start failed (rc %d): %s", b->label, rc, text);
         lp_backend_close(b);
         return -1;
     }
@@ -194,16 +206,6 @@ void lp_backend_close(struct lp_backend *b)
     free(b);
 }
 
-const void *lp_backend_ops(const struct lp_backend *b)
-{
-    return b->plugin.desc->ops;
-}
-
-void *lp_backend_instance(const struct lp_backend *b)
-{
-    return b->instance;
-}
-
 const struct lp_plugin *lp_backend_descriptor(const struct lp_backend *b)
 {
     return b->plugin.desc;
@@ -214,34 +216,23 @@ const struct lp_plugin_handle *lp_backend_plugin(const struct lp_backend *b)
     return &b->plugin;
 }
 
-const struct lp_host *lp_backend_host(const struct lp_backend *b)
+const char *lp_backend_label(const struct lp_backend *b)
 {
-    return &b->host.host;
+    return b->label;
 }
 
-const char *lp_backend_last_error(const struct lp_backend *b)
+void lp_backend_set_retry(struct lp_backend *b, const struct lp_retry_policy *policy)
 {
-    const struct lp_lifecycle_ops *life = lp_plugin_lifecycle(&b->plugin);
-    const char *text = b->instance && life->last_error ? life->last_error(b->instance) : NULL;
-    if (text && *text)
-        return text;
-    return b->host.ctx.last_error[0] ? b->host.ctx.last_error : "no details";
+    b->retry = *policy;
+    if (b->retry.attempts == 0)
+        b->retry.attempts = 1;
 }
 
-bool lp_backend_has_op(const struct lp_backend *b, size_t member_offset, size_t member_size,
-                       const void *member_value)
+void lp_backend_op(const struct lp_backend *b, size_t offset, size_t size, void *out)
 {
-    return member_offset + member_size <= b->plugin.desc->ops_size && member_value != NULL;
-}
-
-void lp_backend_lock(struct lp_backend *b)
-{
-    if (b->serialise)
-        pthread_mutex_lock(&b->lock);
-}
-
-void lp_backend_unlock(struct lp_backend *b)
-{
-    if (b->serialise)
-        pthread_mutex_unlock(&b->lock);
+    const struct lp_plugin *d = b->plugin.desc;
+    if (d != NULL && d->ops != NULL && offset + size <= d->ops_size)
+        memcpy(out, (const unsigned char *)d->ops + offset, size);
+    else
+        memset(out, 0, size);
 }

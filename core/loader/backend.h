@@ -1,7 +1,8 @@
 /*
  * A concern's backend: the plugin chosen by the configuration, loaded, configured, probed,
  * created and started, with the host table it was given. This is what the roles (provider,
- * solver, CLI tools) use; they never touch dlopen or schemas themselves.
+ * solver, CLI tools) hold; they call the plugin only through core/dispatch (one file per
+ * concern), never through its ops table, and never touch dlopen or schemas themselves.
  */
 #ifndef LP_LOADER_BACKEND_H
 #define LP_LOADER_BACKEND_H
@@ -30,24 +31,19 @@ int lp_backend_open(const struct lp_config *cfg, const char *concern, const char
                     struct lp_backend **out, char *err, size_t errlen);
 void lp_backend_close(struct lp_backend *b); /* stop + destroy */
 
-const void *lp_backend_ops(const struct lp_backend *b);
-void *lp_backend_instance(const struct lp_backend *b);
 const struct lp_plugin *lp_backend_descriptor(const struct lp_backend *b);
 const struct lp_plugin_handle *lp_backend_plugin(const struct lp_backend *b);
-const struct lp_host *lp_backend_host(const struct lp_backend *b);
-/* The plugin's last error text, for messages after a failed call. */
-const char *lp_backend_last_error(const struct lp_backend *b);
+/* "storage/ipfs", for messages. */
+const char *lp_backend_label(const struct lp_backend *b);
 
-/* True when the plugin's ops struct (as built) reaches `member` and it is not NULL. */
-bool lp_backend_has_op(const struct lp_backend *b, size_t member_offset, size_t member_size,
-                       const void *member_value);
-#define LP_BACKEND_HAS_OP(b, ops_type, member)                                                     \
-    lp_backend_has_op((b), offsetof(ops_type, member), sizeof(((ops_type *)0)->member),            \
-                      (const void *)(uintptr_t)((const ops_type *)lp_backend_ops(b))->member)
-
-/* Serialises calls on instances whose plugin is not LP_CAP_THREADSAFE (no-ops otherwise). */
-void lp_backend_lock(struct lp_backend *b);
-void lp_backend_unlock(struct lp_backend *b);
+/* How the dispatch layer retries a call that returned LP_RETRY: up to `attempts` calls in
+ * all, sleeping first_delay_ms, then twice as long each time up to max_delay_ms. */
+struct lp_retry_policy {
+    unsigned attempts;
+    uint64_t first_delay_ms;
+    uint64_t max_delay_ms;
+};
+void lp_backend_set_retry(struct lp_backend *b, const struct lp_retry_policy *policy);
 
 /*
  * Builds an instance of an already opened plugin: validates its group of cfg, probes and

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "config/config.h"
+#include "dispatch/dispatch.h"
 #include "loader/embedded.h"
 
 static const char *const state_names[] = {
@@ -45,11 +46,11 @@ const char *lp_concern_name(uint32_t concern)
                : NULL;
 }
 
-/* The size of the per-concern ops struct this core was built with. */
+/* The least ops table a plugin may have: the lifecycle prefix. The concern's required ops are
+ * checked next (lp_dispatch_missing_op); the optional ones where they are called, against
+ * ops_size (core/dispatch). */
 static uint32_t core_ops_size(uint32_t concern)
 {
-    /* Only the lifecycle prefix is needed to drive a plugin; concern-specific members are
-     * checked against ops_size where they are called (LP_BACKEND_HAS_OP). */
     return concern ? (uint32_t)sizeof(struct lp_lifecycle_ops) : 0;
 }
 
@@ -75,7 +76,7 @@ static void handle_init(struct lp_plugin_handle *h, const char *concern, const c
     snprintf(h->path, sizeof(h->path), "%s", path);
 }
 
-/* The checks of DESIGN §4, in order; nothing in the plugin beyond the descriptor function has
+/* The descriptor checks, in order; nothing in the plugin beyond the descriptor function has
  * run when they fail. */
 static void check_descriptor(struct lp_plugin_handle *h, const struct lp_plugin *d)
 {
@@ -142,6 +143,23 @@ static void check_descriptor(struct lp_plugin_handle *h, const struct lp_plugin 
     if (life->create == NULL || life->destroy == NULL) {
         lp_plugin_fail(h, LP_PLUGIN_INCOMPATIBLE,
                        "ops table lacks create() or destroy() — every plugin must provide both");
+        return;
+    }
+    size_t at = 0;
+    const char *missing = lp_dispatch_missing_op(d->concern, d->ops, d->ops_size, &at);
+    if (missing != NULL && at + sizeof(void (*)(void)) > d->ops_size) {
+        lp_plugin_fail(h, LP_PLUGIN_INCOMPATIBLE,
+                       "ops table is %u bytes, too short to hold %s(), which every %s plugin "
+                       "must provide — set ops_size to sizeof(struct lp_%s_ops) (LP_PLUGIN_DEFINE "
+                       "does)",
+                       d->ops_size, missing, declared, declared);
+        return;
+    }
+    if (missing != NULL) {
+        lp_plugin_fail(h, LP_PLUGIN_INCOMPATIBLE,
+                       "ops table lacks %s(), which every %s plugin must provide — implement it "
+                       "(the required ops are listed in <lilypad/%s.h>)",
+                       missing, declared, declared);
         return;
     }
     char err[512];

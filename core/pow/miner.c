@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "dispatch/hashrate.h"
 #include "pow/pow.h"
+#include "util/cond.h"
 #include "util/log.h"
 
 #define MINER_MAX_SOLUTIONS 64
@@ -34,6 +37,7 @@ struct lp_miner {
     double duty;
     uint64_t hashes;
     int last_rc;
+    char last_error[sizeof(((struct lp_plugin_error *)0)->message)];
     struct miner_device *dev;
 };
 
@@ -47,12 +51,7 @@ static uint64_t mono_ns(void)
 /* Waits on the condition until `ns` from now or a signal; caller holds m->lock. */
 static void wait_for(struct lp_miner *m, uint64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t t = (uint64_t)ts.tv_nsec + ns;
-    ts.tv_sec += (time_t)(t / 1000000000u);
-    ts.tv_nsec = (long)(t % 1000000000u);
-    pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+    lp_cond_wait_ns(&m->cond, &m->lock, ns);
 }
 
 static void *device_main(void *arg)
@@ -76,12 +75,9 @@ static void *device_main(void *arg)
         uint64_t done = 0;
         size_t found = 0;
         uint64_t t0 = mono_ns();
-        if (m->cfg.lock)
-            m->cfg.lock(m->cfg.lock_ctx);
-        int rc = m->cfg.ops->mine(m->cfg.instance, d->backend_index, &work, base, count, &done, sol,
-                                  MINER_MAX_SOLUTIONS, &found);
-        if (m->cfg.unlock)
-            m->cfg.unlock(m->cfg.lock_ctx);
+        struct lp_plugin_error err;
+        int rc = lp_hashrate_mine(m->cfg.backend, d->backend_index, &work, base, count, &done, sol,
+                                  MINER_MAX_SOLUTIONS, &found, &err);
         uint64_t t1 = mono_ns();
         if (m->cfg.meter && done)
             lp_hashrate_meter_add(m->cfg.meter, d->index, done, t1);
@@ -94,7 +90,8 @@ static void *device_main(void *arg)
         m->hashes += done;
         if (rc != LP_OK) {
             m->last_rc = rc;
-            lp_warn("miner: device %u: mine() failed (rc %d); retrying in 1 s", d->index, rc);
+            snprintf(m->last_error, sizeof m->last_error, "%s", err.message);
+            lp_warn("miner: device %u: %s; retrying in 1 s", d->index, err.message);
             pthread_cond_broadcast(&m->cond);
             wait_for(m, 1000000000u);
             continue;
@@ -116,7 +113,7 @@ static void *device_main(void *arg)
 
 struct lp_miner *lp_miner_start(const struct lp_miner_config *cfg)
 {
-    if (cfg == NULL || cfg->ops == NULL || cfg->ops->mine == NULL || cfg->devices == 0) {
+    if (cfg == NULL || cfg->backend == NULL || cfg->devices == 0) {
         lp_error("miner: no hashrate backend or no device to mine on");
         return NULL;
     }
@@ -134,7 +131,7 @@ struct lp_miner *lp_miner_start(const struct lp_miner_config *cfg)
         return NULL;
     }
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->cond, NULL);
+    lp_cond_init(&m->cond);
     for (uint32_t i = 0; i < cfg->devices; i++) {
         struct miner_device *d = &m->dev[i];
         d->m = m;
@@ -237,10 +234,11 @@ uint64_t lp_miner_hashes(struct lp_miner *m)
     return h;
 }
 
-int lp_miner_last_rc(struct lp_miner *m)
+int lp_miner_last_error(struct lp_miner *m, char *buf, size_t len)
 {
     pthread_mutex_lock(&m->lock);
     int rc = m->last_rc;
+    snprintf(buf, len, "%s", rc != LP_OK ? m->last_error : "");
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

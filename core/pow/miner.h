@@ -9,8 +9,8 @@
  * is free when it returns. Batches aim at batch_ms of work (measured rate x time), so pause,
  * new work and stop are answered within about that long.
  *
- * Not here yet (lands with the network issue): asking the verifier for a round's challenge and
- * recording submissions in the ledger; the caller sets the work and gets the solutions.
+ * The caller (the provider's mining.c) fetches each round's challenge, sets it as the work and
+ * submits the solutions; the miner only hashes.
  */
 #ifndef LP_POW_MINER_H
 #define LP_POW_MINER_H
@@ -20,6 +20,7 @@
 
 #include <lilypad/hashrate.h>
 
+#include "loader/backend.h"
 #include "pow/hashrate.h"
 
 struct lp_miner;
@@ -28,8 +29,7 @@ typedef void (*lp_miner_solution_fn)(void *ctx, uint32_t device, const struct lp
                                      const struct lp_pow_solution *solution);
 
 struct lp_miner_config {
-    const struct lp_hashrate_ops *ops; /* the backend's ops and instance */
-    void *instance;
+    struct lp_backend *backend;       /* a hashrate backend, called through core/dispatch */
     uint32_t devices;                 /* miner devices 0 .. devices-1 (meter slots, pause index) */
     const uint32_t *device_ids;       /* backend device of miner device i; NULL = i */
     double duty;                      /* 0 < duty <= 1; 0 means 1 */
@@ -38,10 +38,6 @@ struct lp_miner_config {
     struct lp_hashrate_meter *meter;  /* may be NULL */
     lp_miner_solution_fn on_solution; /* may be NULL */
     void *ctx;
-    /* serialises mine() calls of a non-thread-safe plugin; may be NULL */
-    void (*lock)(void *lock_ctx);
-    void (*unlock)(void *lock_ctx);
-    void *lock_ctx;
 };
 
 /* Starts the device threads, idle until lp_miner_set_work(). NULL (logged) on failure. */
@@ -59,8 +55,9 @@ void lp_miner_pause(struct lp_miner *m, uint32_t device);
 void lp_miner_resume(struct lp_miner *m, uint32_t device);
 bool lp_miner_paused(struct lp_miner *m, uint32_t device);
 
-/* Hashes done so far and the last mine() error (0 if none). */
+/* Hashes done so far. */
 uint64_t lp_miner_hashes(struct lp_miner *m);
-int lp_miner_last_rc(struct lp_miner *m);
+/* The last failed mine() call: its rc (LP_OK if none) and its message in buf. */
+int lp_miner_last_error(struct lp_miner *m, char *buf, size_t len);
 
 #endif

@@ -17,6 +17,8 @@
 #include <lilypad/verifier.h>
 
 #include "crypto/keccak.h"
+#include "dispatch/storage.h"
+#include "dispatch/verifier.h"
 #include "image/fs_tree.h"
 #include "image/store.h"
 #include "provider/exec.h"
@@ -32,6 +34,7 @@
 #define EXIT_NOT_RUN   255  /* the job never ran to an exit (refused, sandbox failure) */
 #define EXIT_KILLED    (-9) /* timed out or cancelled: killed (the wire's -signal) */
 #define MAX_INPUT_SIZE (1024ull * 1024u * 1024u)
+#define WAIT_SLICE_MS  250 /* longest a cancelled deal's job keeps running */
 
 struct deal_ctx {
     struct lp_deal_run *r;
@@ -235,37 +238,40 @@ static void fail_deal(struct deal_ctx *c, const char *why, int32_t exit_code, bo
     }
 }
 
-static void record_agreement(struct deal_ctx *c)
+/* The context of a verifier or storage call made for this deal: `actor` acts (NULL: this
+ * provider), and the deal's token cancels it. */
+static void deal_call(const struct deal_ctx *c, const uint8_t *actor, struct lp_call *call)
 {
-    struct lp_backend *b = c->p->verifier;
-    const struct lp_verifier_ops *ops = lp_backend_ops(b);
-    if (!LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, record_agreement))
-        return;
+    lp_call_init(call, actor ? actor : c->p->address, &c->r->cancel, 0);
+}
+
+static void fill_agreement(const struct deal_ctx *c, struct lp_agreement *a)
+{
+    memset(a, 0, sizeof *a);
+    a->struct_size = sizeof *a;
+    memcpy(a->deal_id, c->r->deal_id, 32);
+    memcpy(a->job_creator, c->deal.job_creator, 20);
+    memcpy(a->resource_provider, c->deal.resource_provider, 20);
+    memcpy(a->price, c->deal.agreed_price.be, 32);
+    memcpy(a->payment_collateral, c->deal.payment_collateral.be, 32);
+    memcpy(a->results_collateral, c->deal.results_collateral.be, 32);
+    a->execution_timeout_s = c->deal.timeouts.execution_s;
+    a->judge_timeout_s = c->deal.timeouts.judge_s;
+}
+
+/* The agreement, recorded by its provider (this node for our deals; the deal's provider when a
+ * mediator replays it into its own ledger). */
+static int record_agreement(struct deal_ctx *c, struct lp_plugin_error *pe)
+{
     struct lp_agreement a;
-    memset(&a, 0, sizeof a);
-    a.struct_size = sizeof a;
-    memcpy(a.deal_id, c->r->deal_id, 32);
-    memcpy(a.job_creator, c->deal.job_creator, 20);
-    memcpy(a.resource_provider, c->deal.resource_provider, 20);
-    memcpy(a.price, c->deal.agreed_price.be, 32);
-    memcpy(a.payment_collateral, c->deal.payment_collateral.be, 32);
-    memcpy(a.results_collateral, c->deal.results_collateral.be, 32);
-    a.execution_timeout_s = c->deal.timeouts.execution_s;
-    a.judge_timeout_s = c->deal.timeouts.judge_s;
-    lp_backend_lock(b);
-    int rc = ops->record_agreement(lp_backend_instance(b), &a);
-    if (rc != LP_OK)
-        lp_warn("provider: deal %s: verifier record_agreement: %s", c->r->hex,
-                lp_backend_last_error(b));
-    lp_backend_unlock(b);
+    fill_agreement(c, &a);
+    struct lp_call call;
+    deal_call(c, c->deal.resource_provider, &call);
+    return lp_verifier_record_agreement(c->p->verifier, &call, &a, pe);
 }
 
 static void record_result(struct deal_ctx *c, const uint8_t result_id[LP_WIRE_ID_LEN])
 {
-    struct lp_backend *b = c->p->verifier;
-    const struct lp_verifier_ops *ops = lp_backend_ops(b);
-    if (!LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, record_result))
-        return;
     struct lp_result_record rr;
     memset(&rr, 0, sizeof rr);
     rr.struct_size = sizeof rr;
@@ -274,11 +280,24 @@ static void record_result(struct deal_ctx *c, const uint8_t result_id[LP_WIRE_ID
     snprintf(rr.cid, sizeof rr.cid, "%s", c->j.cid);
     rr.instruction_count = 1;
     rr.exit_code = c->j.exit_code;
-    lp_backend_lock(b);
-    if (ops->record_result(lp_backend_instance(b), &rr) != LP_OK)
-        lp_warn("provider: deal %s: verifier record_result: %s", c->r->hex,
-                lp_backend_last_error(b));
-    lp_backend_unlock(b);
+    struct lp_call call;
+    deal_call(c, NULL, &call);
+    struct lp_plugin_error pe;
+    if (lp_verifier_record_result(c->p->verifier, &call, &rr, &pe) != LP_OK)
+        lp_warn("provider: deal %s: %s", c->r->hex, pe.message);
+}
+
+/* Stores the result folder; 0 with the CID, or -1 with the reason in err. */
+static int store_result(struct deal_ctx *c, struct lp_cid *cid, char *err, size_t errlen)
+{
+    struct lp_call call;
+    deal_call(c, NULL, &call);
+    struct lp_plugin_error pe;
+    if (lp_storage_put(c->p->storage, &call, c->result, cid, &pe) != LP_OK) {
+        snprintf(err, errlen, "%s", pe.message);
+        return -1;
+    }
+    return 0;
 }
 
 /* Allow/deny: name, repo, commit and the image's digests from the local image store. */
@@ -348,6 +367,37 @@ static const char *stopping_reason(struct deal_ctx *c)
     return stop ? "the provider is shutting down" : "the deal ended at the solver";
 }
 
+/* The GPUs of the deal's slot that the job asked for, as the executor needs them. */
+static int job_gpus(const struct deal_ctx *c, const struct lp_job_plan *plan,
+                    struct lp_gpu_device gpus[LP_WIRE_MAX_GPUS], char *error, size_t cap)
+{
+    if (plan->gpus == 0)
+        return 0;
+    const struct lp_provider *p = c->p;
+    size_t have = c->slot >= 0 ? p->slots[c->slot].gpu_count : 0;
+    if (plan->gpus > have || plan->gpus > LP_WIRE_MAX_GPUS) {
+        snprintf(error, cap, "the job asks for %u GPU%s, the slot it runs in has %zu", plan->gpus,
+                 plan->gpus == 1 ? "" : "s", have);
+        return -1;
+    }
+    for (uint32_t i = 0; i < plan->gpus; i++)
+        lp_probe_gpu_device(&p->probe.gpus[p->slots[c->slot].gpu_first + i], &gpus[i]);
+    return 0;
+}
+
+/* A job that needs the network only runs on an executor that says it can give it. */
+static int job_network(const struct deal_ctx *c, const struct lp_job_plan *plan, char *error,
+                       size_t cap)
+{
+    const struct lp_provider *p = c->p;
+    if (!plan->network || !p->executor_described ||
+        (p->executor_info.attach & LP_EXEC_ATTACH_NETWORK))
+        return 0;
+    snprintf(error, cap, "the job needs network access and %s cannot give it",
+             lp_backend_label(p->executor));
+    return -1;
+}
+
 /* Runs (or, with a handle from the journal, keeps polling) the job to its end. Returns 0 with
  * exit code and error set, -1 when the executor lost the job (error set). */
 static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *error, size_t cap)
@@ -355,8 +405,13 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
     struct lp_provider *p = c->p;
     char err[1024];
     if (c->j.step != LP_JSTEP_RUNNING) {
-        if (lp_provider_exec_submit(p->executor, plan, c->inputs, c->outputs, c->j.handle, err,
-                                    sizeof err) != 0) {
+        struct lp_gpu_device gpus[LP_WIRE_MAX_GPUS];
+        if (job_gpus(c, plan, gpus, error, cap) != 0 || job_network(c, plan, error, cap) != 0) {
+            c->j.exit_code = EXIT_NOT_RUN;
+            return 0;
+        }
+        if (lp_provider_exec_submit(p->executor, plan, gpus, c->inputs, c->outputs, c->j.handle,
+                                    err, sizeof err) != 0) {
             snprintf(error, cap, "the job could not start: %s", err);
             c->j.exit_code = EXIT_NOT_RUN;
             return 0;
@@ -367,27 +422,22 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
     }
     struct lp_job_status st;
     bool cancelled = false;
-    /* Short jobs are the common case on a devnet and each poll is a mutex and a copy in
-     * executor/process: poll every 2 ms for the first 200 ms, then back off to 250 ms so a
-     * long job costs nothing. (The executor ABI has no wait call to block on.) */
-    uint64_t t0 = lp_provider_mono_ns();
-    unsigned delay_us = 2000;
+    /* Waits in slices so that a deal ended at the solver (its token fired) cancels the job
+     * within one slice; the executor returns as soon as the job ends. */
     for (;;) {
-        if (lp_provider_exec_poll(p->executor, c->j.handle, &st, err, sizeof err) != 0) {
+        if (lp_provider_exec_wait(p->executor, c->j.handle, WAIT_SLICE_MS, &st, err, sizeof err) !=
+            0) {
             snprintf(error, cap,
                      "the provider lost executor job %s (it restarted while the job ran?): %s",
                      c->j.handle, err);
             return -1;
         }
-        if (st.state != LP_JOB_PENDING && st.state != LP_JOB_RUNNING)
+        if (lp_job_state_done(st.state))
             break;
-        if (c->r->cancel && !cancelled) {
+        if (!cancelled && lp_cancel_token_fired(&c->r->cancel)) {
             lp_provider_exec_cancel(p->executor, c->j.handle);
             cancelled = true;
         }
-        usleep(delay_us);
-        if (lp_provider_mono_ns() - t0 > 200000000u && delay_us < 250000u)
-            delay_us = delay_us * 3 / 2 > 250000u ? 250000u : delay_us * 3 / 2;
     }
     char ep[4700], xp[4700];
     snprintf(ep, sizeof ep, "%s/stdout", c->result);
@@ -423,20 +473,13 @@ static void deliver(struct deal_ctx *c)
     struct lp_provider *p = c->p;
     char err[1024];
     if (c->j.step < LP_JSTEP_STORED) {
-        const struct lp_storage_ops *so = lp_backend_ops(p->storage);
         struct lp_cid cid;
-        memset(&cid, 0, sizeof cid);
-        lp_backend_lock(p->storage);
-        int rc = so->put(lp_backend_instance(p->storage), c->result, &cid);
-        if (rc != LP_OK)
-            snprintf(err, sizeof err, "storing the outputs failed: %s",
-                     lp_backend_last_error(p->storage));
-        lp_backend_unlock(p->storage);
-        if (rc != LP_OK) {
+        char why[900];
+        if (store_result(c, &cid, why, sizeof why) != 0) {
+            snprintf(err, sizeof err, "storing the outputs failed: %s", why);
             fail_deal(c, err, c->j.exit_code, false);
             return;
         }
-        cid.str[sizeof cid.str - 1] = '\0';
         snprintf(c->j.cid, sizeof c->j.cid, "%s", cid.str);
         journal(c, LP_JSTEP_STORED);
     }
@@ -510,7 +553,9 @@ static void run_deal(struct deal_ctx *c)
             return;
         }
         journal(c, LP_JSTEP_TAKEN);
-        record_agreement(c);
+        struct lp_plugin_error pe;
+        if (record_agreement(c, &pe) != LP_OK)
+            lp_warn("provider: deal %s: %s", c->r->hex, pe.message);
         struct lp_client_error e;
         if (lp_client_deal_action(p->client, c->r->deal_id, "agree", NULL, &e) != 0)
             lp_warn("provider: deal %s: agree: %s", c->r->hex, e.message);
@@ -603,28 +648,22 @@ static int fetch_mediation(struct deal_ctx *c, char *err, size_t errlen)
 }
 
 /* Brings our ledger up to the challenge (a shared ledger or the chain may already be there;
- * a node's own ledger starts from the agreement), then records the verdict. */
+ * a node's own ledger starts from the agreement), then records the verdict. Each step is
+ * recorded as the party that took it: the provider agreed and submitted, the job creator
+ * challenged (all three proved by the envelopes they signed), we rule. */
 static void record_verdict(struct deal_ctx *c, bool accepted)
 {
     struct lp_backend *b = c->p->verifier;
-    const struct lp_verifier_ops *ops = lp_backend_ops(b);
-    if (!LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, mediation_verdict))
-        return;
+    struct lp_plugin_error pe;
     struct lp_deal_record dr;
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    lp_backend_lock(b);
-    bool known = LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, read_deal) &&
-                 ops->read_deal(lp_backend_instance(b), c->r->deal_id, &dr) == LP_OK;
-    lp_backend_unlock(b);
-    if (!known) {
-        record_agreement(c);
+    struct lp_call call;
+    deal_call(c, NULL, &call);
+    int rc = lp_verifier_read_deal(b, &call, c->r->deal_id, &dr, &pe);
+    if (rc != LP_OK) {
+        rc = record_agreement(c, &pe);
         dr.state = LP_DEAL_AGREED;
     }
-    lp_backend_lock(b);
-    void *in = lp_backend_instance(b);
-    int rc = LP_OK;
-    if (dr.state == LP_DEAL_AGREED && ops->record_result && c->original_cid[0]) {
+    if (rc == LP_OK && dr.state == LP_DEAL_AGREED && c->original_cid[0]) {
         struct lp_result_record rr;
         memset(&rr, 0, sizeof rr);
         rr.struct_size = sizeof rr;
@@ -632,21 +671,23 @@ static void record_verdict(struct deal_ctx *c, bool accepted)
         memcpy(rr.result_id, c->result_id, 32);
         snprintf(rr.cid, sizeof rr.cid, "%s", c->original_cid);
         rr.instruction_count = 1;
-        rc = ops->record_result(in, &rr);
+        deal_call(c, c->deal.resource_provider, &call);
+        rc = lp_verifier_record_result(b, &call, &rr, &pe);
         if (rc == LP_OK)
             dr.state = LP_DEAL_RESULTS_SUBMITTED;
     }
-    if (rc == LP_OK && dr.state == LP_DEAL_RESULTS_SUBMITTED && ops->challenge_result) {
-        rc = ops->challenge_result(in, c->r->deal_id, c->p->address);
+    if (rc == LP_OK && dr.state == LP_DEAL_RESULTS_SUBMITTED) {
+        deal_call(c, c->deal.job_creator, &call);
+        rc = lp_verifier_challenge_result(b, &call, c->r->deal_id, c->p->address, &pe);
         if (rc == LP_OK)
             dr.state = LP_DEAL_RESULTS_CHECKED;
     }
-    if (rc == LP_OK)
-        rc = ops->mediation_verdict(in, c->r->deal_id, accepted);
+    if (rc == LP_OK) {
+        deal_call(c, NULL, &call);
+        rc = lp_verifier_mediation_verdict(b, &call, c->r->deal_id, accepted, &pe);
+    }
     if (rc != LP_OK)
-        lp_warn("provider: mediation of deal %s: verifier: %s", c->r->hex,
-                lp_backend_last_error(b));
-    lp_backend_unlock(b);
+        lp_warn("provider: mediation of deal %s: %s", c->r->hex, pe.message);
 }
 
 static int post_verdict(struct deal_ctx *c, bool accepted, const char *cid, const char *reason)
@@ -720,7 +761,7 @@ static void run_mediation(struct deal_ctx *c)
     int rc = run_job(c, &plan, error, sizeof error);
     lp_provider_mining_resume(p, c->slot);
     lp_job_plan_free(&plan);
-    if (rc != 0 || c->r->cancel) {
+    if (rc != 0 || lp_cancel_token_fired(&c->r->cancel)) {
         lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex,
                  rc != 0 ? error : stopping_reason(c));
         return;
@@ -729,20 +770,12 @@ static void run_mediation(struct deal_ctx *c)
     snprintf(path, sizeof path, "%s/exitCode", c->result);
     snprintf(code, sizeof code, "%d", c->j.exit_code);
     write_text(path, code);
-    const struct lp_storage_ops *so = lp_backend_ops(p->storage);
     struct lp_cid cid;
-    memset(&cid, 0, sizeof cid);
-    lp_backend_lock(p->storage);
-    rc = so->put(lp_backend_instance(p->storage), c->result, &cid);
-    if (rc != LP_OK)
-        snprintf(err, sizeof err, "%s", lp_backend_last_error(p->storage));
-    lp_backend_unlock(p->storage);
-    if (rc != LP_OK) {
+    if (store_result(c, &cid, err, sizeof err) != 0) {
         lp_error("provider: mediation of deal %s: storing our outputs failed: %s; no verdict",
                  c->r->hex, err);
         return;
     }
-    cid.str[sizeof cid.str - 1] = '\0';
     bool accepted = c->original_cid[0] && strcmp(cid.str, c->original_cid) == 0;
     if (accepted)
         snprintf(reason, sizeof reason, "the re-run gave the same outputs (CID %s)", cid.str);

@@ -1,5 +1,5 @@
-/* The provider's calls into its executor backend (api/lilypad/executor.h), each under the
- * backend's lock when the plugin is not thread-safe, with the plugin's error text in err. */
+/* The provider's use of its executor backend: a job plan turned into the executor's structs
+ * (api/lilypad/executor.h) and the calls made through core/dispatch. */
 #ifndef LP_PROVIDER_EXEC_H
 #define LP_PROVIDER_EXEC_H
 
@@ -8,15 +8,19 @@
 
 #include <lilypad/executor.h>
 
+#include "dispatch/executor.h"
 #include "loader/backend.h"
 #include "provider/job_plan.h"
 
+/* Submits the plan with the given GPUs (plan->gpus of them; NULL when it asks for none).
+ * 0 with the handle, or -1 with the reason in err. */
 int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan,
-                            const char *inputs_dir, const char *outputs_dir, char handle[128],
-                            char *err, size_t errlen);
-/* 0 with *st filled; LP_EINVAL-like failures (unknown handle) return -1 with err. */
-int lp_provider_exec_poll(struct lp_backend *b, const char *handle, struct lp_job_status *st,
-                          char *err, size_t errlen);
+                            const struct lp_gpu_device *gpus, const char *inputs_dir,
+                            const char *outputs_dir, char handle[128], char *err, size_t errlen);
+/* Waits up to timeout_ms for the job to end; 0 with *st filled, -1 when the executor no longer
+ * knows the job (err says why). */
+int lp_provider_exec_wait(struct lp_backend *b, const char *handle, uint64_t timeout_ms,
+                          struct lp_job_status *st, char *err, size_t errlen);
 int lp_provider_exec_cancel(struct lp_backend *b, const char *handle);
 /* Writes the job's stdout and stderr to the two files. */
 int lp_provider_exec_logs(struct lp_backend *b, const char *handle, const char *stdout_path,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "crypto/random.h"
+#include "dispatch/hashrate.h"
 #include "util/hex.h"
 #include "wire/pow.h"
 #include "provider/provider_impl.h"
@@ -20,16 +21,6 @@ uint64_t lp_provider_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void lock_backend(void *ctx)
-{
-    lp_backend_lock(ctx);
-}
-
-static void unlock_backend(void *ctx)
-{
-    lp_backend_unlock(ctx);
 }
 
 static uint64_t realtime_ms(void)
@@ -169,10 +160,9 @@ int lp_provider_mining_start(struct lp_provider *p)
 {
     if (p->s->mining_duty <= 0 || !p->hashrate)
         return 0;
-    const struct lp_hashrate_ops *ops = lp_backend_ops(p->hashrate);
     uint32_t count = 0;
-    if (!ops->mine || !ops->device_count ||
-        ops->device_count(lp_backend_instance(p->hashrate), &count) != LP_OK || count == 0) {
+    struct lp_plugin_error pe;
+    if (lp_hashrate_device_count(p->hashrate, &count, &pe) != LP_OK || count == 0) {
         lp_warn("provider: hashrate backend %s has no device to mine on; mining off",
                 p->probe.hashrate_backend);
         return 0;
@@ -182,17 +172,11 @@ int lp_provider_mining_start(struct lp_provider *p)
     p->miner_devices = count;
     p->cpu_miner = p->probe.n_gpus == 0;
     p->meter = lp_hashrate_meter_new(count, lp_provider_mono_ns());
-    const struct lp_plugin *desc = lp_backend_descriptor(p->hashrate);
-    bool threadsafe = desc && (desc->caps & LP_CAP_THREADSAFE);
     struct lp_miner_config mc = {
-        .ops = ops,
-        .instance = lp_backend_instance(p->hashrate),
+        .backend = p->hashrate,
         .devices = count,
         .duty = (double)p->s->mining_duty / 100.0,
         .meter = p->meter,
-        .lock = threadsafe ? NULL : lock_backend,
-        .unlock = threadsafe ? NULL : unlock_backend,
-        .lock_ctx = p->hashrate,
         .on_solution = on_solution,
         .ctx = p,
     };

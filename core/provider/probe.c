@@ -8,6 +8,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "dispatch/hashrate.h"
+#include "util/log.h"
+
 static void cpu_model(char *out, size_t cap)
 {
     snprintf(out, cap, "unknown");
@@ -93,32 +96,44 @@ int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t 
     return 0;
 }
 
-void lp_probe_add_devices(struct lp_probe *p, const char *backend,
-                          const struct lp_hashrate_ops *ops, void *instance)
+void lp_probe_add_devices(struct lp_probe *p, struct lp_backend *backend)
 {
-    if (!ops || !ops->device_count || !ops->device_info)
+    if (backend == NULL)
         return;
-    snprintf(p->hashrate_backend, sizeof p->hashrate_backend, "%s", backend ? backend : "?");
+    snprintf(p->hashrate_backend, sizeof p->hashrate_backend, "%s",
+             lp_backend_descriptor(backend)->name);
     uint32_t count = 0;
-    if (ops->device_count(instance, &count) != LP_OK)
+    struct lp_plugin_error pe;
+    if (lp_hashrate_device_count(backend, &count, &pe) != LP_OK) {
+        lp_warn("probe: %s", pe.message);
         return;
+    }
     p->hashrate_devices = count;
     for (uint32_t i = 0; i < count && p->n_gpus < LP_WIRE_MAX_GPUS; i++) {
         struct lp_hashrate_device d;
-        memset(&d, 0, sizeof d);
-        d.struct_size = sizeof d;
-        if (ops->device_info(instance, i, &d) != LP_OK)
+        if (lp_hashrate_device_info(backend, i, &d, &pe) != LP_OK) {
+            lp_warn("probe: %s", pe.message);
             continue;
-        d.vendor[sizeof d.vendor - 1] = '\0';
-        d.name[sizeof d.name - 1] = '\0';
+        }
         if (strcmp(d.vendor, "cpu") == 0)
             continue;
         struct lp_probe_gpu *g = &p->gpus[p->n_gpus++];
         snprintf(g->vendor, sizeof g->vendor, "%s", d.vendor);
         snprintf(g->model, sizeof g->model, "%s", d.name);
+        snprintf(g->uuid, sizeof g->uuid, "%s", d.uuid);
+        snprintf(g->pci_bus_id, sizeof g->pci_bus_id, "%s", d.pci_bus_id);
         g->vram_bytes = d.memory_bytes;
         g->device = i;
     }
+}
+
+void lp_probe_gpu_device(const struct lp_probe_gpu *g, struct lp_gpu_device *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->vendor, sizeof out->vendor, "%s", g->vendor);
+    out->index = g->device;
+    snprintf(out->uuid, sizeof out->uuid, "%s", g->uuid);
+    snprintf(out->pci_bus_id, sizeof out->pci_bus_id, "%s", g->pci_bus_id);
 }
 
 static void gib(char *out, size_t cap, uint64_t bytes)

@@ -8,15 +8,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <lilypad/executor.h>
 #include <lilypad/hashrate.h>
 
+#include "loader/backend.h"
 #include "wire/offers.h"
 
 struct lp_probe_gpu {
     char vendor[16]; /* "nvidia", "amd" */
     char model[128];
     uint64_t vram_bytes;
-    uint32_t device; /* the hashrate plugin's device index (pause mining on it) */
+    uint32_t device;     /* the hashrate plugin's device index (pause mining on it) */
+    char uuid[48];       /* as the hashrate plugin reports it; "" when unknown */
+    char pci_bus_id[32]; /* "0000:3b:00.0"; "" when unknown */
 };
 
 struct lp_probe {
@@ -33,10 +37,12 @@ struct lp_probe {
 
 /* The OS part; disk is measured at work_dir (or its nearest existing parent). -1 with err. */
 int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t errlen);
-/* Adds the GPUs among a hashrate backend's devices (vendor other than "cpu"). ops may be NULL:
- * no backend, no GPUs. */
-void lp_probe_add_devices(struct lp_probe *p, const char *backend,
-                          const struct lp_hashrate_ops *ops, void *instance);
+/* Adds the GPUs among a hashrate backend's devices (vendor other than "cpu"). backend may be
+ * NULL: no backend, no GPUs. */
+void lp_probe_add_devices(struct lp_probe *p, struct lp_backend *backend);
+/* The executor's view of GPU `i` (the device index is the hashrate plugin's, which is the
+ * vendor runtime's ordinal). */
+void lp_probe_gpu_device(const struct lp_probe_gpu *g, struct lp_gpu_device *out);
 /* One table, a row per resource. */
 void lp_probe_print(FILE *out, const struct lp_probe *p);
 

@@ -17,8 +17,10 @@
 #include "crypto/keyfile.h"
 #include "crypto/random.h"
 #include "image/fs_tree.h"
+#include "dispatch/executor.h"
 #include "provider/policy.h"
 #include "provider/provider_impl.h"
+#include "util/cond.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -72,6 +74,39 @@ static uint64_t cap_u64(const char *what, uint64_t want, uint64_t have)
     return want;
 }
 
+/* What the executor says it can attach: GPUs of a vendor it cannot attach are not offered (a
+ * job matched on them would run without them). An executor built against ABI 1.0 says nothing;
+ * then GPUs are offered as before and the executor is trusted with them. */
+static void check_executor(struct lp_provider *p)
+{
+    struct lp_executor_info info;
+    struct lp_plugin_error pe;
+    p->offerable_gpus = p->probe.n_gpus;
+    if (lp_executor_describe(p->executor, &info, &pe) != LP_OK) {
+        lp_info("provider: %s; GPUs and network are passed to it unchecked", pe.message);
+        return;
+    }
+    p->executor_info = info;
+    p->executor_described = true;
+    /* The attachable GPUs first, so the slots (which take GPUs from index 0) get only those;
+     * the others stay in the probe for mining. */
+    size_t kept = 0;
+    for (size_t i = 0; i < p->probe.n_gpus; i++) {
+        struct lp_probe_gpu g = p->probe.gpus[i];
+        bool ok = (strcmp(g.vendor, "nvidia") == 0 && (info.attach & LP_EXEC_ATTACH_NVIDIA)) ||
+                  (strcmp(g.vendor, "amd") == 0 && (info.attach & LP_EXEC_ATTACH_AMD));
+        if (!ok) {
+            lp_warn("provider: %s cannot attach %s GPUs (%s); %s is not offered",
+                    lp_backend_label(p->executor), g.vendor,
+                    info.runtime[0] ? info.runtime : "no detail", g.model);
+            continue;
+        }
+        memmove(&p->probe.gpus[kept + 1], &p->probe.gpus[kept], (i - kept) * sizeof g);
+        p->probe.gpus[kept++] = g;
+    }
+    p->offerable_gpus = kept;
+}
+
 /* Splits what is offered into max_jobs equal slots; GPUs go to slots in contiguous groups. */
 static void plan_slots(struct lp_provider *p)
 {
@@ -83,12 +118,14 @@ static void plan_slots(struct lp_provider *p)
         s->ram ? cap_u64("ram", s->ram, p->probe.ram_total) : p->probe.ram_available / 10u * 9u;
     uint64_t disk =
         s->disk ? cap_u64("disk", s->disk, p->probe.disk_free) : p->probe.disk_free / 10u * 9u;
-    size_t gpus = p->probe.n_gpus;
+    size_t gpus = p->offerable_gpus;
     if (s->gpus >= 0 && (size_t)s->gpus < gpus)
         gpus = (size_t)s->gpus;
     else if (s->gpus > 0 && (size_t)s->gpus > gpus)
-        lp_warn("provider: gpus = %lld but the hashrate plugin found %zu; offering %zu",
-                (long long)s->gpus, p->probe.n_gpus, gpus);
+        lp_warn("provider: gpus = %lld but only %zu GPU%s can be offered (found %zu); offering "
+                "%zu",
+                (long long)s->gpus, p->offerable_gpus, p->offerable_gpus == 1 ? "" : "s",
+                p->probe.n_gpus, gpus);
     p->n_slots = (size_t)s->max_jobs;
     p->offer_cpu = cpu / p->n_slots;
     p->offer_ram = ram / p->n_slots;
@@ -115,7 +152,8 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
         return -1;
     }
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cond, NULL);
+    lp_cond_init(&p->cond);
+    lp_cancel_token_init(&p->stop_token, NULL);
     if (opt)
         p->opt.once = opt->once;
     if (lp_provider_settings_load(cfg, &p->rt, err, errlen) != 0)
@@ -147,9 +185,7 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
     /* The hashrate backend is opened even with mining off: its devices are the GPUs offered. */
     if (open_backend(cfg, "hashrate", &p->hashrate, err, errlen) != 0)
         goto fail;
-    const struct lp_plugin *hd = lp_backend_descriptor(p->hashrate);
-    lp_probe_add_devices(&p->probe, hd ? hd->name : "?", lp_backend_ops(p->hashrate),
-                         lp_backend_instance(p->hashrate));
+    lp_probe_add_devices(&p->probe, p->hashrate);
     t[2] = (double)lp_provider_mono_ns() / 1e6;
     if (open_backend(cfg, "executor", &p->executor, err, errlen) != 0)
         goto fail;
@@ -163,12 +199,7 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
     lp_debug("provider: opened in %.1f ms: journal %.1f, probe %.1f, hashrate %.1f, executor "
              "%.1f, storage %.1f, verifier %.1f",
              t[5] - t0, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4]);
-    const struct lp_executor_ops *eo = lp_backend_ops(p->executor);
-    const struct lp_storage_ops *so = lp_backend_ops(p->storage);
-    if (!eo->submit || !eo->poll || !so->put) {
-        snprintf(err, errlen, "provider: the executor needs submit and poll, the storage put");
-        goto fail;
-    }
+    check_executor(p);
     plan_slots(p);
     p->client = lp_client_new(p->s->solver, &p->key, (long)p->s->request_timeout);
     p->wake = lp_client_cancel_new();
@@ -223,8 +254,7 @@ void lp_provider_stop(struct lp_provider *p)
 {
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
-    for (struct lp_deal_run *r = p->runs; r; r = r->next)
-        r->cancel = true;
+    lp_cancel_token_fire(&p->stop_token); /* and so every deal run's token */
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
     lp_client_cancel_fire(p->wake);
@@ -241,17 +271,9 @@ static bool stopping(struct lp_provider *p)
 /* Sleeps up to ms unless stop is called. */
 static void nap(struct lp_provider *p, uint64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&p->mu);
     if (!p->stopping)
-        pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+        lp_cond_wait_ns(&p->cond, &p->mu, ms * 1000000u);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -429,6 +451,7 @@ static void start_run(struct lp_provider *p, const uint8_t id[LP_WIRE_ID_LEN],
     if (!r)
         return;
     r->p = p;
+    lp_cancel_token_init(&r->cancel, &p->stop_token);
     memcpy(r->deal_id, id, LP_WIRE_ID_LEN);
     lp_hex_encode_0x(id, LP_WIRE_ID_LEN, r->hex);
     if (resume) {
@@ -553,7 +576,7 @@ static void handle_events(struct lp_provider *p, json_t *events)
                 !(r->mediation && state == LP_DEAL_RESULTS_CHECKED)) {
                 lp_info("provider: deal %s is now %s at the solver; stopping its job", r->hex,
                         json_string_value(json_object_get(ev, "state_name")));
-                r->cancel = true;
+                lp_cancel_token_fire(&r->cancel);
             }
             pthread_mutex_unlock(&p->mu);
         }

@@ -5,7 +5,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include <lilypad/executor.h>
+
 #include "client/client.h"
+#include "host/host.h"
 #include "loader/backend.h"
 #include "pow/hashrate.h"
 #include "pow/miner.h"
@@ -31,8 +34,10 @@ struct lp_deal_run {
     bool has_resume;
     bool mediation; /* re-run a challenged deal as its booked mediator (deal.c) */
     pthread_t thread;
-    volatile bool cancel; /* the deal ended at the solver, or the provider stops */
-    volatile bool finished;
+    /* Fired when the deal ended at the solver; its parent, the provider's stop token, when the
+     * provider stops. Read by the deal thread and the plugins (struct lp_call) lock-free. */
+    struct lp_cancel_token cancel;
+    bool finished; /* under p->mu: the thread is done and may be joined */
     struct lp_deal_run *next;
 };
 
@@ -47,6 +52,9 @@ struct lp_provider {
     char address_text[43];
     struct lp_client *client;
     struct lp_backend *executor, *storage, *verifier, *hashrate;
+    struct lp_executor_info executor_info; /* valid when executor_described */
+    bool executor_described;
+    size_t offerable_gpus; /* probe.gpus[0 .. offerable_gpus-1]: the executor can attach them */
     struct lp_journal *journal;
     struct lp_probe probe;
     uint64_t offer_cpu, offer_ram, offer_disk; /* per slot */
@@ -68,8 +76,12 @@ struct lp_provider {
     struct lp_pow_solution pow_solution;
     uint64_t pow_accepted;
 
+    /* Lock order: mu is taken alone or before a backend's lock (through core/dispatch), never
+     * while one is held; nothing of the provider's is locked from inside a plugin call. cond
+     * (monotonic clock) signals slot, stop and deal-thread changes under mu. */
     pthread_mutex_t mu;
     pthread_cond_t cond;
+    struct lp_cancel_token stop_token; /* fired by lp_provider_stop; parent of every run's */
     /* Ends the main loop's event long-poll at once: on stop, and when a slot frees up so its
      * next resource offer goes out now rather than after the poll's wait. */
     struct lp_client_cancel *wake;

@@ -14,7 +14,8 @@
 #include <lilypad/verifier.h>
 
 #include "crypto/keccak.h"
-#include "loader/backend.h"
+#include "dispatch/verifier.h"
+#include "host/host.h"
 #include "pow/pow.h"
 #include "solver/solver_impl.h"
 #include "util/hex.h"
@@ -79,19 +80,22 @@ void lp_solver_pow_free(struct lp_solver *s)
     }
 }
 
-/* Calls a verifier op under the backend's lock; LP_OK when there is no verifier or op. */
+/* Records through the verifier backend; LP_OK when there is none or it keeps no PoW records
+ * (an ABI 1.0 plugin without the op). The solver issues rounds; a submission is the miner's. */
 static int verifier_new_round(struct lp_solver *s, const struct lp_pow_round *r, char *why,
                               size_t cap)
 {
     struct lp_backend *b = s->cfg.verifier;
-    if (!b || !LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, pow_new_round))
+    if (!b)
         return LP_OK;
-    const struct lp_verifier_ops *ops = lp_backend_ops(b);
-    lp_backend_lock(b);
-    int rc = ops->pow_new_round(lp_backend_instance(b), r);
+    struct lp_call call;
+    lp_call_init(&call, lp_solver_address(s), NULL, 0);
+    struct lp_plugin_error pe;
+    int rc = lp_verifier_pow_new_round(b, &call, r, &pe);
+    if (rc == LP_ENOTSUP)
+        return LP_OK;
     if (rc != LP_OK)
-        snprintf(why, cap, "%s", lp_backend_last_error(b));
-    lp_backend_unlock(b);
+        snprintf(why, cap, "%s", pe.message);
     return rc;
 }
 
@@ -99,14 +103,16 @@ static int verifier_submit(struct lp_solver *s, const struct lp_pow_submission *
                            size_t cap)
 {
     struct lp_backend *b = s->cfg.verifier;
-    if (!b || !LP_BACKEND_HAS_OP(b, struct lp_verifier_ops, pow_submit))
+    if (!b)
         return LP_OK;
-    const struct lp_verifier_ops *ops = lp_backend_ops(b);
-    lp_backend_lock(b);
-    int rc = ops->pow_submit(lp_backend_instance(b), sub);
+    struct lp_call call;
+    lp_call_init(&call, sub->provider, NULL, 0);
+    struct lp_plugin_error pe;
+    int rc = lp_verifier_pow_submit(b, &call, sub, &pe);
+    if (rc == LP_ENOTSUP)
+        return LP_OK;
     if (rc != LP_OK)
-        snprintf(why, cap, "%s", lp_backend_last_error(b));
-    lp_backend_unlock(b);
+        snprintf(why, cap, "%s", pe.message);
     return rc;
 }
 

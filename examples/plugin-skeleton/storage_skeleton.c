@@ -8,6 +8,8 @@
  *   - probe(): side-effect free, says why the plugin cannot work here;
  *   - create()/destroy(): one instance per configuration, all state inside it;
  *   - last_error(): the human text behind a failed call;
+ *   - the ABI 1.1 (*_v2) ops, which take the call context: a long copy checks
+ *     host->call_cancelled() and stops when the core cancels the call;
  *   - LP_PLUGIN_DEFINE: the only exported symbol, version numbers filled in for you.
  * Build: see CMakeLists.txt (CMake package) or, with pkg-config:
  *   cc -shared -fPIC -fvisibility=hidden $(pkg-config --cflags --libs lilypad-plugin) \
@@ -47,7 +49,7 @@ static const struct lp_cfg_field skeleton_schema[] = {
 struct skeleton {
     const struct lp_host *host;
     const struct skeleton_config *cfg;
-    char error[256];
+    char error[512];
 };
 
 static int fail(struct skeleton *s, int rc, const char *what, const char *path)
@@ -92,32 +94,63 @@ static const char *skeleton_last_error(void *instance)
     return ((struct skeleton *)instance)->error;
 }
 
-/* 4. The concern's operations. */
-static int skeleton_put(void *instance, const char *path, struct lp_cid *out)
+/* 4. The concern's operations: put and get are required, pin and stat optional. */
+
+/* True when the core wants this call to stop (an older core has no per-call token). */
+static bool cancelled(const struct skeleton *s, const struct lp_call *call)
+{
+    return LP_HOST_HAS(s->host, call_cancelled) ? s->host->call_cancelled(s->host, call) != 0
+                                                : s->host->cancelled(s->host) != 0;
+}
+
+/* Copies in to out in blocks, hashing what passes; -1 with s->error set on failure. */
+static int copy_stream(struct skeleton *s, const struct lp_call *call, FILE *in, FILE *out,
+                       uint64_t *hash, uint64_t *size)
+{
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        if (cancelled(s, call)) {
+            snprintf(s->error, sizeof(s->error), "cancelled after %llu bytes",
+                     (unsigned long long)*size);
+            return -1;
+        }
+        *size += n;
+        if (*size > s->cfg->max_size) {
+            snprintf(s->error, sizeof(s->error), "larger than max_size (%llu bytes)",
+                     (unsigned long long)s->cfg->max_size);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            *hash = (*hash ^ buf[i]) * 0x100000001b3u;
+        if (fwrite(buf, 1, n, out) != n) {
+            snprintf(s->error, sizeof(s->error), "write failed: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return ferror(in) ? -1 : 0;
+}
+
+static int skeleton_put(void *instance, const struct lp_call *call, const char *path,
+                        struct lp_cid *out)
 {
     struct skeleton *s = instance;
     FILE *in = fopen(path, "rb");
     if (in == NULL)
         return fail(s, LP_EINVAL, "cannot open", path);
-    uint64_t hash = 0xcbf29ce484222325u, size = 0;
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s/.incoming-%ld", s->cfg->root, (long)getpid());
+    snprintf(tmp, sizeof(tmp), "%s/.incoming-%ld-%p", s->cfg->root, (long)getpid(), (void *)call);
     FILE *copy = fopen(tmp, "wb");
     if (copy == NULL) {
         fclose(in);
         return fail(s, LP_ERR, "cannot create", tmp);
     }
-    int c;
-    while ((c = fgetc(in)) != EOF && size <= s->cfg->max_size) {
-        hash = (hash ^ (uint8_t)c) * 0x100000001b3u;
-        fputc(c, copy);
-        size++;
-    }
+    uint64_t hash = 0xcbf29ce484222325u, size = 0;
+    int rc = copy_stream(s, call, in, copy, &hash, &size);
     fclose(in);
-    if (fclose(copy) != 0 || size > s->cfg->max_size) {
+    if (fclose(copy) != 0 || rc != 0) {
         unlink(tmp);
-        snprintf(s->error, sizeof(s->error), "%s is larger than max_size", path);
-        return LP_EINVAL;
+        return LP_ERR;
     }
     snprintf(out->str, sizeof(out->str), "skeleton-%016llx", (unsigned long long)hash);
     char final[4200];
@@ -127,9 +160,44 @@ static int skeleton_put(void *instance, const char *path, struct lp_cid *out)
     return LP_OK;
 }
 
-static int skeleton_stat(void *instance, const struct lp_cid *cid, struct lp_storage_stat *out)
+static int skeleton_get(void *instance, const struct lp_call *call, const struct lp_cid *cid,
+                        const char *dest)
 {
     struct skeleton *s = instance;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", s->cfg->root, cid->str);
+    FILE *in = fopen(path, "rb");
+    if (in == NULL)
+        return fail(s, LP_EINVAL, "no such object", cid->str);
+    FILE *out = fopen(dest, "wb");
+    if (out == NULL) {
+        fclose(in);
+        return fail(s, LP_ERR, "cannot create", dest);
+    }
+    uint64_t hash = 0xcbf29ce484222325u, size = 0;
+    int rc = copy_stream(s, call, in, out, &hash, &size);
+    fclose(in);
+    if (fclose(out) != 0 || rc != 0) {
+        unlink(dest);
+        return LP_ERR;
+    }
+    /* Content addressing: what comes back must be what the ID names. */
+    char got[LP_CID_MAX];
+    snprintf(got, sizeof(got), "skeleton-%016llx", (unsigned long long)hash);
+    if (strcmp(got, cid->str) != 0) {
+        unlink(dest);
+        snprintf(s->error, sizeof(s->error), "object %s is corrupt: its content hashes to %s",
+                 cid->str, got);
+        return LP_ERR;
+    }
+    return LP_OK;
+}
+
+static int skeleton_stat(void *instance, const struct lp_call *call, const struct lp_cid *cid,
+                         struct lp_storage_stat *out)
+{
+    struct skeleton *s = instance;
+    (void)call;
     char path[4200];
     snprintf(path, sizeof(path), "%s/%s", s->cfg->root, cid->str);
     struct stat st;
@@ -141,7 +209,7 @@ static int skeleton_stat(void *instance, const struct lp_cid *cid, struct lp_sto
     return LP_OK;
 }
 
-/* get and pin are left NULL: the core reports them as unsupported. */
+/* pin is left NULL: the core reports it as unsupported. */
 static const struct lp_storage_ops skeleton_ops = {
     .life =
         {
@@ -150,8 +218,9 @@ static const struct lp_storage_ops skeleton_ops = {
             .destroy = skeleton_destroy,
             .last_error = skeleton_last_error,
         },
-    .put = skeleton_put,
-    .stat = skeleton_stat,
+    .put_v2 = skeleton_put,
+    .get_v2 = skeleton_get,
+    .stat_v2 = skeleton_stat,
 };
 
 /* 5. The descriptor: concern, name (= file name storage_skeleton.so), metadata, ops,

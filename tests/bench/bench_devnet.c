@@ -26,6 +26,8 @@
 #include "devnet/devnet.h"
 #include "image/store.h"
 #include "jobcreator/jobcreator.h"
+#include "dispatch/executor.h"
+#include "dispatch/storage.h"
 #include "loader/backend.h"
 
 #define MAX_RUNS 1000
@@ -124,7 +126,6 @@ static int bench_executor(int runs, double *start_ms, double *total_ms)
         fprintf(stderr, "bench_devnet: executor: %s\n", err);
         return -1;
     }
-    const struct lp_executor_ops *ops = lp_backend_ops(b);
     const char *ep[] = {"/bin/true"};
     struct lp_job_spec spec = {.struct_size = sizeof spec,
                                .image = "lilypad-example/cowsay:v1",
@@ -139,15 +140,16 @@ static int bench_executor(int runs, double *start_ms, double *total_ms)
         mkdir(in, 0755);
         mkdir(out, 0755);
         struct lp_job_handle h;
+        struct lp_plugin_error pe;
         uint64_t t0 = now_us(), t_run = 0;
-        if (ops->submit(lp_backend_instance(b), &spec, in, out, &lim, &h) != 0) {
-            fprintf(stderr, "bench_devnet: executor submit: %s\n", lp_backend_last_error(b));
+        if (lp_executor_submit(b, &spec, in, out, &lim, &h, &pe) != LP_OK) {
+            fprintf(stderr, "bench_devnet: %s\n", pe.message);
             rc = -1;
             break;
         }
-        struct lp_job_status st = {.struct_size = sizeof st};
+        struct lp_job_status st;
         for (;;) {
-            ops->poll(lp_backend_instance(b), &h, &st);
+            lp_executor_poll(b, &h, &st, &pe);
             if (!t_run && st.state != LP_JOB_PENDING)
                 t_run = now_us();
             if (st.state != LP_JOB_PENDING && st.state != LP_JOB_RUNNING)
@@ -155,7 +157,7 @@ static int bench_executor(int runs, double *start_ms, double *total_ms)
             usleep(200);
         }
         uint64_t t1 = now_us();
-        ops->release(lp_backend_instance(b), &h);
+        lp_executor_release(b, &h, &pe);
         if (st.state != LP_JOB_EXITED || st.exit_code != 0) {
             fprintf(stderr, "bench_devnet: executor: state %u exit %d: %s\n", st.state,
                     st.exit_code, st.message);
@@ -181,7 +183,6 @@ static int bench_storage(int runs, double *ms)
         fprintf(stderr, "bench_devnet: storage: %s\n", err);
         return -1;
     }
-    const struct lp_storage_ops *ops = lp_backend_ops(b);
     int rc = 0;
     for (int i = 0; i < runs && rc == 0; i++) {
         /* a trivial job's results: empty stdout/stderr, exitCode, empty outputs/ */
@@ -197,7 +198,8 @@ static int bench_storage(int runs, double *ms)
         write_file(path, i % 2 ? "0" : "0\n");
         struct lp_cid cid;
         uint64_t t0 = now_us();
-        if (ops->put(lp_backend_instance(b), dir, &cid) != 0)
+        struct lp_plugin_error pe;
+        if (lp_storage_put(b, NULL, dir, &cid, &pe) != LP_OK)
             rc = -1;
         ms[i] = (double)(now_us() - t0) / 1000.0;
     }

@@ -11,15 +11,10 @@
 
 #include <lilypad/hashrate.h>
 
+#include "config/config.h"
+#include "dispatch/hashrate.h"
 #include "loader/backend.h"
 #include "pow/uint256.h"
-
-const struct lp_plugin *lp_plugin_descriptor_hashrate_cpu(void);
-
-struct cpu_cfg {
-    int64_t threads;
-    const char *isa;
-};
 
 static double now_s(void)
 {
@@ -28,8 +23,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Runs mine() on one device for `seconds`; returns hashes per second. */
-static double measure(const struct lp_hashrate_ops *ops, void *inst, uint32_t dev, double seconds)
+/* Runs mine() on one device for `seconds`, through the dispatch layer as the provider does;
+ * returns hashes per second. */
+static double measure(struct lp_backend *b, uint32_t dev, double seconds)
 {
     struct lp_pow_work w;
     memset(w.challenge, 0x42, 32);
@@ -42,8 +38,11 @@ static double measure(const struct lp_hashrate_ops *ops, void *inst, uint32_t de
     double t0 = now_s(), t = t0;
     while (t - t0 < seconds) {
         double a = now_s();
-        if (ops->mine(inst, dev, &w, base, batch, &done, sol, 16, &found) != LP_OK)
+        struct lp_plugin_error err;
+        if (lp_hashrate_mine(b, dev, &w, base, batch, &done, sol, 16, &found, &err) != LP_OK) {
+            fprintf(stderr, "bench_hashrate: %s\n", err.message);
             return -1;
+        }
         total += done;
         lp_u256_add_u64(base, done);
         t = now_s();
@@ -73,21 +72,27 @@ int main(int argc, char **argv)
     }
     printf("%-8s %-44s %-26s %12s %10s %8s\n", "backend", "device", "detail", "MH/s", "MH/s/core",
            "of limit");
-    const struct lp_hashrate_ops *cpu = lp_plugin_descriptor_hashrate_cpu()->ops;
     static const char *isas[] = {"portable", "avx2", "avx512"};
     for (int i = 0; i < 3; i++)
-        for (int64_t threads = 1; threads >= 0; threads--) {
-            struct cpu_cfg cfg = {threads, isas[i]};
-            void *inst = NULL;
-            if (cpu->life.create(NULL, &cfg, &inst) != LP_OK) {
-                printf("%-8s %s: %s\n", "cpu", isas[i], inst ? cpu->life.last_error(inst) : "");
-                cpu->life.destroy(inst);
+        for (int threads = 1; threads >= 0; threads--) {
+            char text[256], err[512];
+            snprintf(text, sizeof text,
+                     "hashrate: { backend = \"cpu\"; cpu: { threads = %d; isa = \"%s\"; }; };\n",
+                     threads, isas[i]);
+            struct lp_config *cfg = NULL;
+            struct lp_backend *b = NULL;
+            if (lp_config_load_string(text, "bench", &cfg, err, sizeof err) != 0 ||
+                lp_backend_open(cfg, "hashrate", NULL, &b, err, sizeof err) != 0) {
+                printf("%-8s %s: %s\n", "cpu", isas[i], err);
+                lp_config_free(cfg);
                 break;
             }
-            struct lp_hashrate_device d = {.struct_size = sizeof d};
-            cpu->device_info(inst, 0, &d);
-            row("cpu", &d, measure(cpu, inst, 0, seconds));
-            cpu->life.destroy(inst);
+            struct lp_hashrate_device d;
+            struct lp_plugin_error pe;
+            if (lp_hashrate_device_info(b, 0, &d, &pe) == LP_OK)
+                row("cpu", &d, measure(b, 0, seconds));
+            lp_backend_close(b);
+            lp_config_free(cfg);
         }
     static const char *gpus[] = {"cuda", "rocm"};
     for (int g = 0; g < 2; g++) {
@@ -97,14 +102,13 @@ int main(int argc, char **argv)
             printf("%-8s unavailable: %s\n", gpus[g], err);
             continue;
         }
-        const struct lp_hashrate_ops *ops = lp_backend_ops(b);
-        void *inst = lp_backend_instance(b);
         uint32_t n = 0;
-        ops->device_count(inst, &n);
+        struct lp_plugin_error pe;
+        lp_hashrate_device_count(b, &n, &pe);
         for (uint32_t i = 0; i < n; i++) {
-            struct lp_hashrate_device d = {.struct_size = sizeof d};
-            ops->device_info(inst, i, &d);
-            row(gpus[g], &d, measure(ops, inst, i, seconds));
+            struct lp_hashrate_device d;
+            if (lp_hashrate_device_info(b, i, &d, &pe) == LP_OK)
+                row(gpus[g], &d, measure(b, i, seconds));
         }
         lp_backend_close(b);
     }

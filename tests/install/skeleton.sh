@@ -21,7 +21,7 @@ storage: { backend = "skeleton"; skeleton: { root = "$prefix/store"; }; };
 CFG
 out=$(LILYPAD_PLUGIN_PATH= "$prefix/bin/lilypad" plugins -c "$prefix/skeleton.cfg")
 echo "$out"
-grep -qE "^LOADED +storage/skeleton +0\.1\.0 +1\.0 +$prefix/lib/lilypad/plugins/storage_skeleton\.so" <<<"$out"
+grep -qE "^LOADED +storage/skeleton +0\.1\.0 +1\.1 +$prefix/lib/lilypad/plugins/storage_skeleton\.so" <<<"$out"
 "$prefix/bin/lilypad" config check "$prefix/skeleton.cfg"
 
 # The pkg-config route builds the same plugin.

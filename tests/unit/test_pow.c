@@ -12,13 +12,12 @@
 
 #include <cmocka.h>
 
+#include "loader/backend.h"
 #include "pow/hashrate.h"
 #include "pow/miner.h"
 #include "pow/pow.h"
 #include "pow/uint256.h"
 #include "util/hex.h"
-
-const struct lp_plugin *lp_plugin_descriptor_hashrate_cpu(void);
 
 static FILE *open_vectors(const char *name)
 {
@@ -208,17 +207,16 @@ static void on_solution(void *ctx, uint32_t device, const struct lp_pow_work *wo
 static void test_miner(void **state)
 {
     (void)state;
-    const struct lp_plugin *p = lp_plugin_descriptor_hashrate_cpu();
-    const struct lp_hashrate_ops *ops = p->ops;
-    void *inst = NULL;
-    assert_int_equal(ops->life.create(NULL, NULL, &inst), LP_OK);
+    struct lp_backend *backend = NULL;
+    char err[512];
+    if (lp_backend_open(NULL, "hashrate", "cpu", &backend, err, sizeof err) != 0)
+        fail_msg("%s", err);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * S + (uint64_t)ts.tv_nsec;
     struct lp_hashrate_meter *meter = lp_hashrate_meter_new(1, now);
     struct sol_log log = {0};
-    struct lp_miner_config mc = {.ops = ops,
-                                 .instance = inst,
+    struct lp_miner_config mc = {.backend = backend,
                                  .devices = 1,
                                  .meter = meter,
                                  .on_solution = on_solution,
@@ -249,7 +247,7 @@ static void test_miner(void **state)
     lp_hashrate_meter_rates(meter, 0, now + 3600 * S, &r);
     assert_true(r.total > 0);
     lp_hashrate_meter_free(meter);
-    ops->life.destroy(inst);
+    lp_backend_close(backend);
 }
 
 int main(void)

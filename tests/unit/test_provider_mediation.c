@@ -38,6 +38,7 @@
 #include "util/hex.h"
 #include "wire/mediation.h"
 #include "wire/object.h"
+#include "dispatch/verifier.h"
 #include "loader/backend.h"
 #include <lilypad/verifier.h>
 
@@ -122,11 +123,9 @@ static uint32_t ledger_state(const char *cfg_path, const uint8_t deal_id[32])
     assert_int_equal(lp_config_load_file(cfg_path, &cfg, err, sizeof err), 0);
     if (lp_backend_open(cfg, "verifier", NULL, &b, err, sizeof err) != 0)
         fail_msg("verifier: %s", err);
-    const struct lp_verifier_ops *ops = lp_backend_ops(b);
     struct lp_deal_record dr;
-    memset(&dr, 0, sizeof dr);
-    dr.struct_size = sizeof dr;
-    int rc = ops->read_deal(lp_backend_instance(b), deal_id, &dr);
+    struct lp_plugin_error pe;
+    int rc = lp_verifier_read_deal(b, NULL, deal_id, &dr, &pe);
     lp_backend_close(b);
     lp_config_free(cfg);
     return rc == LP_OK ? dr.state : 0xffffffffu;

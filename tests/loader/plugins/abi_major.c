@@ -1,7 +1,7 @@
 /* executor_abimajor.so: ABI major one ahead of the core's. */
 #include "test_ops.h"
 
-static const struct lp_executor_ops ops = {.life = TEST_LIFECYCLE};
+static const struct lp_executor_ops ops = {.life = TEST_LIFECYCLE, TEST_EXECUTOR_REQUIRED};
 static const struct lp_plugin desc = {
     .magic = LP_PLUGIN_MAGIC,
     .abi_minor = LP_ABI_MINOR,

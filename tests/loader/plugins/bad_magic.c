@@ -1,7 +1,7 @@
 /* executor_badmagic.so: the descriptor's magic is wrong (someone else's struct). */
 #include "test_ops.h"
 
-static const struct lp_executor_ops ops = {.life = TEST_LIFECYCLE};
+static const struct lp_executor_ops ops = {.life = TEST_LIFECYCLE, TEST_EXECUTOR_REQUIRED};
 static const struct lp_plugin desc = {
     .magic = 0xDEADBEEFu,
     .abi_major = LP_ABI_MAJOR,

@@ -11,5 +11,6 @@ static int createfail_create(const struct lp_host *host, const void *config, voi
 
 static const struct lp_storage_ops ops = {
     .life = {.create = createfail_create, .destroy = test_destroy, .last_error = test_last_error},
+    TEST_STORAGE_REQUIRED,
 };
 LP_PLUGIN_DEFINE(storage, createfail, "0.0.1", "create fails", "MIT", ops, NULL, char, 0)

@@ -24,7 +24,7 @@ static const struct lp_cfg_field good_schema[] = {
     LP_CFG_END,
 };
 
-static const struct lp_executor_ops good_ops = {.life = TEST_LIFECYCLE};
+static const struct lp_executor_ops good_ops = {.life = TEST_LIFECYCLE, TEST_EXECUTOR_REQUIRED};
 
 LP_PLUGIN_DEFINE(executor, good, "1.2.3", "a correct test plugin", "MIT", good_ops, good_schema,
                  struct good_config, LP_CAP_THREADSAFE)

@@ -14,5 +14,6 @@ static int missingdep_create(const struct lp_host *host, const void *config, voi
 
 static const struct lp_verifier_ops ops = {
     .life = {.create = missingdep_create, .destroy = test_destroy, .last_error = test_last_error},
+    TEST_VERIFIER_REQUIRED,
 };
 LP_PLUGIN_DEFINE(verifier, missingdep, "0.0.1", "missing dependency", "MIT", ops, NULL, char, 0)

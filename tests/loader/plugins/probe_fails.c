@@ -17,5 +17,6 @@ static const struct lp_hashrate_ops ops = {
              .create = test_create,
              .destroy = test_destroy,
              .last_error = test_last_error},
+    TEST_HASHRATE_REQUIRED,
 };
 LP_PLUGIN_DEFINE(hashrate, probefail, "0.0.1", "probe fails", "MIT", ops, NULL, char, 0)
