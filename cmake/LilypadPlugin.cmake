@@ -57,7 +57,7 @@ function(lp_plugin_target_properties target output_name output_dir)
         VISIBILITY_INLINES_HIDDEN ON)
     # clang links its sanitizer runtimes into executables only, so a sanitized plugin's
     # __asan_* references are resolved at load time; -z defs would refuse them.
-    if(NOT (CMAKE_C_COMPILER_ID MATCHES "Clang" AND (LP_SANITIZE OR LP_FUZZ)))
+    if(NOT (CMAKE_C_COMPILER_ID MATCHES "Clang" AND (LP_SANITIZE OR LP_TSAN OR LP_FUZZ)))
         target_link_options(${target} PRIVATE -Wl,-z,defs)
     endif()
     target_link_libraries(${target} PRIVATE lilypad::api)

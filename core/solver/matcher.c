@@ -566,8 +566,9 @@ int lp_matcher_match(struct lp_matcher *m, const struct lp_match_job *job,
     pthread_mutex_lock(&m->lock);
     struct entry *e = find_best(m, job);
     if (!e) {
+        size_t open_offers = m->count;
         pthread_mutex_unlock(&m->lock);
-        WHY("no open resource offer fits the job (%zu offers open)", m->count);
+        WHY("no open resource offer fits the job (%zu offers open)", open_offers);
         return LP_MATCH_NONE;
     }
     struct lp_u256 price =

@@ -1,5 +1,6 @@
 /* The matching engine: an in-memory index of open resource offers and the rules that pair a job
- * offer with one of them (DESIGN §5, research/lilypad.md §3 with its weaknesses fixed).
+ * offer with one of them (Lilypad's solver rules, with its weaknesses fixed: an index instead
+ * of a scan of every offer, and no offer booked twice).
  *
  * Index. Offers sit in one bucket per GPU count (0..64); each bucket is an array of pointers
  * sorted by (price, created_at, id), and a bitmap says which buckets are non-empty. A job that
@@ -26,7 +27,9 @@
  *
  * Booking: lp_matcher_match removes the chosen offer from the index and calls `commit` inside
  * the same critical section; if commit fails the offer goes back. So no offer is ever booked
- * twice, whatever the number of threads matching at once. */
+ * twice, whatever the number of threads matching at once. Locking: the matcher's lock is held
+ * while `commit` runs, so commit may take the store's lock but nothing that is held while the
+ * matcher is called (the solver's order: pending jobs, matcher, store). */
 #ifndef LP_SOLVER_MATCHER_H
 #define LP_SOLVER_MATCHER_H
 

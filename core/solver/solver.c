@@ -8,12 +8,20 @@
 #include <lilypad/verifier.h>
 
 #include "solver/solver_impl.h"
+#include "util/cond.h"
 #include "util/hex.h"
 
 uint64_t lp_solver_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t lp_solver_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -640,31 +648,70 @@ int lp_solver_upload_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
 
 /* ---- open / close ---------------------------------------------------------------------------- */
 
-static int load_resource_offer(void *ctx, const struct lp_store_offer *o)
+/* Open offers read back from the store. The scan callbacks only collect them: the store's
+ * lock is held during a scan, and the matcher and the pending queue are locked before the
+ * store everywhere else (solver_impl.h), so they are filled after the scan returns. */
+struct loaded_offers {
+    struct lp_store_offer *items;
+    size_t count, cap;
+    bool oom;
+};
+
+static int collect_offer(void *ctx, const struct lp_store_offer *o)
 {
-    struct lp_solver *s = ctx;
+    struct loaded_offers *l = ctx;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct lp_store_offer *grown = realloc(l->items, cap * sizeof *grown);
+        if (!grown) {
+            l->oom = true;
+            return 1;
+        }
+        l->items = grown;
+        l->cap = cap;
+    }
+    struct lp_store_offer *copy = &l->items[l->count];
+    *copy = *o;
+    copy->envelope = malloc(o->envelope_len ? o->envelope_len : 1);
+    if (!copy->envelope) {
+        l->oom = true;
+        return 1;
+    }
+    memcpy(copy->envelope, o->envelope, o->envelope_len);
+    l->count++;
+    return 0;
+}
+
+static void loaded_offers_free(struct loaded_offers *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i].envelope);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static void load_resource_offer(struct lp_solver *s, const struct lp_store_offer *o)
+{
     struct lp_wire_object obj;
     struct lp_wire_error werr;
     if (lp_wire_open(o->envelope, o->envelope_len, &obj, NULL, &werr) != 0) {
         fprintf(stderr, "lilypad: solver: stored resource offer unreadable, skipped: %s\n",
                 werr.message);
-        return 0;
+        return;
     }
     if (obj.kind == LP_WIRE_RESOURCE_OFFER)
         lp_matcher_add(s->matcher, o->id, &obj.u.resource_offer);
     lp_wire_object_free(&obj);
-    return 0;
 }
 
-static int load_job_offer(void *ctx, const struct lp_store_offer *o)
+static void load_job_offer(struct lp_solver *s, const struct lp_store_offer *o)
 {
-    struct lp_solver *s = ctx;
     struct lp_wire_object obj;
     struct lp_wire_error werr;
     if (lp_wire_open(o->envelope, o->envelope_len, &obj, NULL, &werr) != 0 ||
         obj.kind != LP_WIRE_JOB_OFFER) {
         fprintf(stderr, "lilypad: solver: stored job offer unreadable, skipped\n");
-        return 0;
+        return;
     }
     struct lp_pending_job p;
     memset(&p, 0, sizeof p);
@@ -676,7 +723,28 @@ static int load_job_offer(void *ctx, const struct lp_store_offer *o)
     memcpy(p.input_keccak, o->input_keccak, LP_WIRE_ID_LEN);
     if (!p.module_ref || pending_push(s, &p) != 0)
         pending_free(&p);
-    return 0;
+}
+
+/* Rebuilds the matcher index and the pending-job queue from the store's open offers. */
+static int reload_open_offers(struct lp_solver *s, struct lp_store_error *e)
+{
+    struct loaded_offers res = {0}, jobs = {0};
+    int rc = s->store->ops->offer_scan(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING, NULL,
+                                       collect_offer, &res, e);
+    if (rc == LP_STORE_OK)
+        rc = s->store->ops->offer_scan(s->store, LP_WIRE_JOB_OFFER, LP_DEAL_NEGOTIATING, NULL,
+                                       collect_offer, &jobs, e);
+    if (res.oom || jobs.oom) {
+        snprintf(e->message, sizeof e->message, "out of memory");
+        rc = -1;
+    }
+    for (size_t i = 0; rc == LP_STORE_OK && i < res.count; i++)
+        load_resource_offer(s, &res.items[i]);
+    for (size_t i = 0; rc == LP_STORE_OK && i < jobs.count; i++)
+        load_job_offer(s, &jobs.items[i]);
+    loaded_offers_free(&res);
+    loaded_offers_free(&jobs);
+    return rc;
 }
 
 /* The timeout thread. It shares ev_cond with the long-polls (so close() wakes everything with
@@ -685,20 +753,20 @@ static void *ticker_main(void *arg)
 {
     struct lp_solver *s = arg;
     pthread_mutex_lock(&s->ev_lock);
-    uint64_t next = lp_solver_now_ms() + s->cfg.tick_ms;
+    /* Ticks are paced on the monotonic clock; deals' deadlines are wall-clock timestamps. */
+    uint64_t next = lp_solver_mono_ms() + s->cfg.tick_ms;
     while (!s->stopping) {
-        struct timespec ts = {.tv_sec = (time_t)(next / 1000u),
-                              .tv_nsec = (long)(next % 1000u) * 1000000L};
-        pthread_cond_timedwait(&s->ev_cond, &s->ev_lock, &ts);
+        uint64_t mono = lp_solver_mono_ms();
+        if (mono < next)
+            lp_cond_wait_ns(&s->ev_cond, &s->ev_lock, (next - mono) * 1000000u);
         if (s->stopping)
             break;
-        uint64_t now = lp_solver_now_ms();
-        if (now < next)
+        if (lp_solver_mono_ms() < next)
             continue;
         pthread_mutex_unlock(&s->ev_lock);
-        lp_solver_tick(s, now);
+        lp_solver_tick(s, lp_solver_now_ms());
         pthread_mutex_lock(&s->ev_lock);
-        next = lp_solver_now_ms() + s->cfg.tick_ms;
+        next = lp_solver_mono_ms() + s->cfg.tick_ms;
     }
     pthread_mutex_unlock(&s->ev_lock);
     return NULL;
@@ -720,7 +788,7 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
     pthread_mutex_init(&s->pending_lock, NULL);
     pthread_mutex_init(&s->ev_lock, NULL);
     pthread_mutex_init(&s->pow_lock, NULL);
-    pthread_cond_init(&s->ev_cond, NULL);
+    lp_cond_init(&s->ev_cond);
     struct lp_store_error e;
     if (lp_store_sqlite_open(cfg->db_path, cfg->files_dir, &s->store, &e) != LP_STORE_OK) {
         snprintf(err, errlen, "solver: %s", e.message);
@@ -733,10 +801,7 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         lp_solver_close(s);
         return -1;
     }
-    if (s->store->ops->offer_scan(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING, NULL,
-                                  load_resource_offer, s, &e) != LP_STORE_OK ||
-        s->store->ops->offer_scan(s->store, LP_WIRE_JOB_OFFER, LP_DEAL_NEGOTIATING, NULL,
-                                  load_job_offer, s, &e) != LP_STORE_OK ||
+    if (reload_open_offers(s, &e) != LP_STORE_OK ||
         s->store->ops->event_last_seq(s->store, &s->last_seq, &e) != LP_STORE_OK) {
         snprintf(err, errlen, "solver: reloading state: %s", e.message);
         lp_solver_close(s);

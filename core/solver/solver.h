@@ -173,5 +173,7 @@ struct lp_solver_metrics {
 void lp_solver_get_metrics(struct lp_solver *s, struct lp_solver_metrics *m);
 
 uint64_t lp_solver_now_ms(void);
+/* Milliseconds on the monotonic clock, for intervals and waits. */
+uint64_t lp_solver_mono_ms(void);
 
 #endif

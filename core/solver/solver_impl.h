@@ -27,11 +27,14 @@ struct lp_solver {
     struct lp_store *store;
     struct lp_matcher *matcher;
 
+    /* Lock order, outermost first: pending_lock, the matcher's lock (matcher.c), the store's
+     * lock (store_sqlite.c), then the verifier backend's (core/dispatch). ev_lock and pow_lock
+     * are taken alone, never with another of these held. */
     pthread_mutex_t pending_lock; /* also serialises matching of job offers */
     struct lp_pending_job *pending;
     size_t n_pending, cap_pending;
 
-    pthread_mutex_t ev_lock; /* guards last_seq, stopping; ev_cond wakes long-polls */
+    pthread_mutex_t ev_lock; /* guards last_seq, stopping; ev_cond (monotonic) wakes long-polls */
     pthread_cond_t ev_cond;
     uint64_t last_seq;
     bool stopping;

@@ -10,6 +10,7 @@
 #include <lilypad/verifier.h>
 
 #include "solver/solver_impl.h"
+#include "util/cond.h"
 #include "util/hex.h"
 
 static json_t *hex_json(const uint8_t *p, size_t n)
@@ -240,7 +241,7 @@ static int event_cb(void *ctx, const struct lp_store_event *ev)
 int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN], uint64_t cursor,
                      uint64_t wait_ms, json_t **out, struct lp_solver_status *st)
 {
-    uint64_t deadline = lp_solver_now_ms() + wait_ms;
+    uint64_t deadline = lp_solver_mono_ms() + wait_ms;
     struct ev_ctx c = {.arr = json_array(), .last = cursor};
     for (;;) {
         pthread_mutex_lock(&s->ev_lock);
@@ -254,15 +255,14 @@ int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN]
             lp_solver_status_store(st, rc, &e);
             return -1;
         }
-        if (json_array_size(c.arr) > 0 || lp_solver_now_ms() >= deadline)
+        if (json_array_size(c.arr) > 0 || lp_solver_mono_ms() >= deadline)
             break;
         /* Nothing for us yet: sleep until any event is appended (then rescan) or time is up.
          * A cursor beyond everything seen is fine: it only returns later events. */
         pthread_mutex_lock(&s->ev_lock);
-        while (s->last_seq == seen && !s->stopping && lp_solver_now_ms() < deadline) {
-            struct timespec ts = {.tv_sec = (time_t)(deadline / 1000u),
-                                  .tv_nsec = (long)(deadline % 1000u) * 1000000L};
-            if (pthread_cond_timedwait(&s->ev_cond, &s->ev_lock, &ts) == ETIMEDOUT)
+        uint64_t now;
+        while (s->last_seq == seen && !s->stopping && (now = lp_solver_mono_ms()) < deadline) {
+            if (lp_cond_wait_ns(&s->ev_cond, &s->ev_lock, (deadline - now) * 1000000u) == ETIMEDOUT)
                 break;
         }
         bool stop = s->stopping;

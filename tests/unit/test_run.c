@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ static struct lp_key kjc, kp;
 /* the scripted provider */
 static pthread_t prov_thread;
 static pthread_mutex_t prov_lock = PTHREAD_MUTEX_INITIALIZER;
-static volatile int prov_stop;
+static atomic_int prov_stop;
 static enum mode prov_mode;
 static char *prov_last_spec; /* the spec of the last job it took */
 
