@@ -103,9 +103,17 @@ function(lp_add_embedded_plugin concern name)
     _lp_summary_add("${concern}/${name}|built (embedded default)")
 endfunction()
 
-# Generates the core's table of embedded plugins and links their objects into <core_target>.
+# Generates the core's table of embedded plugins and links their objects into <core_target>,
+# and the table of every plugin this source tree ships, built here or not (the summary has
+# them all), so a configuration naming a plugin this build left out is not taken for a typo.
 function(lp_finish_embedded_plugins core_target)
     get_property(plugins GLOBAL PROPERTY LP_EMBEDDED_PLUGINS)
+    get_property(summary GLOBAL PROPERTY LP_PLUGIN_SUMMARY)
+    set(release_rows "")
+    foreach(line IN LISTS summary)
+        string(REGEX REPLACE "^([a-z]+)/([^|]+)\\|.*$" "    {\"\\1\", \"\\2\"},\n" row "${line}")
+        string(APPEND release_rows "${row}")
+    endforeach()
     set(decls "")
     set(rows "")
     foreach(entry IN LISTS plugins)
@@ -125,6 +133,10 @@ function(lp_finish_embedded_plugins core_target)
 ${decls}
 const struct lp_embedded_plugin lp_embedded_plugins[] = {
 ${rows}    {NULL, NULL, NULL},
+};
+
+const struct lp_plugin_name lp_release_plugins[] = {
+${release_rows}    {NULL, NULL},
 };
 " @ONLY)
     target_sources(${core_target} PRIVATE ${out})

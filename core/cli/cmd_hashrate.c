@@ -44,10 +44,12 @@ static void usage(FILE *out)
             "Measures proof-of-work hashes per second (keccak256(challenge || nonce) against\n"
             "Lilypad's difficulty) on each device of a hashrate backend and in total.\n"
             "\n"
-            "--backend B     auto (default: cuda, rocm, then cpu), cpu, cuda or rocm\n"
+            "--backend B     auto, cpu, cuda or rocm (default: hashrate.backend of -c FILE,\n"
+            "                else auto: the probe_order plugins gpu allows, then cpu)\n"
             "--seconds N     how long to mine (default 10)\n"
             "--devices LIST  device indexes, comma-separated (default: all)\n"
             "-c FILE         configuration (the hashrate group's keys, the gpu setting)\n"
+            "--plugin-path DIRS  extra plugin folders searched first\n"
             "\n"
             "verify: prints keccak256(challenge || nonce) in hex and decimal; with --target,\n"
             "whether it is below the target (exit 0 yes, 1 no). N is decimal, or hex with 0x.\n");

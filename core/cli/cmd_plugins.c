@@ -12,25 +12,33 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: lilypad plugins [list] [-c FILE] [--plugin-path DIRS]\n"
-                 "       lilypad plugins inspect CONCERN/NAME|NAME [-c FILE] [--plugin-path DIRS]\n"
-                 "\n"
-                 "list     every plugin found (embedded, then <concern>_<name>.so on the search\n"
-                 "         path) with its state: LOADED, UNAVAILABLE, INCOMPATIBLE, OPEN_FAILED,\n"
-                 "         NOT_A_PLUGIN, INIT_FAILED, DISABLED or NOT_FOUND\n"
-                 "inspect  one plugin's state, path, versions, capabilities and config keys\n"
-                 "\n"
-                 "-c FILE             validate plugin settings from this configuration\n"
-                 "--plugin-path DIRS  colon-separated folders searched first\n");
+    fprintf(out,
+            "usage: lilypad plugins [list] [-c FILE] [--plugin-path DIRS]\n"
+            "       lilypad plugins inspect CONCERN/NAME|NAME [-c FILE] [--plugin-path DIRS]\n"
+            "\n"
+            "list     every plugin found (embedded, then <concern>_<name>.so on the search\n"
+            "         path) with its state: LOADED, UNAVAILABLE, INCOMPATIBLE, OPEN_FAILED,\n"
+            "         NOT_A_PLUGIN, INIT_FAILED, DISABLED or NOT_FOUND; a broken copy that\n"
+            "         the loader skips for a later one on the search path has its own row\n"
+            "inspect  one plugin's state, path, versions, capabilities and config keys\n"
+            "\n"
+            "-c FILE             validate plugin settings from this configuration\n"
+            "--plugin-path DIRS  colon-separated folders searched first\n"
+            "\n"
+            "exit status: 1 when a plugin shown is INCOMPATIBLE, OPEN_FAILED, NOT_A_PLUGIN or\n"
+            "INIT_FAILED (it needs fixing); UNAVAILABLE, DISABLED and NOT_FOUND keep 0\n");
 }
 
 struct plugin_scan {
     const struct lp_config *cfg;
     const struct lp_core_settings *core;
+    const struct lp_search_path *sp;
     const char *only; /* inspect: "concern/name" or "name"; NULL lists all */
     int matches;
     struct lp_plugin_handle found; /* inspect: the matching handle */
+    char skipped[2048];            /* inspect: broken copies the loader skipped, one per line */
     int rows;
+    int broken; /* plugins shown in a state that needs fixing */
 };
 
 /* Brings a handle to its final state: checks, then probe + create + destroy when loaded. */
@@ -55,8 +63,12 @@ static void settle(const struct plugin_scan *scan, struct lp_plugin_handle *h)
     }
 }
 
-static void print_row(const struct lp_plugin_handle *h)
+static void print_row(struct plugin_scan *scan, const struct lp_plugin_handle *h)
 {
+    if (lp_plugin_state_is_broken(h->state))
+        scan->broken++;
+    if (scan->rows++ == 0)
+        printf("%-13s %-20s %-8s %-4s %s\n", "STATE", "PLUGIN", "VERSION", "ABI", "PATH");
     char plugin[96];
     snprintf(plugin, sizeof(plugin), "%s/%s", h->concern, h->name);
     char abi[16] = "-";
@@ -66,6 +78,23 @@ static void print_row(const struct lp_plugin_handle *h)
            h->desc && h->desc->version ? h->desc->version : "-", abi, h->path);
     if (h->message[0])
         printf("%-13s %s\n", "", h->message);
+}
+
+/* A broken copy the loader passes over: its own row in the list, a line in inspect. */
+static void skipped_copy(void *arg, const struct lp_plugin_handle *broken,
+                         const struct lp_plugin_handle *used)
+{
+    struct plugin_scan *scan = arg;
+    if (scan->only) {
+        if (lp_plugin_state_is_broken(broken->state))
+            scan->broken++;
+        size_t len = strlen(scan->skipped);
+        snprintf(scan->skipped + len, sizeof(scan->skipped) - len, "skipped:      %s %s: %s\n",
+                 broken->path, lp_plugin_state_name(broken->state), lp_plugin_reason(broken));
+        return;
+    }
+    print_row(scan, broken);
+    printf("%-13s skipped: the loader uses the next copy, %s\n", "", used->path);
 }
 
 static void visit(void *arg, const char *concern, const char *name, const char *path)
@@ -78,12 +107,12 @@ static void visit(void *arg, const char *concern, const char *name, const char *
             return;
     }
     struct lp_plugin_handle h;
-    if (path == NULL) {
-        struct lp_search_path none = {0};
-        lp_plugin_open(&none, concern, name, &h);
-    } else {
-        lp_plugin_open_file(path, concern, name, &h);
-    }
+    /* The loader's own lookup, so the row shows the copy it would use and every broken copy
+     * it would skip on the way (skipped_copy). */
+    struct lp_search_path none = {0};
+    bool first_match = scan->matches == 0;
+    lp_plugin_open_reporting(path ? scan->sp : &none, concern, name, &h,
+                             scan->only == NULL || first_match ? skipped_copy : NULL, scan);
     settle(scan, &h);
     if (scan->only) {
         if (scan->matches++ == 0)
@@ -92,9 +121,7 @@ static void visit(void *arg, const char *concern, const char *name, const char *
             lp_plugin_close(&h);
         return;
     }
-    if (scan->rows++ == 0)
-        printf("%-13s %-20s %-8s %-4s %s\n", "STATE", "PLUGIN", "VERSION", "ABI", "PATH");
-    print_row(&h);
+    print_row(scan, &h);
     lp_plugin_close(&h);
 }
 
@@ -116,7 +143,7 @@ static void print_caps(uint64_t caps)
     printf("%s\n", printed ? "" : "none");
 }
 
-static void print_inspect(const struct lp_plugin_handle *h)
+static void print_inspect(const struct lp_plugin_handle *h, const char *skipped)
 {
     const struct lp_plugin *d = h->desc;
     printf("plugin:       %s/%s\n", h->concern, h->name);
@@ -124,6 +151,7 @@ static void print_inspect(const struct lp_plugin_handle *h)
     if (h->message[0])
         printf("message:      %s\n", h->message);
     printf("path:         %s\n", h->path);
+    fputs(skipped, stdout);
     if (d == NULL)
         return;
     printf("version:      %s\n", d->version ? d->version : "-");
@@ -146,7 +174,7 @@ static void print_inspect(const struct lp_plugin_handle *h)
 }
 
 /* Configured backends that no plugin provides get a NOT_FOUND row. */
-static void list_missing_backends(const struct plugin_scan *scan)
+static void list_missing_backends(struct plugin_scan *scan)
 {
     for (const char *const *c = lp_concerns; *c; c++) {
         struct lp_config_values *v = NULL;
@@ -163,9 +191,9 @@ static void list_missing_backends(const struct plugin_scan *scan)
             if (lp_search_path_build(&sp, lp_loader_cli_path(), &scan->core->plugin_path,
                                      lp_config_dir(scan->cfg)) == 0) {
                 struct lp_plugin_handle h;
-                lp_plugin_open(&sp, *c, cs->backend, &h);
+                lp_plugin_open_reporting(&sp, *c, cs->backend, &h, NULL, NULL);
                 if (h.state == LP_PLUGIN_NOT_FOUND)
-                    print_row(&h);
+                    print_row(scan, &h);
                 lp_plugin_close(&h);
                 lp_search_path_free(&sp);
             }
@@ -220,6 +248,7 @@ int lp_cmd_plugins(int argc, char **argv)
         fprintf(stderr, "lilypad: out of memory\n");
         status = 1;
     } else {
+        scan.sp = &sp;
         lp_plugin_foreach(&sp, visit, &scan);
         if (list) {
             if (cfg)
@@ -232,10 +261,14 @@ int lp_cmd_plugins(int argc, char **argv)
                     inspect);
             status = 1;
         } else {
-            print_inspect(&scan.found);
+            if (lp_plugin_state_is_broken(scan.found.state))
+                scan.broken++;
+            print_inspect(&scan.found, scan.skipped);
             lp_plugin_close(&scan.found);
         }
         lp_search_path_free(&sp);
+        if (status == 0 && scan.broken > 0)
+            status = 1;
     }
     lp_config_values_free(core_values);
     lp_config_free(cfg);

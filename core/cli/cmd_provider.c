@@ -28,7 +28,9 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  -c, --config FILE   configuration with a `provider { ... }` section\n"
-            "  --probe             print what the machine has (CPU, RAM, disk, GPUs) and exit\n"
+            "  --probe             print what the machine has and exit: CPU, RAM, GPUs, and\n"
+            "                      disk where the provider keeps its data (provider.work_dir,\n"
+            "                      relative to FILE; without -c, ./provider-data)\n"
             "  --once              take at most one deal, finish it and exit (tests)\n"
             "  --plugin-path DIRS  extra plugin folders searched first\n");
 }

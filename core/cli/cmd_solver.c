@@ -11,6 +11,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "config/config.h"
+#include "config/core_settings.h"
 #include "loader/backend.h"
 #include "crypto/keyfile.h"
 #include "solver/http.h"
@@ -28,7 +29,8 @@ static void usage(FILE *out)
             "options:\n"
             "  -c, --config FILE   configuration with a `solver { ... }` section\n"
             "  --listen HOST:PORT  overrides solver.listen (default 127.0.0.1:8080)\n"
-            "  --db PATH           overrides solver.db\n");
+            "  --db PATH           overrides solver.db\n"
+            "  --plugin-path DIRS  extra plugin folders searched first (the verifier plugin)\n");
 }
 
 static int load_key(const char *path, struct lp_key *key)
@@ -90,6 +92,16 @@ int lp_cmd_solver(int argc, char **argv)
     struct lp_config *cfg = NULL;
     if (lp_cli_load_config(config_path, &cfg) != 0)
         return 1;
+    /* The top level (disable_plugins, probe_order names included) is checked even when the
+     * solver opens no backend, so a mistake there stops it as it stops the provider. */
+    struct lp_config_values *core_values = NULL;
+    char core_err[1024];
+    if (lp_core_settings_load(cfg, &core_values, core_err, sizeof core_err) != 0) {
+        fprintf(stderr, "lilypad: config %s\n", core_err);
+        lp_config_free(cfg);
+        return 1;
+    }
+    lp_config_values_free(core_values);
     char err[512];
     struct lp_solver_runtime rt;
     if (lp_solver_settings_load(cfg, &rt, err, sizeof err) != 0) {

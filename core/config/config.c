@@ -121,9 +121,36 @@ int lp_config_node_line(const struct lp_cfg_node *node)
     return node ? config_setting_source_line(as_setting(node)) : 0;
 }
 
+const char *lp_config_node_file(const struct lp_config *cfg, const struct lp_cfg_node *node)
+{
+    const char *f = node ? config_setting_source_file(as_setting(node)) : NULL;
+    return f ? f : cfg->file;
+}
+
 bool lp_config_node_is_group(const struct lp_cfg_node *node)
 {
     return node && config_setting_is_group(as_setting(node));
+}
+
+size_t lp_config_list_length(const struct lp_cfg_node *node)
+{
+    const config_setting_t *s = as_setting(node);
+    if (s == NULL || (!config_setting_is_list(s) && !config_setting_is_array(s)))
+        return 0;
+    return (size_t)config_setting_length(s);
+}
+
+const struct lp_cfg_node *lp_config_list_item(const struct lp_cfg_node *node, size_t index)
+{
+    if (index >= lp_config_list_length(node))
+        return NULL;
+    return (const struct lp_cfg_node *)config_setting_get_elem(as_setting(node), (unsigned)index);
+}
+
+const char *lp_config_node_string(const struct lp_cfg_node *node)
+{
+    const config_setting_t *s = as_setting(node);
+    return s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
 }
 
 const char **lp_config_group_keys(const struct lp_cfg_node *group, size_t *count)

@@ -35,9 +35,16 @@ const char *lp_config_dir(const struct lp_config *cfg);
 const struct lp_cfg_node *lp_config_lookup(const struct lp_config *cfg, const char *path);
 /* The source line of a node, 0 when unknown. */
 int lp_config_node_line(const struct lp_cfg_node *node);
+/* The file a node was read from (an @include'd one, or the configuration file itself). */
+const char *lp_config_node_file(const struct lp_config *cfg, const struct lp_cfg_node *node);
 /* Names of the direct members of a group node (NULL-terminated array, free with free()). */
 const char **lp_config_group_keys(const struct lp_cfg_node *group, size_t *count);
 bool lp_config_node_is_group(const struct lp_cfg_node *node);
+/* The elements of a list or array node: their count (0 for any other node) and each one. */
+size_t lp_config_list_length(const struct lp_cfg_node *node);
+const struct lp_cfg_node *lp_config_list_item(const struct lp_cfg_node *node, size_t index);
+/* A string node's text, or NULL for any other node. */
+const char *lp_config_node_string(const struct lp_cfg_node *node);
 
 /*
  * Validates the group at `group_path` (it may be absent: then every value is its default)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/plugin_refs.h"
 #include "loader/loader.h"
 #include "provider/settings.h"
 #include "solver/settings.h"
@@ -23,11 +24,30 @@ const char *const lp_core_sections[] = {"hashrate", "executor", "storage", "veri
                                         "solver",   "provider", NULL};
 const char *const lp_concerns[] = {"hashrate", "executor", "storage", "verifier", NULL};
 
+/* The provider drives all four concerns; the solver records proof-of-work rounds through the
+ * verifier. */
+static const char *const solver_concerns[] = {"verifier", NULL};
+
 const struct lp_role_section lp_role_sections[] = {
-    {"solver", lp_solver_schema, sizeof(struct lp_solver_settings)},
-    {"provider", lp_provider_schema, sizeof(struct lp_provider_settings)},
-    {NULL, NULL, 0},
+    {"solver", lp_solver_schema, sizeof(struct lp_solver_settings), solver_concerns},
+    {"provider", lp_provider_schema, sizeof(struct lp_provider_settings), lp_concerns},
+    {NULL, NULL, 0, NULL},
 };
+
+bool lp_config_uses_concern(const struct lp_config *cfg, const char *concern)
+{
+    if (lp_config_lookup(cfg, concern) != NULL)
+        return true;
+    for (const struct lp_role_section *r = lp_role_sections; r->name; r++) {
+        if (lp_config_lookup(cfg, r->name) == NULL)
+            continue;
+        for (const char *const *c = r->concerns; *c; c++) {
+            if (strcmp(*c, concern) == 0)
+                return true;
+        }
+    }
+    return false;
+}
 
 static const struct lp_cfg_field hashrate_schema[] = {
     LP_CFG_FIELD(struct lp_concern_settings, backend, LP_CFG_STRING, 0, "\"auto\"",
@@ -79,14 +99,18 @@ int lp_core_settings_load(const struct lp_config *cfg, struct lp_config_values *
         return -1;
     const struct lp_core_settings *s = lp_config_values_data(*out);
     static const char *const vendors[] = {"auto", "nvidia", "amd", "none"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp(s->gpu, vendors[i]) == 0)
-            return 0;
-    }
-    snprintf(err, errlen,
-             "%s:%d: gpu: unknown vendor \"%s\"; valid values: auto, nvidia, amd, none",
-             cfg ? lp_config_file(cfg) : "(defaults)",
-             lp_config_node_line(lp_config_lookup(cfg, "gpu")), s->gpu);
+    bool known_vendor = false;
+    for (size_t i = 0; i < 4; i++)
+        known_vendor = known_vendor || strcmp(s->gpu, vendors[i]) == 0;
+    if (!known_vendor)
+        snprintf(err, errlen,
+                 "%s:%d: gpu: unknown vendor \"%s\"; valid values: auto, nvidia, amd, none",
+                 cfg ? lp_config_file(cfg) : "(defaults)",
+                 lp_config_node_line(lp_config_lookup(cfg, "gpu")), s->gpu);
+    /* Every role loads the top level before anything else, so plugin names the file refers to
+     * (disable_plugins, hashrate.probe_order) are checked here once for all of them. */
+    if (known_vendor && lp_config_check_plugin_refs(cfg, s, err, errlen) == 0)
+        return 0;
     lp_config_values_free(*out);
     *out = NULL;
     return -1;

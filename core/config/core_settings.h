@@ -23,20 +23,27 @@ extern const char *const lp_core_sections[];
 /* The four concerns, NULL-terminated. */
 extern const char *const lp_concerns[];
 
-/* A role's section (solver, provider, ...) and the schema that validates it. */
+/* A role's section (solver, provider, ...), the schema that validates it, and the concerns
+ * whose backends the role opens. */
 struct lp_role_section {
     const char *name;
     const struct lp_cfg_field *schema;
     size_t struct_size;
+    const char *const *concerns; /* NULL-terminated */
 };
 /* Ends with a row whose name is NULL. */
 extern const struct lp_role_section lp_role_sections[];
+
+/* Whether the file uses a concern's backend: it has the concern's section, or the section of a
+ * role that opens it. */
+bool lp_config_uses_concern(const struct lp_config *cfg, const char *concern);
 
 /* The schema of a concern's own keys, and its embedded default backend. */
 const struct lp_cfg_field *lp_concern_schema(const char *concern);
 const char *lp_concern_default_backend(const char *concern);
 
-/* Validates the top level (cfg may be NULL: defaults). */
+/* Validates the top level (cfg may be NULL: defaults), including that the plugins named by
+ * disable_plugins and hashrate.probe_order exist (config/plugin_refs.h). */
 int lp_core_settings_load(const struct lp_config *cfg, struct lp_config_values **out, char *err,
                           size_t errlen);
 /* Validates a concern's own keys; its plugin subgroups are accepted here and checked against

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/core_settings.h"
+#include "config/plugin_refs.h"
 #include "loader/backend.h"
 #include "loader/loader.h"
 #include "util/log.h"
@@ -24,31 +25,33 @@ static void name_set_add(struct name_set *s, const char *name)
 }
 
 /* Checks (and dumps) one plugin group, "concern.name". */
-static int validate_plugin_group(const struct lp_config *cfg, const struct lp_search_path *sp,
-                                 const char *concern, const char *name, bool selected, FILE *dump,
-                                 char *err, size_t errlen)
+static int validate_plugin_group(const struct lp_config *cfg, const struct lp_core_settings *core,
+                                 const struct lp_search_path *sp, const char *concern,
+                                 const char *name, bool selected, FILE *dump, char *err,
+                                 size_t errlen)
 {
-    struct lp_plugin_handle h;
-    lp_plugin_open(sp, concern, name, &h);
     char path[128];
+    /* A backend the file names must be a plugin that exists somewhere; whether it can be used
+     * on this machine is the probe's question (lp_backend_check), not the file's fault. */
+    snprintf(path, sizeof(path), "%s.backend", concern);
+    if (selected && lp_config_check_plugin_ref(cfg, core, path, concern, name, err, errlen) != 0)
+        return -1;
+    struct lp_plugin_handle h;
+    /* Broken copies skipped on the way are the probe's to report too. */
+    lp_plugin_open_reporting(sp, concern, name, &h, NULL, NULL);
     snprintf(path, sizeof(path), "%s.%s", concern, name);
-    int line = lp_config_node_line(lp_config_lookup(cfg, path));
+    const struct lp_cfg_node *group = lp_config_lookup(cfg, path);
+    int line = lp_config_node_line(group);
     if (line == 0) {
         snprintf(path, sizeof(path), "%s.backend", concern);
         line = lp_config_node_line(lp_config_lookup(cfg, path));
     }
     if (h.state != LP_PLUGIN_LOADED) {
-        int rc = 0;
-        if (selected) {
-            snprintf(err, errlen, "%s:%d: %s: backend \"%s\" cannot be used: %s",
-                     lp_config_file(cfg), line, concern, name, h.message);
-            rc = -1;
-        } else {
+        if (group != NULL)
             lp_warn("config %s:%d: %s.%s: settings not checked: %s", lp_config_file(cfg), line,
                     concern, name, h.message);
-        }
         lp_plugin_close(&h);
-        return rc;
+        return 0;
     }
     struct lp_config_values *values = NULL;
     snprintf(path, sizeof(path), "%s.%s", concern, name);
@@ -64,8 +67,9 @@ static int validate_plugin_group(const struct lp_config *cfg, const struct lp_se
     return rc;
 }
 
-static int validate_concern(const struct lp_config *cfg, const struct lp_search_path *sp,
-                            const char *concern, FILE *dump, char *err, size_t errlen)
+static int validate_concern(const struct lp_config *cfg, const struct lp_core_settings *core,
+                            const struct lp_search_path *sp, const char *concern, FILE *dump,
+                            char *err, size_t errlen)
 {
     struct lp_config_values *values = NULL;
     if (lp_concern_settings_load(cfg, concern, &values, err, errlen) != 0)
@@ -106,7 +110,7 @@ static int validate_concern(const struct lp_config *cfg, const struct lp_search_
         name_set_add(&groups, lp_concern_default_backend(concern)); /* auto's last resort */
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < groups.count; i++)
-        rc = validate_plugin_group(cfg, sp, concern, groups.names[i],
+        rc = validate_plugin_group(cfg, core, sp, concern, groups.names[i],
                                    strcmp(groups.names[i], selected) == 0, dump, err, errlen);
     if (dump)
         fprintf(dump, "};\n");
@@ -135,7 +139,7 @@ int lp_config_validate(const struct lp_config *cfg, FILE *dump, char *err, size_
     }
     int rc = 0;
     for (const char *const *c = lp_concerns; rc == 0 && *c; c++)
-        rc = validate_concern(cfg, &sp, *c, dump, err, errlen);
+        rc = validate_concern(cfg, core, &sp, *c, dump, err, errlen);
     /* A role's section is checked when the file has one: a provider's file need not
      * configure the solver. */
     for (const struct lp_role_section *r = lp_role_sections; rc == 0 && r->name; r++) {

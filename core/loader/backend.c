@@ -8,6 +8,7 @@
 
 #include "config/core_settings.h"
 #include "host/host.h"
+#include "loader/auto_select.h"
 #include "loader/backend_internal.h"
 #include "util/log.h"
 
@@ -156,31 +157,24 @@ int lp_backend_open(const struct lp_config *cfg, const char *concern, const char
     if (strcmp(wanted, "auto") != 0) {
         rc = open_named(cfg, core, concern, wanted, out, &h, err, errlen);
     } else {
-        /* auto: the GPU plugins the gpu setting allows, in probe_order, then the default. */
+        /* auto: the GPU plugins the gpu setting allows, in probe_order, then the default; what
+         * it passed over is one line (loader/auto_select.h). */
         const char *fallback = lp_concern_default_backend(concern);
-        bool explicit_vendor = strcmp(core->gpu, "nvidia") == 0 || strcmp(core->gpu, "amd") == 0;
+        struct lp_auto_report passed = {0};
         for (size_t i = 0; strcmp(concern, "hashrate") == 0 && i < cs->probe_order.count; i++) {
             const char *name = cs->probe_order.items[i];
-            if ((strcmp(core->gpu, "none") == 0) ||
-                (strcmp(core->gpu, "nvidia") == 0 && strcmp(name, "cuda") != 0) ||
-                (strcmp(core->gpu, "amd") == 0 && strcmp(name, "rocm") != 0))
+            if (!lp_auto_tries(core->gpu, name))
                 continue;
             char why[1024];
             if (open_named(cfg, core, concern, name, out, &h, why, sizeof(why)) == 0) {
                 rc = 0;
                 break;
             }
-            if (h.state != LP_PLUGIN_UNAVAILABLE && h.state != LP_PLUGIN_NOT_FOUND &&
-                h.state != LP_PLUGIN_DISABLED && h.state != LP_PLUGIN_LOADED) {
-                lp_warn("%s", why);
-            } else if (explicit_vendor) {
-                lp_warn("%s; falling back to %s/%s", why, concern, fallback);
-            } else {
-                lp_info("%s; trying the next backend", why);
-            }
+            lp_auto_report_add(&passed, core->gpu, &h, why);
         }
         if (rc != 0)
             rc = open_named(cfg, core, concern, fallback, out, &h, err, errlen);
+        lp_auto_report_log(&passed, concern, core->gpu, h.name, rc == 0);
     }
     if (rc == 0)
         rc = start_backend(*out, err, errlen);

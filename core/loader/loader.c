@@ -10,6 +10,13 @@
 #include "config/config.h"
 #include "dispatch/dispatch.h"
 #include "loader/embedded.h"
+#include "util/log.h"
+
+/* What an installed lilypad gives plugin authors: its headers (include/lilypad), found through
+ * the pkg-config file or the CMake package. */
+#define REBUILD_HINT                                                                               \
+    "rebuild the plugin against this lilypad's plugin headers (pkg-config lilypad-plugin, or "     \
+    "find_package(Lilypad) in CMake)"
 
 static const char *const state_names[] = {
     [LP_PLUGIN_LOADED] = "LOADED",
@@ -26,6 +33,12 @@ const char *lp_plugin_state_name(enum lp_plugin_state state)
 {
     return (unsigned)state < sizeof(state_names) / sizeof(state_names[0]) ? state_names[state]
                                                                           : "?";
+}
+
+bool lp_plugin_state_is_broken(enum lp_plugin_state state)
+{
+    return state == LP_PLUGIN_INCOMPATIBLE || state == LP_PLUGIN_OPEN_FAILED ||
+           state == LP_PLUGIN_NOT_A_PLUGIN || state == LP_PLUGIN_INIT_FAILED;
 }
 
 static const char *const concern_names[] = {NULL, "hashrate", "executor", "storage", "verifier"};
@@ -94,25 +107,21 @@ static void check_descriptor(struct lp_plugin_handle *h, const struct lp_plugin 
     }
     if (d->abi_major != LP_ABI_MAJOR) {
         lp_plugin_fail(h, LP_PLUGIN_INCOMPATIBLE,
-                       "incompatible ABI: plugin %u.%u, core %d.%d — rebuild the plugin against "
-                       "lilypad-dev %d.x",
-                       d->abi_major, d->abi_minor, LP_ABI_MAJOR, LP_ABI_MINOR, LP_ABI_MAJOR);
+                       "incompatible ABI: plugin %u.%u, core %d.%d — " REBUILD_HINT, d->abi_major,
+                       d->abi_minor, LP_ABI_MAJOR, LP_ABI_MINOR);
         return;
     }
     if (d->abi_minor > LP_ABI_MINOR) {
         lp_plugin_fail(h, LP_PLUGIN_INCOMPATIBLE,
-                       "built for a newer core: plugin ABI %u.%u, core %d.%d — upgrade lilypad "
-                       "or rebuild the plugin against lilypad-dev %d.%d",
-                       d->abi_major, d->abi_minor, LP_ABI_MAJOR, LP_ABI_MINOR, LP_ABI_MAJOR,
-                       LP_ABI_MINOR);
+                       "built for a newer core: plugin ABI %u.%u, core %d.%d — upgrade lilypad, "
+                       "or " REBUILD_HINT,
+                       d->abi_major, d->abi_minor, LP_ABI_MAJOR, LP_ABI_MINOR);
         return;
     }
     if (d->struct_size < sizeof(struct lp_plugin)) {
         lp_plugin_fail(h, LP_PLUGIN_INCOMPATIBLE,
-                       "descriptor is %u bytes, ABI %d.%d needs %zu — rebuild the plugin against "
-                       "lilypad-dev %d.x",
-                       d->struct_size, LP_ABI_MAJOR, LP_ABI_MINOR, sizeof(struct lp_plugin),
-                       LP_ABI_MAJOR);
+                       "descriptor is %u bytes, ABI %d.%d needs %zu — " REBUILD_HINT,
+                       d->struct_size, LP_ABI_MAJOR, LP_ABI_MINOR, sizeof(struct lp_plugin));
         return;
     }
     if (d->ops == NULL || d->ops_size < core_ops_size(d->concern)) {
@@ -202,8 +211,24 @@ void lp_plugin_open_file(const char *path, const char *concern, const char *name
     check_descriptor(out, fn());
 }
 
+static void warn_skipped(void *arg, const struct lp_plugin_handle *broken,
+                         const struct lp_plugin_handle *used)
+{
+    (void)arg;
+    lp_warn("plugin %s/%s (%s): %s: %s; skipped, using %s", broken->concern, broken->name,
+            broken->path, lp_plugin_state_name(broken->state), lp_plugin_reason(broken),
+            used->path);
+}
+
 void lp_plugin_open(const struct lp_search_path *sp, const char *concern, const char *name,
                     struct lp_plugin_handle *out)
+{
+    lp_plugin_open_reporting(sp, concern, name, out, warn_skipped, NULL);
+}
+
+void lp_plugin_open_reporting(const struct lp_search_path *sp, const char *concern,
+                              const char *name, struct lp_plugin_handle *out,
+                              lp_plugin_skip_fn on_skip, void *arg)
 {
     for (const struct lp_embedded_plugin *e = lp_embedded_plugins; e->name; e++) {
         if (strcmp(e->concern, concern) == 0 && strcmp(e->name, name) == 0) {
@@ -215,23 +240,71 @@ void lp_plugin_open(const struct lp_search_path *sp, const char *concern, const 
     }
     char file[LP_CONCERN_NAME_MAX + LP_PLUGIN_NAME_MAX + 8];
     snprintf(file, sizeof(file), "%s_%s.so", concern, name);
-    for (size_t i = 0; i < sp->count; i++) {
+    /* Broken copies are kept until a good one turns up (then they are reported) or the path
+     * ends (then the first of them is the answer). */
+    struct lp_plugin_handle *broken = NULL;
+    size_t n_broken = 0;
+    bool opened = false, found = false;
+    for (size_t i = 0; i < sp->count && !found; i++) {
         char path[PATH_MAX];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", sp->dirs[i], file);
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            lp_plugin_open_file(path, concern, name, out);
-            return;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        lp_plugin_open_file(path, concern, name, out);
+        opened = true;
+        found = out->state == LP_PLUGIN_LOADED;
+        if (found)
+            break;
+        struct lp_plugin_handle *grown = realloc(broken, (n_broken + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            if (n_broken > 0) /* out of memory: the first broken copy stays the answer */
+                lp_plugin_close(out);
+            break;
         }
+        broken = grown;
+        broken[n_broken++] = *out;
     }
+    for (size_t i = 0; i < n_broken; i++) {
+        if (found && on_skip != NULL)
+            on_skip(arg, &broken[i], out);
+        if (found || i > 0)
+            lp_plugin_close(&broken[i]);
+    }
+    if (!found && n_broken > 0)
+        *out = broken[0];
+    free(broken);
+    if (opened)
+        return;
     char dirs[2048];
     lp_search_path_format(sp, dirs, sizeof(dirs));
     handle_init(out, concern, name, file);
     out->state = LP_PLUGIN_NOT_FOUND;
     snprintf(out->message, sizeof(out->message),
-             "plugin %s/%s: not found: no %s in %s (install the plugin or add its folder with "
-             "--plugin-path or LILYPAD_PLUGIN_PATH)",
+             "plugin %s/%s: not found: no %s in %s (install the plugin, or add its folder with "
+             "--plugin-path, LILYPAD_PLUGIN_PATH or plugin_path in the configuration)",
              concern, name, file, dirs);
+}
+
+void lp_plugin_set_disabled(struct lp_plugin_handle *h, const char *concern, const char *name)
+{
+    handle_init(h, concern, name, "");
+    h->state = LP_PLUGIN_DISABLED;
+    snprintf(h->message, sizeof(h->message),
+             "plugin %s/%s: disabled by disable_plugins in the configuration", concern, name);
+}
+
+const char *lp_plugin_reason(const struct lp_plugin_handle *h)
+{
+    /* The two prefixes lp_plugin_fail and the not-found/disabled messages write. */
+    char prefix[LP_CONCERN_NAME_MAX + LP_PLUGIN_NAME_MAX + PATH_MAX + 16];
+    int n = snprintf(prefix, sizeof(prefix), "plugin %s/%s (%s): ", h->concern, h->name, h->path);
+    if (n > 0 && strncmp(h->message, prefix, (size_t)n) == 0)
+        return h->message + n;
+    n = snprintf(prefix, sizeof(prefix), "plugin %s/%s: ", h->concern, h->name);
+    if (n > 0 && strncmp(h->message, prefix, (size_t)n) == 0)
+        return h->message + n;
+    return h->message;
 }
 
 const struct lp_lifecycle_ops *lp_plugin_lifecycle(const struct lp_plugin_handle *h)

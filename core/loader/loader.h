@@ -27,6 +27,9 @@ enum lp_plugin_state {
 };
 
 const char *lp_plugin_state_name(enum lp_plugin_state state);
+/* INCOMPATIBLE, OPEN_FAILED, NOT_A_PLUGIN or INIT_FAILED: the plugin itself is broken and
+ * needs fixing, unlike one that is merely absent, switched off or without its device. */
+bool lp_plugin_state_is_broken(enum lp_plugin_state state);
 
 #define LP_CONCERN_NAME_MAX 16
 #define LP_PLUGIN_NAME_MAX  64
@@ -65,14 +68,28 @@ uint32_t lp_concern_from_name(const char *name);
 const char *lp_concern_name(uint32_t concern);
 
 /* Finds and opens <concern>/<name>; the handle's state is LOADED (not yet probed) when every
- * check passed, otherwise the failure state with its message. */
+ * check passed, otherwise the failure state with its message. A broken copy (OPEN_FAILED,
+ * NOT_A_PLUGIN, INCOMPATIBLE) does not hide a good one later on the search path: the loader
+ * goes on to the next copy and warns about the broken one. When every copy is broken, the
+ * handle is the first of them. */
 void lp_plugin_open(const struct lp_search_path *sp, const char *concern, const char *name,
                     struct lp_plugin_handle *out);
+/* Told about each broken copy lp_plugin_open passed over on its way to `used`. */
+typedef void (*lp_plugin_skip_fn)(void *arg, const struct lp_plugin_handle *broken,
+                                  const struct lp_plugin_handle *used);
+/* lp_plugin_open, telling on_skip (NULL: nobody) instead of warning. */
+void lp_plugin_open_reporting(const struct lp_search_path *sp, const char *concern,
+                              const char *name, struct lp_plugin_handle *out,
+                              lp_plugin_skip_fn on_skip, void *arg);
 /* Opens a plugin file given by path (used by `plugins list` while scanning directories). */
 void lp_plugin_open_file(const char *path, const char *concern, const char *name,
                          struct lp_plugin_handle *out);
 /* Runs the plugin's probe with its validated configuration: LOADED or UNAVAILABLE. */
 void lp_plugin_probe(struct lp_plugin_handle *h, const struct lp_host *host, const void *config);
+/* A handle for <concern>/<name> in state DISABLED, as disable_plugins leaves it. */
+void lp_plugin_set_disabled(struct lp_plugin_handle *h, const char *concern, const char *name);
+/* The handle's message without its "plugin CONCERN/NAME (PATH): " prefix: reason and hint. */
+const char *lp_plugin_reason(const struct lp_plugin_handle *h);
 /* Marks a handle with a failure state and message (printf-style). */
 void lp_plugin_fail(struct lp_plugin_handle *h, enum lp_plugin_state state, const char *fmt, ...)
     LP_PRINTF(3, 4);

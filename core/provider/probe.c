@@ -2,6 +2,7 @@
 #include "provider/probe.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,23 +73,45 @@ int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t 
                  "mounted?)");
         return -1;
     }
-    /* The work folder may not exist yet: measure the nearest existing parent. */
-    snprintf(out->disk_path, sizeof out->disk_path, "%s", work_dir && *work_dir ? work_dir : ".");
+    /* The work folder may not exist yet (--probe runs before the provider creates it): measure
+     * its nearest existing parent, which is where it will be created. */
+    char want[PATH_MAX];
+    const char *dir = work_dir && *work_dir ? work_dir : ".";
+    char cwd[PATH_MAX];
+    if (dir[0] != '/' && getcwd(cwd, sizeof cwd) != NULL)
+        snprintf(want, sizeof want, "%s/%s", cwd, dir);
+    else
+        snprintf(want, sizeof want, "%s", dir);
+    char *at = out->disk_measured_at;
+    snprintf(at, sizeof out->disk_measured_at, "%s", want);
     struct statvfs vfs;
-    while (statvfs(out->disk_path, &vfs) != 0) {
-        char *slash = strrchr(out->disk_path, '/');
-        if (errno == ENOENT && !slash && strcmp(out->disk_path, ".") != 0) {
-            snprintf(out->disk_path, sizeof out->disk_path, ".");
+    while (statvfs(at, &vfs) != 0) {
+        char *slash = strrchr(at, '/');
+        if (errno == ENOENT && !slash && strcmp(at, ".") != 0) {
+            snprintf(at, sizeof out->disk_measured_at, ".");
             continue;
         }
         if (errno != ENOENT || !slash) {
-            snprintf(err, errlen, "probe: statvfs %s: %s", out->disk_path, strerror(errno));
+            snprintf(err, errlen, "probe: statvfs %s: %s", at, strerror(errno));
             return -1;
         }
-        if (slash == out->disk_path)
+        if (slash == at)
             slash[1] = '\0';
         else
             *slash = '\0';
+    }
+    /* Name both canonically: the existing part resolved, below it the part still to create. */
+    size_t at_len = strlen(at);
+    const char *rest = strncmp(want, at, at_len) == 0 ? want + at_len : NULL;
+    char real[PATH_MAX];
+    if (rest == NULL || realpath(at, real) == NULL) {
+        snprintf(out->disk_path, sizeof out->disk_path, "%s", want);
+    } else {
+        snprintf(at, sizeof out->disk_measured_at, "%s", real);
+        rest += *rest == '/';
+        bool root = strcmp(real, "/") == 0;
+        snprintf(out->disk_path, sizeof out->disk_path, "%s%s%s", root ? "" : real,
+                 *rest || root ? "/" : "", rest);
     }
     out->disk_total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
     out->disk_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
@@ -151,7 +174,11 @@ void lp_probe_print(FILE *out, const struct lp_probe *p)
     fprintf(out, "%-10s %s total, %s available\n", "ram", a, b);
     gib(a, sizeof a, p->disk_free);
     gib(b, sizeof b, p->disk_total);
-    fprintf(out, "%-10s %s free of %s at %s\n", "disk", a, b, p->disk_path);
+    if (strcmp(p->disk_path, p->disk_measured_at) == 0)
+        fprintf(out, "%-10s %s free of %s at %s\n", "disk", a, b, p->disk_path);
+    else
+        fprintf(out, "%-10s %s free of %s at %s (not created yet: measured at %s)\n", "disk", a, b,
+                p->disk_path, p->disk_measured_at);
     if (p->n_gpus == 0)
         fprintf(out, "%-10s none (hashrate backend %s, %u device%s)\n", "gpu", p->hashrate_backend,
                 p->hashrate_devices, p->hashrate_devices == 1 ? "" : "s");

@@ -1,9 +1,10 @@
-/* What this machine can offer: CPU (threads, model) and RAM from /proc, disk free at the work
- * folder from statvfs, and GPUs (vendor, model, memory) from the hashrate plugin's devices, so
- * the provider sees the same GPUs it mines on. */
+/* What this machine can offer: CPU (threads, model) and RAM from /proc, disk free where the
+ * provider keeps its data (its work_dir) from statvfs, and GPUs (vendor, model, memory) from
+ * the hashrate plugin's devices, so the provider sees the same GPUs it mines on. */
 #ifndef LP_PROVIDER_PROBE_H
 #define LP_PROVIDER_PROBE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@ struct lp_probe {
     char cpu_model[128];
     uint32_t cpu_threads; /* usable by this process (affinity) */
     uint64_t ram_total, ram_available;
-    char disk_path[512];
+    char disk_path[PATH_MAX];        /* the work folder, absolute */
+    char disk_measured_at[PATH_MAX]; /* its nearest existing folder: itself once created */
     uint64_t disk_total, disk_free;
     char hashrate_backend[64];
     uint32_t hashrate_devices;
@@ -35,7 +37,8 @@ struct lp_probe {
     size_t n_gpus;
 };
 
-/* The OS part; disk is measured at work_dir (or its nearest existing parent). -1 with err. */
+/* The OS part; disk is measured at work_dir (relative: to the current folder), or at its
+ * nearest existing parent while it does not exist yet. -1 with err. */
 int lp_probe_host(const char *work_dir, struct lp_probe *out, char *err, size_t errlen);
 /* Adds the GPUs among a hashrate backend's devices (vendor other than "cpu"). backend may be
  * NULL: no backend, no GPUs. */

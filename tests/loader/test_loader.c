@@ -3,13 +3,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config/config.h"
 #include "loader/backend.h"
 #include "loader/loader.h"
+#include "util/log.h"
 
 static char *dir_list[] = {LP_TEST_PLUGIN_DIR};
 static const struct lp_search_path test_path = {dir_list, 1};
@@ -64,9 +67,10 @@ static void test_abi_major_mismatch(void **state)
     (void)state;
     char detail[256];
     snprintf(detail, sizeof(detail),
-             "incompatible ABI: plugin %d.%d, core %d.%d — rebuild the plugin against "
-             "lilypad-dev %d.x",
-             LP_ABI_MAJOR + 1, LP_ABI_MINOR, LP_ABI_MAJOR, LP_ABI_MINOR, LP_ABI_MAJOR);
+             "incompatible ABI: plugin %d.%d, core %d.%d — rebuild the plugin against this "
+             "lilypad's plugin headers (pkg-config lilypad-plugin, or find_package(Lilypad) in "
+             "CMake)",
+             LP_ABI_MAJOR + 1, LP_ABI_MINOR, LP_ABI_MAJOR, LP_ABI_MINOR);
     expect("executor", "abimajor", LP_PLUGIN_INCOMPATIBLE, detail);
 }
 
@@ -75,10 +79,10 @@ static void test_newer_minor(void **state)
     (void)state;
     char detail[256];
     snprintf(detail, sizeof(detail),
-             "built for a newer core: plugin ABI %d.%d, core %d.%d — upgrade lilypad or rebuild "
-             "the plugin against lilypad-dev %d.%d",
-             LP_ABI_MAJOR, LP_ABI_MINOR + 1, LP_ABI_MAJOR, LP_ABI_MINOR, LP_ABI_MAJOR,
-             LP_ABI_MINOR);
+             "built for a newer core: plugin ABI %d.%d, core %d.%d — upgrade lilypad, or "
+             "rebuild the plugin against this lilypad's plugin headers (pkg-config "
+             "lilypad-plugin, or find_package(Lilypad) in CMake)",
+             LP_ABI_MAJOR, LP_ABI_MINOR + 1, LP_ABI_MAJOR, LP_ABI_MINOR);
     expect("executor", "newminor", LP_PLUGIN_INCOMPATIBLE, detail);
 }
 
@@ -140,8 +144,9 @@ static void test_not_found(void **state)
     assert_string_equal(lp_plugin_state_name(h.state), "NOT_FOUND");
     char expected[1024];
     snprintf(expected, sizeof(expected),
-             "plugin executor/absent: not found: no executor_absent.so in %s (install the plugin "
-             "or add its folder with --plugin-path or LILYPAD_PLUGIN_PATH)",
+             "plugin executor/absent: not found: no executor_absent.so in %s (install the "
+             "plugin, or add its folder with --plugin-path, LILYPAD_PLUGIN_PATH or plugin_path "
+             "in the configuration)",
              LP_TEST_PLUGIN_DIR);
     assert_string_equal(h.message, expected);
 }
@@ -183,26 +188,269 @@ static void test_backend_open_uses_configured_plugin(void **state)
     lp_config_free(cfg);
 }
 
-static void test_auto_falls_back_past_unavailable(void **state)
+/* stderr, redirected to a file while a test looks at what the loader logs. */
+static int saved_stderr = -1;
+static FILE *captured;
+
+static void capture_begin(void)
 {
-    (void)state;
+    fflush(stderr);
+    captured = tmpfile();
+    assert_non_null(captured);
+    saved_stderr = dup(STDERR_FILENO);
+    assert_true(dup2(fileno(captured), STDERR_FILENO) >= 0);
+}
+
+/* What was logged since capture_begin (free() it). */
+static char *capture_end(void)
+{
+    fflush(stderr);
+    dup2(saved_stderr, STDERR_FILENO);
+    close(saved_stderr);
+    rewind(captured);
+    char *text = calloc(1, 1 << 16);
+    assert_non_null(text);
+    size_t n = fread(text, 1, (1 << 16) - 1, captured);
+    text[n] = '\0';
+    fclose(captured);
+    return text;
+}
+
+static struct lp_config *config_from(const char *text)
+{
     struct lp_config *cfg;
     char err[1024];
-    assert_int_equal(lp_config_load_string("hashrate: { backend = \"auto\"; probe_order = "
-                                           "[\"probefail\", \"absent\"]; };\n",
-                                           "auto.cfg", &cfg, err, sizeof(err)),
-                     0);
+    if (lp_config_load_string(text, "auto.cfg", &cfg, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    return cfg;
+}
+
+/* Opens the hashrate backend "auto" picks with the test plugins on the path; returns its name
+ * and what was logged meanwhile. */
+static char *open_auto(const char *text, int log_level, char *chosen, size_t chosen_len)
+{
+    struct lp_config *cfg = config_from(text);
+    lp_loader_set_cli_path(LP_TEST_PLUGIN_DIR);
+    int level = lp_log_level();
+    lp_log_set_level(log_level);
+    struct lp_backend *b = NULL;
+    char err[1024];
+    capture_begin();
+    int rc = lp_backend_open(cfg, "hashrate", NULL, &b, err, sizeof(err));
+    char *logged = capture_end();
+    lp_log_set_level(level);
+    if (rc != 0)
+        fail_msg("%s", err);
+    snprintf(chosen, chosen_len, "%s", lp_backend_plugin(b)->name);
+    lp_backend_close(b);
+    lp_loader_set_cli_path(NULL);
+    lp_config_free(cfg);
+    return logged;
+}
+
+/* The search path lp_backend_open builds with the test plugins first, as messages print it. */
+static void test_search_path(char *buf, size_t len)
+{
+    struct lp_search_path sp;
+    assert_int_equal(lp_search_path_build(&sp, LP_TEST_PLUGIN_DIR, NULL, NULL), 0);
+    lp_search_path_format(&sp, buf, len);
+    lp_search_path_free(&sp);
+}
+
+static void test_auto_falls_back_in_one_line(void **state)
+{
+    (void)state;
+    /* A GPU plugin this release ships but this machine lacks: whichever is not installed. */
+    struct lp_search_path sp;
+    assert_int_equal(lp_search_path_build(&sp, LP_TEST_PLUGIN_DIR, NULL, NULL), 0);
+    const char *absent = NULL;
+    const char *gpu_plugins[] = {"rocm", "cuda"};
+    for (size_t i = 0; i < 2 && absent == NULL; i++) {
+        struct lp_plugin_handle h;
+        lp_plugin_open(&sp, "hashrate", gpu_plugins[i], &h);
+        if (h.state == LP_PLUGIN_NOT_FOUND)
+            absent = gpu_plugins[i];
+        lp_plugin_close(&h);
+    }
+    lp_search_path_free(&sp);
+    if (absent == NULL) {
+        printf("skipped: hashrate/cuda and hashrate/rocm are both installed here, so \"auto\" "
+               "cannot be shown passing over a missing one\n");
+        skip();
+    }
+    char text[256], chosen[64], dirs[2048], expected[4096];
+    snprintf(text, sizeof(text),
+             "hashrate: { backend = \"auto\"; probe_order = [\"probefail\", \"%s\"]; };\n", absent);
+
+    /* gpu = "auto" on a machine without the GPU plugins is no fault: information only. */
+    char *logged = open_auto(text, LP_LOG_WARN, chosen, sizeof(chosen));
+    assert_string_equal(chosen, "cpu");
+    assert_string_equal(logged, "");
+    free(logged);
+
+    logged = open_auto(text, LP_LOG_INFO, chosen, sizeof(chosen));
+    assert_string_equal(chosen, "cpu");
+    test_search_path(dirs, sizeof(dirs));
+    snprintf(expected, sizeof(expected),
+             "lilypad: hashrate: backend \"auto\" with gpu = \"auto\" could not use "
+             "hashrate/probefail (%s/hashrate_probefail.so): unavailable: no test device (probe "
+             "says so); hashrate/%s: not found: no hashrate_%s.so in %s (install the plugin, or "
+             "add its folder with --plugin-path, LILYPAD_PLUGIN_PATH or plugin_path in the "
+             "configuration); using hashrate/cpu\n",
+             LP_TEST_PLUGIN_DIR, absent, absent, dirs);
+    assert_string_equal(logged, expected);
+    free(logged);
+
+    /* An explicitly named backend that is unavailable is an error, not a fallback. */
+    struct lp_config *cfg = config_from(text);
     lp_loader_set_cli_path(LP_TEST_PLUGIN_DIR);
     struct lp_backend *b = NULL;
-    int rc = lp_backend_open(cfg, "hashrate", NULL, &b, err, sizeof(err));
-    /* The embedded cpu plugin is the last resort of "auto". */
-    assert_int_equal(rc, 0);
-    assert_string_equal(lp_backend_plugin(b)->name, "cpu");
-    assert_true(lp_backend_plugin(b)->embedded);
-    lp_backend_close(b);
-    /* An explicitly named backend that is unavailable is an error, not a fallback. */
+    char err[1024];
     assert_int_equal(lp_backend_open(cfg, "hashrate", "probefail", &b, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "unavailable: no test device (probe says so)"));
+    lp_loader_set_cli_path(NULL);
+    lp_config_free(cfg);
+}
+
+static void test_auto_warns_for_a_vendor_asked_for(void **state)
+{
+    (void)state;
+    /* gpu = "nvidia" narrows auto to cuda (probefail is not tried); its absence is a warning. */
+    char chosen[64];
+    char *logged = open_auto("gpu = \"nvidia\";\ndisable_plugins = [\"hashrate/cuda\"];\n"
+                             "hashrate: { backend = \"auto\"; probe_order = [\"probefail\", "
+                             "\"cuda\"]; };\n",
+                             LP_LOG_WARN, chosen, sizeof(chosen));
+    assert_string_equal(chosen, "cpu");
+    assert_string_equal(logged, "lilypad: warning: hashrate: backend \"auto\" with gpu = "
+                                "\"nvidia\" could not use hashrate/cuda: disabled by "
+                                "disable_plugins in the configuration; using hashrate/cpu\n");
+    free(logged);
+}
+
+static void test_auto_warns_for_a_broken_plugin(void **state)
+{
+    (void)state;
+    char chosen[64], expected[1024];
+    char *logged = open_auto("hashrate: { backend = \"auto\"; probe_order = [\"badmagic\"]; };\n",
+                             LP_LOG_WARN, chosen, sizeof(chosen));
+    assert_string_equal(chosen, "cpu");
+    snprintf(expected, sizeof(expected),
+             "lilypad: warning: hashrate: backend \"auto\" with gpu = \"auto\" could not use "
+             "hashrate/badmagic (%s/hashrate_badmagic.so): not a lilypad plugin: descriptor "
+             "magic 0xdeadbeef, expected 0x4c50504c — define the descriptor with "
+             "LP_PLUGIN_DEFINE; using hashrate/cpu\n",
+             LP_TEST_PLUGIN_DIR);
+    assert_string_equal(logged, expected);
+    free(logged);
+}
+
+struct skips {
+    int count;
+    char broken[PATH_MAX], used[PATH_MAX];
+    enum lp_plugin_state state;
+};
+
+static void count_skip(void *arg, const struct lp_plugin_handle *broken,
+                       const struct lp_plugin_handle *used)
+{
+    struct skips *s = arg;
+    s->count++;
+    s->state = broken->state;
+    snprintf(s->broken, sizeof(s->broken), "%s", broken->path);
+    snprintf(s->used, sizeof(s->used), "%s", used->path);
+}
+
+static void test_broken_copy_does_not_hide_a_good_one(void **state)
+{
+    (void)state;
+    static char *two_dirs[] = {LP_TEST_PLUGIN_DIR, LP_TEST_SECOND_PLUGIN_DIR};
+    const struct lp_search_path both = {two_dirs, 2};
+
+    /* A file that is no shared object at all first, a good copy second. */
+    struct lp_plugin_handle h;
+    capture_begin();
+    lp_plugin_open(&both, "executor", "shadowed", &h);
+    char *logged = capture_end();
+    assert_string_equal(lp_plugin_state_name(h.state), "LOADED");
+    assert_string_equal(h.path, LP_TEST_SECOND_PLUGIN_DIR "/executor_shadowed.so");
+    assert_string_equal(
+        logged, "lilypad: warning: plugin executor/shadowed (" LP_TEST_PLUGIN_DIR
+                "/executor_shadowed.so): OPEN_FAILED: dlopen failed: " LP_TEST_PLUGIN_DIR
+                "/executor_shadowed.so: invalid ELF header (check its dependencies with "
+                "ldd); skipped, using " LP_TEST_SECOND_PLUGIN_DIR "/executor_shadowed.so\n");
+    free(logged);
+    lp_plugin_close(&h);
+
+    /* A bad descriptor first: the callback hears of it instead of the log. */
+    struct skips skips = {0};
+    capture_begin();
+    lp_plugin_open_reporting(&both, "executor", "badmagic", &h, count_skip, &skips);
+    logged = capture_end();
+    assert_string_equal(logged, "");
+    free(logged);
+    assert_string_equal(lp_plugin_state_name(h.state), "LOADED");
+    assert_int_equal(skips.count, 1);
+    assert_string_equal(lp_plugin_state_name(skips.state), "NOT_A_PLUGIN");
+    assert_string_equal(skips.broken, LP_TEST_PLUGIN_DIR "/executor_badmagic.so");
+    assert_string_equal(skips.used, LP_TEST_SECOND_PLUGIN_DIR "/executor_badmagic.so");
+    lp_plugin_close(&h);
+
+    /* With no good copy anywhere, the first broken copy is the answer, and nothing is said
+     * twice: the caller reports it. */
+    capture_begin();
+    lp_plugin_open(&test_path, "executor", "shadowed", &h);
+    logged = capture_end();
+    assert_string_equal(logged, "");
+    free(logged);
+    assert_string_equal(lp_plugin_state_name(h.state), "OPEN_FAILED");
+    assert_string_equal(h.path, LP_TEST_PLUGIN_DIR "/executor_shadowed.so");
+
+    /* The core's own lookup (what the provider uses) goes on to the good copy too. */
+    struct lp_config *cfg =
+        config_from("executor: { backend = \"shadowed\"; shadowed: { endpoint = \"x\"; }; };\n");
+    lp_loader_set_cli_path(LP_TEST_PLUGIN_DIR ":" LP_TEST_SECOND_PLUGIN_DIR);
+    struct lp_backend *b = NULL;
+    char err[1024];
+    capture_begin();
+    int rc = lp_backend_open(cfg, "executor", NULL, &b, err, sizeof(err));
+    free(capture_end());
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_string_equal(lp_backend_plugin(b)->path,
+                        LP_TEST_SECOND_PLUGIN_DIR "/executor_shadowed.so");
+    lp_backend_close(b);
+    lp_loader_set_cli_path(NULL);
+    lp_config_free(cfg);
+}
+
+/* Every role opens its backends through lp_backend_open, so a name in disable_plugins or
+ * probe_order that matches no plugin stops the provider and the solver as it stops
+ * `lilypad config check`. */
+static void test_unknown_plugin_names_stop_backend_open(void **state)
+{
+    (void)state;
+    struct lp_config *cfg = config_from("disable_plugins = [\"hashrate/cuda\",\n"
+                                        "                   \"hashrate/rcom\"];\n");
+    lp_loader_set_cli_path(LP_TEST_PLUGIN_DIR);
+    struct lp_backend *b = NULL;
+    char err[1024];
+    assert_int_equal(lp_backend_open(cfg, "verifier", NULL, &b, err, sizeof(err)), -1);
+    assert_string_equal(err, "auto.cfg:2: disable_plugins: unknown plugin \"hashrate/rcom\"; "
+                             "known plugins (as concern/name): executor/abi10, executor/abimajor, "
+                             "executor/badmagic, executor/good, executor/misnamed, "
+                             "executor/newminor, executor/noentry, executor/nullsubmit, "
+                             "executor/process, executor/shadowed, executor/shortops, "
+                             "executor/tooshort, executor/wrongconcern, hashrate/badmagic, "
+                             "hashrate/cpu, hashrate/cuda, hashrate/probefail, hashrate/rocm, "
+                             "storage/createfail, storage/local, storage/retry, verifier/ledger, "
+                             "verifier/missingdep");
+    lp_config_free(cfg);
+
+    cfg = config_from("hashrate: { probe_order = [\"cdua\"]; };\n");
+    assert_int_equal(lp_backend_open(cfg, "storage", NULL, &b, err, sizeof(err)), -1);
+    assert_string_equal(err, "auto.cfg:1: hashrate.probe_order: unknown plugin \"cdua\"; known "
+                             "hashrate plugins: badmagic, cpu, cuda, probefail, rocm");
     lp_loader_set_cli_path(NULL);
     lp_config_free(cfg);
 }
@@ -223,7 +471,11 @@ int main(void)
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_disabled_by_config),
         cmocka_unit_test(test_backend_open_uses_configured_plugin),
-        cmocka_unit_test(test_auto_falls_back_past_unavailable),
+        cmocka_unit_test(test_auto_falls_back_in_one_line),
+        cmocka_unit_test(test_auto_warns_for_a_vendor_asked_for),
+        cmocka_unit_test(test_auto_warns_for_a_broken_plugin),
+        cmocka_unit_test(test_broken_copy_does_not_hide_a_good_one),
+        cmocka_unit_test(test_unknown_plugin_names_stop_backend_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,11 @@
 /* executor_good.so: a correct plugin with a schema covering every flag, used by the loader
- * and configuration tests. */
+ * and configuration tests. Built again under other names (TEST_PLUGIN_NAME) as the good copy
+ * that a broken copy earlier on the search path must not hide. */
 #include "test_ops.h"
+
+#ifndef TEST_PLUGIN_NAME
+#define TEST_PLUGIN_NAME good
+#endif
 
 struct good_config {
     const char *endpoint;
@@ -26,5 +31,8 @@ static const struct lp_cfg_field good_schema[] = {
 
 static const struct lp_executor_ops good_ops = {.life = TEST_LIFECYCLE, TEST_EXECUTOR_REQUIRED};
 
-LP_PLUGIN_DEFINE(executor, good, "1.2.3", "a correct test plugin", "MIT", good_ops, good_schema,
-                 struct good_config, LP_CAP_THREADSAFE)
+/* One more expansion step, so LP_PLUGIN_DEFINE sees the name TEST_PLUGIN_NAME stands for. */
+#define DEFINE_GOOD(name)                                                                          \
+    LP_PLUGIN_DEFINE(executor, name, "1.2.3", "a correct test plugin", "MIT", good_ops,            \
+                     good_schema, struct good_config, LP_CAP_THREADSAFE)
+DEFINE_GOOD(TEST_PLUGIN_NAME)
