@@ -56,7 +56,7 @@ static int load_key(const char *path, struct lp_key *key, char *err, size_t errl
 static int open_backend(const struct lp_config *cfg, const char *concern, struct lp_backend **b,
                         char *err, size_t errlen)
 {
-    char berr[512];
+    char berr[2048];
     if (lp_backend_open(cfg, concern, NULL, b, berr, sizeof berr) != 0) {
         snprintf(err, errlen, "%s backend: %s", concern, berr);
         return -1;
