@@ -16,10 +16,12 @@
 
 #include "client/client.h"
 #include "crypto/random.h"
+#include "image/fs_tree.h"
 #include "jobcreator/bundle.h"
 #include "jobcreator/verify.h"
 #include "module/module.h"
 #include "solver/store.h"
+#include "util/data_home.h"
 #include "util/hex.h"
 #include "wire/object.h"
 
@@ -43,22 +45,6 @@ const char *lp_jc_outcome_name(enum lp_jc_outcome o)
         return "error";
     }
     return "unknown";
-}
-
-int lp_jc_home(char *out, size_t len)
-{
-    const char *h = getenv("LILYPAD_HOME");
-    int n;
-    if (h && *h) {
-        n = snprintf(out, len, "%s", h);
-    } else if ((h = getenv("XDG_DATA_HOME")) && *h) {
-        n = snprintf(out, len, "%s/lilypad", h);
-    } else if ((h = getenv("HOME")) && *h) {
-        n = snprintf(out, len, "%s/.local/share/lilypad", h);
-    } else {
-        return -1;
-    }
-    return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
 void lp_jc_result_free(struct lp_jc_result *res)
@@ -312,11 +298,13 @@ static int prepare_output_dir(struct run *r, char *partial, size_t plen)
         const char *root = r->req->results_root;
         char home[PATH_MAX - 128];
         if (!root) {
-            if (lp_jc_home(home, sizeof home) != 0)
+            if (lp_data_home_path("results", home, sizeof home) != 0)
                 return fail(r, LP_JC_LOCAL_ERROR,
-                            "no results folder: set LILYPAD_HOME or pass --output DIR");
-            strncat(home, "/results", sizeof home - strlen(home) - 1);
-            mkdir(home, 0755);
+                            "no results folder: %s (hint: set LILYPAD_HOME or pass --output DIR)",
+                            lp_data_home_problem(errno));
+            if (lp_fs_mkdir_p(home, 0755) != 0)
+                return fail(r, LP_JC_LOCAL_ERROR, "cannot create the results folder %s: %s", home,
+                            strerror(errno));
             root = home;
         }
         snprintf(res->output_dir, sizeof res->output_dir, "%s/%s", root, r->deal_hex);
@@ -332,12 +320,9 @@ static int prepare_output_dir(struct run *r, char *partial, size_t plen)
     /* Unpacked beside the destination and renamed once verified, so the destination only ever
      * holds verified results. */
     snprintf(partial, plen, "%s.partial", res->output_dir);
-    char cmd[2 * PATH_MAX];
-    if (lstat(partial, &st) == 0) {
-        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", partial);
-        if (strchr(partial, '\'') || system(cmd) != 0)
-            return fail(r, LP_JC_LOCAL_ERROR, "cannot clear %s", partial);
-    }
+    if (lp_fs_remove_tree(partial) != 0)
+        return fail(r, LP_JC_LOCAL_ERROR, "cannot clear %s (left by an earlier run): %s", partial,
+                    strerror(errno));
     return 0;
 }
 

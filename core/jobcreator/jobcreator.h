@@ -45,8 +45,8 @@ struct lp_jc_request {
     const char *inputs_dir; /* NULL: no input files */
     bool has_target;
     uint8_t target[LP_WIRE_ADDR_LEN];
-    const char *output_dir; /* NULL: results_root/<deal id> */
-    const char *results_root;
+    const char *output_dir;   /* NULL: results_root/<deal id> */
+    const char *results_root; /* NULL: the data folder's "results" (util/data_home.h) */
     const char *solver_url;
     const struct lp_key *key;
     uint64_t timeout_s;     /* 0: the module's; else the job's execution timeout */
@@ -93,8 +93,5 @@ int lp_jc_run(const struct lp_jc_request *req, struct lp_jc_result *res);
 void lp_jc_result_free(struct lp_jc_result *res);
 
 const char *lp_jc_outcome_name(enum lp_jc_outcome o);
-
-/* $LILYPAD_HOME, else $XDG_DATA_HOME/lilypad, else $HOME/.local/share/lilypad. 0 or -1. */
-int lp_jc_home(char *out, size_t len);
 
 #endif
