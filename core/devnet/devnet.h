@@ -47,7 +47,7 @@ struct lp_devnet_options {
     const char *dir;
     const char *listen;        /* "127.0.0.1:0" when NULL */
     const char *plugin_path;   /* extra plugin folders for the provider; NULL: the defaults */
-    uint64_t match_timeout_ms; /* 0: 30 s */
+    uint64_t match_timeout_ms; /* 0: the solver's default */
 };
 
 struct lp_devnet;
