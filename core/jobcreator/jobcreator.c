@@ -18,6 +18,7 @@
 #include "crypto/random.h"
 #include "image/fs_tree.h"
 #include "jobcreator/bundle.h"
+#include "jobcreator/outcome.h"
 #include "jobcreator/verify.h"
 #include "module/module.h"
 #include "solver/store.h"
@@ -97,7 +98,7 @@ struct state_text {
     const char *text;
 };
 
-/* Lilypad's spinner texts (research/lilypad.md §8), plus the states it never showed. */
+/* Lilypad's spinner texts, plus the states it never showed. */
 static const struct state_text state_texts[] = {
     {LP_DEAL_NEGOTIATING, "🤝", "Job submitted. Negotiating deal..."},
     {LP_DEAL_AGREED, "💌", "Deal agreed. Running job..."},
@@ -335,12 +336,15 @@ static int take_results(struct run *r, json_t *deal)
     const struct lp_result *rs = &obj.u.result;
     res->has_result = true;
     res->exit_code = rs->exit_code;
+    res->termination = rs->termination;
     snprintf(res->cid, sizeof res->cid, "%s", rs->cid ? rs->cid : "");
     bool has_outputs = json_string_value(json_object_get(deal, "outputs")) != NULL;
     int rc = 0;
+    char why[sizeof res->reason];
     if (!has_outputs) {
-        rc = fail(r, LP_JC_JOB_FAILED, "the provider could not run the job: %s",
-                  rs->error && *rs->error ? rs->error : "(no reason given, and no outputs)");
+        /* never a success: nothing to verify or show */
+        enum lp_jc_outcome o = lp_jc_result_outcome(rs, false, why, sizeof why);
+        rc = fail(r, o, "%s", why);
         lp_wire_object_free(&obj);
         return rc;
     }
@@ -404,16 +408,12 @@ static int take_results(struct run *r, json_t *deal)
     }
     res->t.accepted = since(r);
     show_state(r, LP_DEAL_RESULTS_ACCEPTED);
-    if (rs->error && *rs->error && strstr(rs->error, "timeout"))
-        rc = fail(r, LP_JC_TIMED_OUT, "the job timed out on the provider: %s", rs->error);
-    else if (rs->error && *rs->error)
-        rc = fail(r, LP_JC_JOB_FAILED, "the job failed on the provider: %s", rs->error);
-    else if (rs->exit_code < 0)
-        rc = fail(r, LP_JC_JOB_FAILED, "the job was killed by signal %d", -rs->exit_code);
-    else if (rs->exit_code > 0)
-        rc = fail(r, LP_JC_JOB_FAILED, "the job exited with status %d", rs->exit_code);
-    else
+    /* How the job ended comes from the result's termination, not from its error text. */
+    enum lp_jc_outcome o = lp_jc_result_outcome(rs, true, why, sizeof why);
+    if (o == LP_JC_SUCCEEDED)
         res->outcome = LP_JC_SUCCEEDED;
+    else
+        rc = fail(r, o, "%s", why);
     lp_wire_object_free(&obj);
     return rc;
 }
