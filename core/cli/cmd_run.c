@@ -226,6 +226,7 @@ static int do_run(const struct run_args *a)
     if (local) {
         char dir[PATH_MAX], exe[PATH_MAX], err[PATH_MAX + 512];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        int exe_errno = errno;
         if (lp_devnet_default_dir(dir, sizeof dir) != 0) {
             fprintf(stderr, "lilypad: run: cannot locate the devnet: %s (hint: set LILYPAD_HOME)\n",
                     lp_data_home_problem(errno));
@@ -233,7 +234,7 @@ static int do_run(const struct run_args *a)
         }
         if (n <= 0) {
             fprintf(stderr, "lilypad: run: cannot find this program (/proc/self/exe): %s\n",
-                    strerror(errno));
+                    strerror(exe_errno));
             return 1;
         }
         exe[n] = '\0';
