@@ -1,5 +1,6 @@
 /* `lilypad devnet`: a solver and one provider in one process, for a machine with nothing else
  * installed; `lilypad run --network local` finds it (or starts it) through its folder. */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include "commands.h"
 #include "devnet/devnet.h"
 #include "loader/backend.h"
+#include "util/data_home.h"
 
 static void print_help(FILE *out)
 {
@@ -25,8 +27,10 @@ static void print_help(FILE *out)
             "options:\n"
             "  --listen HOST:PORT  the solver's address (default 127.0.0.1:0, a free port)\n"
             "  --dir DIR           state: keys, solver database, provider work, devnet.json\n"
-            "                      (default $LILYPAD_HOME/devnet, ~/.local/share/lilypad/devnet)\n"
-            "  --plugin-path DIRS  extra plugin folders (colon-separated)\n");
+            "                      (default DATA/devnet)\n"
+            "  --plugin-path DIRS  extra plugin folders (colon-separated)\n"
+            "\n"
+            "DATA, the data folder: " LP_DATA_HOME_RULE ".\n");
 }
 
 int lp_cmd_devnet(int argc, char **argv)
@@ -56,7 +60,9 @@ int lp_cmd_devnet(int argc, char **argv)
     char dir[PATH_MAX];
     if (!opt.dir) {
         if (lp_devnet_default_dir(dir, sizeof dir) != 0) {
-            fprintf(stderr, "lilypad: devnet: no folder: set LILYPAD_HOME or pass --dir\n");
+            fprintf(stderr,
+                    "lilypad: devnet: no folder: %s (hint: set LILYPAD_HOME or pass --dir)\n",
+                    lp_data_home_problem(errno));
             return 1;
         }
         opt.dir = dir;

@@ -8,6 +8,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "image/store.h"
+#include "util/data_home.h"
 
 static void print_help(FILE *out)
 {
@@ -26,8 +27,9 @@ static void print_help(FILE *out)
             "\n"
             "options:\n"
             "  --tag NAME    one more name for the imported image\n"
-            "  --store DIR   the store (default $LILYPAD_HOME/images, else\n"
-            "                ~/.local/share/lilypad/images)\n");
+            "  --store DIR   the store (default DATA/images)\n"
+            "\n"
+            "DATA, the data folder: " LP_DATA_HOME_RULE ".\n");
 }
 
 static void human_size(uint64_t n, char *out, size_t len)

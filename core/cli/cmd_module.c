@@ -8,6 +8,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "module/module.h"
+#include "util/data_home.h"
 #include "util/hex.h"
 
 static void print_help(FILE *out)
@@ -33,8 +34,9 @@ static void print_help(FILE *out)
         "options:\n"
         "  -i, --input KEY=VALUE  a template input (repeatable; the later of two equal keys wins)\n"
         "  --raw                  print the rendered text before JSON canonicalisation\n"
-        "  --cache-dir DIR        git clone cache (default $LILYPAD_HOME/modules, else\n"
-        "                         ~/.local/share/lilypad/modules)\n");
+        "  --cache-dir DIR        git clone cache (default DATA/modules)\n"
+        "\n"
+        "DATA, the data folder: " LP_DATA_HOME_RULE ".\n");
 }
 
 struct module_args {

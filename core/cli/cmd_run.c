@@ -13,7 +13,9 @@
 #include "commands.h"
 #include "crypto/keyfile.h"
 #include "devnet/devnet.h"
+#include "image/fs_tree.h"
 #include "jobcreator/jobcreator.h"
+#include "util/data_home.h"
 #include "util/hex.h"
 
 static void print_help(FILE *out)
@@ -36,21 +38,22 @@ static void print_help(FILE *out)
         "  -i, --input KEY=VALUE  a template input (repeatable; the later of equal keys wins)\n"
         "  --inputs DIR           input files, mounted read-only at /inputs in the job\n"
         "  --target ADDR          only this provider (0x address) may take the job\n"
-        "  --output DIR           where the results go (default\n"
-        "                         $LILYPAD_HOME/results/<deal id>); must not exist or be empty\n"
-        "  --network local|URL    local: the devnet in $LILYPAD_HOME/devnet, started in the\n"
+        "  --output DIR           where the results go (default DATA/results/<deal id>);\n"
+        "                         must not exist or be empty\n"
+        "  --network local|URL    local: the devnet in DATA/devnet, started in the\n"
         "                         background if none runs (default); URL: a solver, e.g.\n"
         "                         http://127.0.0.1:8080\n"
         "  --key FILE             the job creator's key (raw hex, or a keystore with its\n"
         "                         password in $LILYPAD_KEY_PASSWORD; default\n"
-        "                         $LILYPAD_HOME/key, created on first use with the local\n"
-        "                         network)\n"
+        "                         DATA/key, created on first use with the local network)\n"
         "  --timeout S            the job's execution timeout in seconds (default: the\n"
         "                         module's)\n"
-        "  --cache-dir DIR        module clone cache\n"
+        "  --cache-dir DIR        module clone cache (default DATA/modules)\n"
         "\n"
         "Progress goes to stderr: a live line on a terminal, timestamped lines otherwise (with a\n"
-        "heartbeat every 10 s). $LILYPAD_HOME defaults to ~/.local/share/lilypad.\n");
+        "heartbeat every 10 s).\n"
+        "\n"
+        "DATA, the data folder: " LP_DATA_HOME_RULE ".\n");
 }
 
 struct run_args {
@@ -138,7 +141,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     return 0;
 }
 
-/* The key: --key FILE, else $LILYPAD_HOME/key, created for the local network only (a key
+/* The key: --key FILE, else DATA/key (util/data_home.h), created for the local network only (a key
  * that may hold funds on a real network is never invented behind the user's back). */
 static int load_key(const struct run_args *a, bool local, struct lp_key *key)
 {
@@ -162,8 +165,9 @@ static int load_key(const struct run_args *a, bool local, struct lp_key *key)
         return 0;
     }
     char home[PATH_MAX - 16];
-    if (lp_jc_home(home, sizeof home) != 0) {
-        fprintf(stderr, "lilypad: run: no key: pass --key FILE or set LILYPAD_HOME\n");
+    if (lp_data_home(home, sizeof home) != 0) {
+        fprintf(stderr, "lilypad: run: no key: %s (hint: set LILYPAD_HOME or pass --key FILE)\n",
+                lp_data_home_problem(errno));
         return -1;
     }
     snprintf(path, sizeof path, "%s/key", home);
@@ -181,16 +185,7 @@ static int load_key(const struct run_args *a, bool local, struct lp_key *key)
                 path);
         return -1;
     }
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof cmd, "%s", home);
-    for (char *s = cmd + 1; *s; s++) { /* mkdir -p */
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(cmd, 0700);
-            *s = '/';
-        }
-    }
-    mkdir(cmd, 0700);
+    lp_fs_mkdir_p(home, 0700); /* a failure shows as the key file's own error below */
     if (lp_key_generate(key) != 0 || lp_keyfile_write_hex(path, key, false, err, sizeof err) != 0) {
         fprintf(stderr, "lilypad: run: cannot create a key at %s: %s\n", path, err);
         return -1;
@@ -231,8 +226,15 @@ static int do_run(const struct run_args *a)
     if (local) {
         char dir[PATH_MAX], exe[PATH_MAX], err[PATH_MAX + 512];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (lp_devnet_default_dir(dir, sizeof dir) != 0 || n <= 0) {
-            fprintf(stderr, "lilypad: run: cannot locate the devnet (set LILYPAD_HOME)\n");
+        int exe_errno = errno;
+        if (lp_devnet_default_dir(dir, sizeof dir) != 0) {
+            fprintf(stderr, "lilypad: run: cannot locate the devnet: %s (hint: set LILYPAD_HOME)\n",
+                    lp_data_home_problem(errno));
+            return 1;
+        }
+        if (n <= 0) {
+            fprintf(stderr, "lilypad: run: cannot find this program (/proc/self/exe): %s\n",
+                    strerror(exe_errno));
             return 1;
         }
         exe[n] = '\0';

@@ -1,6 +1,6 @@
 /* The local development network: a solver and one provider in one process on the embedded
  * defaults (executor/process, storage/local, verifier/ledger, hashrate/cpu), with its state in
- * one folder (default $LILYPAD_HOME/devnet):
+ * one folder (default: the data folder's "devnet", util/data_home.h):
  *
  *   DIR/devnet.json   {"pid": N, "url": "http://127.0.0.1:PORT", "port": PORT} once it serves;
  *                     removed when it stops
@@ -26,7 +26,8 @@ struct lp_devnet_info {
     char url[64];
 };
 
-/* $LILYPAD_HOME/devnet (see lp_jc_home). 0 or -1. */
+/* The data folder's "devnet" (util/data_home.h). 0, or -1 with errno as lp_data_home leaves
+ * it. */
 int lp_devnet_default_dir(char *out, size_t len);
 
 /* A devnet serving from dir: 0 with info filled, 1 when none is running, -1 on error. */
@@ -46,7 +47,7 @@ struct lp_devnet_options {
     const char *dir;
     const char *listen;        /* "127.0.0.1:0" when NULL */
     const char *plugin_path;   /* extra plugin folders for the provider; NULL: the defaults */
-    uint64_t match_timeout_ms; /* 0: 30 s */
+    uint64_t match_timeout_ms; /* 0: the solver's default */
 };
 
 struct lp_devnet;

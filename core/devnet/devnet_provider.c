@@ -30,9 +30,10 @@ int lp_devnet_provider_start(const char *dir, const char *solver_url, const stru
                              size_t errlen)
 {
     /* The embedded defaults, spelt out so the devnet does not depend on what a user's
-     * configuration says. Images come from the default store ($LILYPAD_HOME/images), where
-     * scripts/build-example-images.sh imports the examples. Mining is off: a devnet runs on a
-     * developer's machine next to everything else, and jobs should not queue behind it. */
+     * configuration says. Images come from the default image store (the data folder's
+     * "images", util/data_home.h), where scripts/build-example-images.sh imports the examples.
+     * Mining is off: a devnet runs on a developer's machine next to everything else, and jobs
+     * should not queue behind it. */
     char text[4096];
     int n =
         snprintf(text, sizeof text,

@@ -16,15 +16,11 @@
 #include <jansson.h>
 
 #include "devnet/devnet.h"
-#include "jobcreator/jobcreator.h"
+#include "util/data_home.h"
 
 int lp_devnet_default_dir(char *out, size_t len)
 {
-    char home[PATH_MAX];
-    if (lp_jc_home(home, sizeof home) != 0)
-        return -1;
-    int n = snprintf(out, len, "%s/devnet", home);
-    return n > 0 && (size_t)n < len ? 0 : -1;
+    return lp_data_home_path("devnet", out, len);
 }
 
 static size_t discard(void *ptr, size_t size, size_t n, void *arg)

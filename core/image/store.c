@@ -17,20 +17,11 @@
 #include "crypto/random.h"
 #include "image/fs_tree.h"
 #include "image/store_internal.h"
+#include "util/data_home.h"
 
 int lp_image_store_default_dir(char *out, size_t len)
 {
-    const char *home = getenv("LILYPAD_HOME");
-    int n;
-    if (home != NULL && *home)
-        n = snprintf(out, len, "%s/images", home);
-    else if ((home = getenv("XDG_DATA_HOME")) != NULL && *home)
-        n = snprintf(out, len, "%s/lilypad/images", home);
-    else if ((home = getenv("HOME")) != NULL && *home)
-        n = snprintf(out, len, "%s/.local/share/lilypad/images", home);
-    else
-        return -1;
-    return n > 0 && (size_t)n < len ? 0 : -1;
+    return lp_data_home_path("images", out, len);
 }
 
 int lp_image_store_open(struct lp_image_store *s, const char *dir, char *err, size_t errlen)
@@ -42,7 +33,9 @@ int lp_image_store_open(struct lp_image_store *s, const char *dir, char *err, si
             return -1;
         }
     } else if (lp_image_store_default_dir(s->dir, sizeof s->dir) != 0) {
-        snprintf(err, errlen, "no image store: set LILYPAD_HOME or HOME");
+        snprintf(err, errlen,
+                 "no image store: %s (hint: set LILYPAD_HOME or pass the store's folder)",
+                 lp_data_home_problem(errno));
         return -1;
     }
     static const char *const subs[] = {"rootfs", "meta", "refs", "tmp"};

@@ -2,8 +2,7 @@
  * The local image store: images imported from docker-archive (`docker save`) or OCI
  * image-layout tarballs, unpacked once into a rootfs keyed by the image's config digest.
  *
- * Layout under the store directory ($LILYPAD_HOME/images, default
- * ~/.local/share/lilypad/images):
+ * Layout under the store directory (default: the data folder's "images", util/data_home.h):
  *   rootfs/<hex>/         the unpacked filesystem (read-only by convention)
  *   meta/<hex>.json       digest, manifest digest, size, import time
  *   meta/<hex>.config     the image configuration blob, as imported
@@ -28,7 +27,8 @@ struct lp_image_store {
     char dir[PATH_MAX];
 };
 
-/* $LILYPAD_HOME/images, else $XDG_DATA_HOME/lilypad/images, else ~/.local/share/... */
+/* The data folder's "images" (util/data_home.h). 0, or -1 with errno as lp_data_home leaves
+ * it. */
 int lp_image_store_default_dir(char *out, size_t len);
 
 /* Opens (creating) the store at dir, or at the default when dir is NULL or "". */

@@ -16,10 +16,13 @@
 
 #include "client/client.h"
 #include "crypto/random.h"
+#include "image/fs_tree.h"
 #include "jobcreator/bundle.h"
+#include "jobcreator/outcome.h"
 #include "jobcreator/verify.h"
 #include "module/module.h"
 #include "solver/store.h"
+#include "util/data_home.h"
 #include "util/hex.h"
 #include "wire/object.h"
 
@@ -43,22 +46,6 @@ const char *lp_jc_outcome_name(enum lp_jc_outcome o)
         return "error";
     }
     return "unknown";
-}
-
-int lp_jc_home(char *out, size_t len)
-{
-    const char *h = getenv("LILYPAD_HOME");
-    int n;
-    if (h && *h) {
-        n = snprintf(out, len, "%s", h);
-    } else if ((h = getenv("XDG_DATA_HOME")) && *h) {
-        n = snprintf(out, len, "%s/lilypad", h);
-    } else if ((h = getenv("HOME")) && *h) {
-        n = snprintf(out, len, "%s/.local/share/lilypad", h);
-    } else {
-        return -1;
-    }
-    return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
 void lp_jc_result_free(struct lp_jc_result *res)
@@ -111,7 +98,7 @@ struct state_text {
     const char *text;
 };
 
-/* Lilypad's spinner texts (research/lilypad.md §8), plus the states it never showed. */
+/* Lilypad's spinner texts, plus the states it never showed. */
 static const struct state_text state_texts[] = {
     {LP_DEAL_NEGOTIATING, "🤝", "Job submitted. Negotiating deal..."},
     {LP_DEAL_AGREED, "💌", "Deal agreed. Running job..."},
@@ -312,11 +299,13 @@ static int prepare_output_dir(struct run *r, char *partial, size_t plen)
         const char *root = r->req->results_root;
         char home[PATH_MAX - 128];
         if (!root) {
-            if (lp_jc_home(home, sizeof home) != 0)
+            if (lp_data_home_path("results", home, sizeof home) != 0)
                 return fail(r, LP_JC_LOCAL_ERROR,
-                            "no results folder: set LILYPAD_HOME or pass --output DIR");
-            strncat(home, "/results", sizeof home - strlen(home) - 1);
-            mkdir(home, 0755);
+                            "no results folder: %s (hint: set LILYPAD_HOME or pass --output DIR)",
+                            lp_data_home_problem(errno));
+            if (lp_fs_mkdir_p(home, 0755) != 0)
+                return fail(r, LP_JC_LOCAL_ERROR, "cannot create the results folder %s: %s", home,
+                            strerror(errno));
             root = home;
         }
         snprintf(res->output_dir, sizeof res->output_dir, "%s/%s", root, r->deal_hex);
@@ -332,12 +321,9 @@ static int prepare_output_dir(struct run *r, char *partial, size_t plen)
     /* Unpacked beside the destination and renamed once verified, so the destination only ever
      * holds verified results. */
     snprintf(partial, plen, "%s.partial", res->output_dir);
-    char cmd[2 * PATH_MAX];
-    if (lstat(partial, &st) == 0) {
-        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", partial);
-        if (strchr(partial, '\'') || system(cmd) != 0)
-            return fail(r, LP_JC_LOCAL_ERROR, "cannot clear %s", partial);
-    }
+    if (lp_fs_remove_tree(partial) != 0)
+        return fail(r, LP_JC_LOCAL_ERROR, "cannot clear %s (left by an earlier run): %s", partial,
+                    strerror(errno));
     return 0;
 }
 
@@ -350,12 +336,15 @@ static int take_results(struct run *r, json_t *deal)
     const struct lp_result *rs = &obj.u.result;
     res->has_result = true;
     res->exit_code = rs->exit_code;
+    res->termination = rs->termination;
     snprintf(res->cid, sizeof res->cid, "%s", rs->cid ? rs->cid : "");
     bool has_outputs = json_string_value(json_object_get(deal, "outputs")) != NULL;
     int rc = 0;
+    char why[sizeof res->reason];
     if (!has_outputs) {
-        rc = fail(r, LP_JC_JOB_FAILED, "the provider could not run the job: %s",
-                  rs->error && *rs->error ? rs->error : "(no reason given, and no outputs)");
+        /* never a success: nothing to verify or show */
+        enum lp_jc_outcome o = lp_jc_result_outcome(rs, false, why, sizeof why);
+        rc = fail(r, o, "%s", why);
         lp_wire_object_free(&obj);
         return rc;
     }
@@ -419,16 +408,12 @@ static int take_results(struct run *r, json_t *deal)
     }
     res->t.accepted = since(r);
     show_state(r, LP_DEAL_RESULTS_ACCEPTED);
-    if (rs->error && *rs->error && strstr(rs->error, "timeout"))
-        rc = fail(r, LP_JC_TIMED_OUT, "the job timed out on the provider: %s", rs->error);
-    else if (rs->error && *rs->error)
-        rc = fail(r, LP_JC_JOB_FAILED, "the job failed on the provider: %s", rs->error);
-    else if (rs->exit_code < 0)
-        rc = fail(r, LP_JC_JOB_FAILED, "the job was killed by signal %d", -rs->exit_code);
-    else if (rs->exit_code > 0)
-        rc = fail(r, LP_JC_JOB_FAILED, "the job exited with status %d", rs->exit_code);
-    else
+    /* How the job ended comes from the result's termination, not from its error text. */
+    enum lp_jc_outcome o = lp_jc_result_outcome(rs, true, why, sizeof why);
+    if (o == LP_JC_SUCCEEDED)
         res->outcome = LP_JC_SUCCEEDED;
+    else
+        rc = fail(r, o, "%s", why);
     lp_wire_object_free(&obj);
     return rc;
 }

@@ -8,10 +8,11 @@
  *
  * The outcome is a success only when the job ran, exited 0, and its results verified; a
  * provider error, a non-zero exit, a timeout, a cancel or a mismatch are failures with the
- * reason in one line (research/lilypad.md §9: Lilypad reported success on failure). The wait
- * never goes silent: every state change and a heartbeat reach the progress stream, and it ends
- * when the deal reaches a terminal state (the solver's timeouts guarantee one) or the solver is
- * unreachable for `unreachable_s`. */
+ * reason in one line (how the job ended comes from the result's termination: outcome.h); Lilypad's
+ * CLI reported some failures as successes, this one never does. The wait never goes silent:
+ * every state change and a heartbeat reach the progress stream, and it ends when the deal reaches a
+ * terminal state (the solver's timeouts guarantee one) or the solver is unreachable for
+ * `unreachable_s`. */
 #ifndef LP_JOBCREATOR_JOBCREATOR_H
 #define LP_JOBCREATOR_JOBCREATOR_H
 
@@ -27,9 +28,10 @@
 
 enum lp_jc_outcome {
     LP_JC_SUCCEEDED = 0,
-    LP_JC_JOB_FAILED,  /* the job ran and exited non-zero, or the provider reported an error */
-    LP_JC_TIMED_OUT,   /* a solver timeout (match, execution, download, total) or --timeout */
-    LP_JC_CANCELLED,   /* the offer or deal was cancelled */
+    LP_JC_JOB_FAILED,  /* exited non-zero, was killed (out of memory, a signal), could not run */
+    LP_JC_TIMED_OUT,   /* a solver timeout (match, execution, download, total), or the provider
+                          stopped the job at its execution timeout (--timeout) */
+    LP_JC_CANCELLED,   /* the offer or deal was cancelled, or the provider stopped the job */
     LP_JC_UNVERIFIED,  /* results do not match the signed result (CID, digests, signature) */
     LP_JC_LOCAL_ERROR, /* module, inputs, key, solver refused the offer or is unreachable */
 };
@@ -45,8 +47,8 @@ struct lp_jc_request {
     const char *inputs_dir; /* NULL: no input files */
     bool has_target;
     uint8_t target[LP_WIRE_ADDR_LEN];
-    const char *output_dir; /* NULL: results_root/<deal id> */
-    const char *results_root;
+    const char *output_dir;   /* NULL: results_root/<deal id> */
+    const char *results_root; /* NULL: the data folder's "results" (util/data_home.h) */
     const char *solver_url;
     const struct lp_key *key;
     uint64_t timeout_s;     /* 0: the module's; else the job's execution timeout */
@@ -78,6 +80,7 @@ struct lp_jc_result {
     uint8_t deal_id[LP_WIRE_ID_LEN];
     bool has_result;
     int32_t exit_code;
+    uint32_t termination; /* enum lp_termination of the signed result; 0 for version 1 */
     char cid[160];
     char output_dir[PATH_MAX]; /* "" when nothing was downloaded */
     char *stdout_text;         /* malloc'd, NUL-terminated, NULL when none */
@@ -93,8 +96,5 @@ int lp_jc_run(const struct lp_jc_request *req, struct lp_jc_result *res);
 void lp_jc_result_free(struct lp_jc_result *res);
 
 const char *lp_jc_outcome_name(enum lp_jc_outcome o);
-
-/* $LILYPAD_HOME, else $XDG_DATA_HOME/lilypad, else $HOME/.local/share/lilypad. 0 or -1. */
-int lp_jc_home(char *out, size_t len);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "crypto/keccak.h"
 #include "module/template.h"
+#include "util/data_home.h"
 #include "util/hex.h"
 
 /* Where the remote's HEAD is recorded, so "HEAD" (the default of file:// references) means the
@@ -29,20 +30,10 @@ static const char *git_message(void)
 
 int lp_module_cache_dir(char *out, size_t out_len, struct lp_module_error *err)
 {
-    const char *home = getenv("LILYPAD_HOME");
-    int n;
-    if (home != NULL && *home != '\0') {
-        n = snprintf(out, out_len, "%s/modules", home);
-    } else {
-        home = getenv("HOME");
-        if (home == NULL || *home == '\0') {
-            lp_module_errorf(err, "cache", "no module cache: set LILYPAD_HOME or HOME");
-            return -1;
-        }
-        n = snprintf(out, out_len, "%s/.local/share/lilypad/modules", home);
-    }
-    if (n < 0 || (size_t)n >= out_len) {
-        lp_module_errorf(err, "cache", "module cache path too long");
+    if (lp_data_home_path("modules", out, out_len) != 0) {
+        lp_module_errorf(err, "cache",
+                         "no module cache: %s (hint: set LILYPAD_HOME or pass --cache-dir)",
+                         lp_data_home_problem(errno));
         return -1;
     }
     return 0;

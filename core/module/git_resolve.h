@@ -3,8 +3,8 @@
  * template read straight from that commit's tree (no checkout, so nothing in the repository is
  * ever written to disk as a working file).
  *
- * Cache: DIR/<16 hex of keccak256(url)>-<repo name>.git, where DIR is $LILYPAD_HOME/modules,
- * else ~/.local/share/lilypad/modules. Tags and full commit hashes already in the cache are
+ * Cache: DIR/<16 hex of keccak256(url)>-<repo name>.git, where DIR is the data folder's
+ * "modules" (util/data_home.h). Tags and full commit hashes already in the cache are
  * used without a fetch (a tag is taken as immutable, as Lilypad does); branches, HEAD, short
  * hashes not yet present and anything unknown trigger one fetch of all branches and tags.
  * A lock file beside the clone serialises fetches of one repository between processes. */
@@ -17,7 +17,7 @@
 
 #define LP_MODULE_COMMIT_HEX_MAX 64
 
-/* Writes the module cache directory into out. Returns 0, or -1 with err set (no HOME). */
+/* Writes the module cache directory into out. Returns 0, or -1 with err set (no data folder). */
 int lp_module_cache_dir(char *out, size_t out_len, struct lp_module_error *err);
 
 /* Resolves loc (LP_MODULE_GIT) using cache_dir (NULL: lp_module_cache_dir). On success fills

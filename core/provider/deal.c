@@ -45,6 +45,9 @@ struct deal_ctx {
     struct lp_job_offer offer;
     bool has_offer;
     struct lp_journal_entry j;
+    /* How the job ended (enum lp_termination), set by run_job. Not journalled: a deal resumed
+     * after the run posts it as unknown. */
+    uint32_t termination;
     int slot;
     /* mediation only */
     bool mediation;
@@ -184,7 +187,10 @@ static void file_digest(const char *path, struct lp_output_digest *d)
     lp_keccak256_final(&k, d->keccak);
 }
 
-/* Posts the signed result; error != "" marks a failed or refused deal. */
+/* Posts the signed result; error != "" marks a failed or refused deal. How the job ended goes
+ * in the result's termination, so the job creator never has to read it out of error: a deal
+ * that never reached the end of a run (refused, not started, lost by the executor) is not_run;
+ * after the run it is what run_job found. */
 static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, const char *error,
                        uint8_t result_id[LP_WIRE_ID_LEN])
 {
@@ -196,6 +202,7 @@ static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, c
     memcpy(res->resource_provider, c->p->address, LP_WIRE_ADDR_LEN);
     res->cid = (char *)cid;
     res->exit_code = exit_code;
+    res->termination = c->j.step < LP_JSTEP_RAN ? LP_TERMINATION_NOT_RUN : c->termination;
     char reason[LP_WIRE_MAX_REASON];
     snprintf(reason, sizeof reason, "%s", error);
     res->error = reason;
@@ -398,8 +405,25 @@ static int job_network(const struct deal_ctx *c, const struct lp_job_plan *plan,
     return -1;
 }
 
+/* How a job the executor finished ended, for the result's termination. The one place that maps
+ * the executor's job status to it: an out-of-memory kill belongs here once the status reports
+ * one. */
+static uint32_t termination_of(const struct lp_job_status *st)
+{
+    switch (st->state) {
+    case LP_JOB_EXITED:
+        return LP_TERMINATION_EXITED;
+    case LP_JOB_TIMED_OUT:
+        return LP_TERMINATION_TIMED_OUT;
+    case LP_JOB_CANCELLED:
+        return LP_TERMINATION_CANCELLED;
+    default: /* LP_JOB_FAILED: it could not run */
+        return LP_TERMINATION_NOT_RUN;
+    }
+}
+
 /* Runs (or, with a handle from the journal, keeps polling) the job to its end. Returns 0 with
- * exit code and error set, -1 when the executor lost the job (error set). */
+ * exit code, error and termination set, -1 when the executor lost the job (error set). */
 static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *error, size_t cap)
 {
     struct lp_provider *p = c->p;
@@ -408,12 +432,14 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
         struct lp_gpu_device gpus[LP_WIRE_MAX_GPUS];
         if (job_gpus(c, plan, gpus, error, cap) != 0 || job_network(c, plan, error, cap) != 0) {
             c->j.exit_code = EXIT_NOT_RUN;
+            c->termination = LP_TERMINATION_NOT_RUN;
             return 0;
         }
         if (lp_provider_exec_submit(p->executor, plan, gpus, c->inputs, c->outputs, c->j.handle,
                                     err, sizeof err) != 0) {
             snprintf(error, cap, "the job could not start: %s", err);
             c->j.exit_code = EXIT_NOT_RUN;
+            c->termination = LP_TERMINATION_NOT_RUN;
             return 0;
         }
         journal(c, LP_JSTEP_RUNNING);
@@ -446,6 +472,7 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
         lp_warn("provider: deal %s: %s", c->r->hex, err);
     lp_provider_exec_release(p->executor, c->j.handle);
     error[0] = '\0';
+    c->termination = termination_of(&st);
     switch (st.state) {
     case LP_JOB_EXITED:
         c->j.exit_code = st.exit_code;

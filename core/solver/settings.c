@@ -46,6 +46,47 @@ const struct lp_cfg_field lp_solver_schema[] = {
     LP_CFG_END,
 };
 
+/* Not a configuration key: how far an offer's created_at may be from the solver's clock. */
+#define OFFER_SKEW_MS 30000u
+
+/* The solver's numbers from validated settings (paths and pow_target are the caller's). */
+static void config_from_settings(const struct lp_solver_settings *s, struct lp_solver_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->match_timeout_ms = s->match_timeout;
+    c->execution_grace_ms = s->execution_grace;
+    c->max_execution_ms = s->max_execution;
+    c->download_timeout_ms = s->download_timeout;
+    c->mediation_timeout_ms = s->mediation_timeout;
+    c->total_timeout_ms = s->total_timeout;
+    c->tick_ms = s->tick;
+    c->rate_limit = (uint64_t)s->rate_limit;
+    c->rate_window_ms = s->rate_window;
+    c->max_open_job_offers = (uint64_t)s->max_open_job_offers;
+    c->max_open_resource_offers = (uint64_t)s->max_open_resource_offers;
+    c->max_pending_jobs = (uint64_t)s->max_pending_jobs;
+    c->max_file_bytes = s->max_file_size;
+    c->offer_skew_ms = OFFER_SKEW_MS;
+    c->pow_round_ms = s->pow_round;
+    c->pow_window_ms = s->pow_window;
+}
+
+/* The schema's defaults are the only copy of the solver's defaults: this reads them as a
+ * configuration file without a solver section would. They are constants checked by the unit
+ * tests, so failing to read them is a broken build, not bad input. */
+void lp_solver_config_defaults(struct lp_solver_config *cfg)
+{
+    struct lp_config_values *values = NULL;
+    char err[256];
+    if (lp_config_apply_schema(NULL, "solver", lp_solver_schema, sizeof(struct lp_solver_settings),
+                               NULL, &values, err, sizeof err) != 0) {
+        fprintf(stderr, "lilypad: solver: the built-in defaults do not load: %s\n", err);
+        abort();
+    }
+    config_from_settings(lp_config_values_data(values), cfg);
+    lp_config_values_free(values);
+}
+
 static const char *resolve(const struct lp_config *cfg, const char *path, char *buf, size_t cap)
 {
     if (!path || path[0] == '/' || !cfg)
@@ -72,6 +113,11 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
             return -1;
         }
     }
+    if (s->tick == 0) {
+        snprintf(err, errlen, "%s: solver.tick: must be longer than 0 (hint: \"1s\")", file);
+        lp_config_values_free(out->values);
+        return -1;
+    }
     for (size_t i = 0; i < s->blocklist.count; i++) {
         const char *e = s->blocklist.items[i];
         if (strncmp(e, "http", 4) != 0 && strchr(e, '/') == NULL) {
@@ -96,25 +142,10 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
         snprintf(out->key_path, sizeof out->key_path, "%s",
                  resolve(cfg, s->key, (char[4096]){0}, 4096));
 
-    lp_solver_config_defaults(&out->config);
     struct lp_solver_config *c = &out->config;
+    config_from_settings(s, c);
     c->db_path = out->db_path;
     c->files_dir = out->files_dir;
-    c->match_timeout_ms = s->match_timeout;
-    c->execution_grace_ms = s->execution_grace;
-    c->max_execution_ms = s->max_execution;
-    c->download_timeout_ms = s->download_timeout;
-    c->mediation_timeout_ms = s->mediation_timeout;
-    c->total_timeout_ms = s->total_timeout;
-    c->tick_ms = s->tick ? s->tick : 1000;
-    c->rate_limit = (uint64_t)s->rate_limit;
-    c->rate_window_ms = s->rate_window;
-    c->max_open_job_offers = (uint64_t)s->max_open_job_offers;
-    c->max_open_resource_offers = (uint64_t)s->max_open_resource_offers;
-    c->max_pending_jobs = (uint64_t)s->max_pending_jobs;
-    c->max_file_bytes = s->max_file_size;
-    c->pow_round_ms = s->pow_round;
-    c->pow_window_ms = s->pow_window;
     if (s->pow_target && s->pow_target[0] &&
         lp_hex_decode_fixed(s->pow_target, c->pow_target, 32) != 0) {
         snprintf(err, errlen,

@@ -25,27 +25,6 @@ uint64_t lp_solver_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void lp_solver_config_defaults(struct lp_solver_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->match_timeout_ms = 30000;
-    cfg->execution_grace_ms = 60000;
-    cfg->max_execution_ms = 900000;
-    cfg->download_timeout_ms = 3600000;
-    cfg->mediation_timeout_ms = 3600000;
-    cfg->total_timeout_ms = 7200000;
-    cfg->tick_ms = 1000;
-    cfg->rate_window_ms = 10000;
-    cfg->rate_limit = 200;
-    cfg->max_open_job_offers = 100;
-    cfg->max_open_resource_offers = 16;
-    cfg->max_pending_jobs = 1000;
-    cfg->max_file_bytes = 64u * 1024u * 1024u;
-    cfg->offer_skew_ms = 30000;
-    cfg->pow_round_ms = 360000; /* Lilypad: 30 L1 blocks of 12 s */
-    cfg->pow_window_ms = 360000;
-}
-
 void lp_solver_status_set(struct lp_solver_status *st, int http, const char *hint, const char *fmt,
                           ...)
 {

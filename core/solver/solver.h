@@ -58,7 +58,8 @@ struct lp_solver_config {
     struct lp_backend *verifier;
 };
 
-/* Lilypad's defaults (match 30 s, execution 900 s cap .. , download 1 h, total 2 h). */
+/* The defaults of the `solver { ... }` schema (solver/settings.c, where this is defined, so the
+ * schema is their only copy; `lilypad config dump` prints them). db_path and files_dir NULL. */
 void lp_solver_config_defaults(struct lp_solver_config *cfg);
 
 struct lp_solver_status {

@@ -586,21 +586,39 @@ static int sq_deal_update(struct lp_store *s, const struct lp_store_deal_update 
     return finish(st, rc, err);
 }
 
+/* The deal scan's query. Active deals are "state IN (...)" with the list written from
+ * lp_deal_state_active, so it cannot drift from the one table of states, and stays a list of
+ * literals the deals_state index can serve. */
+static void deal_scan_sql(bool active_only, char *sql, size_t cap)
+{
+    size_t n =
+        (size_t)snprintf(sql, cap,
+                         "SELECT " DEAL_COLS " FROM deals WHERE (?1 IS NULL OR job_creator = ?1"
+                         " OR provider = ?1 OR mediator = ?1)");
+    if (active_only) {
+        const char *sep = " AND state IN (";
+        for (uint32_t state = 0; state < lp_deal_state_count(); state++) {
+            if (!lp_deal_state_active(state))
+                continue;
+            n += (size_t)snprintf(sql + n, cap - n, "%s%u", sep, (unsigned)state);
+            sep = ", ";
+        }
+        n += (size_t)snprintf(sql + n, cap - n, ")");
+    }
+    snprintf(sql + n, cap - n, " ORDER BY rowid");
+}
+
 static int sq_deal_scan(struct lp_store *s, const uint8_t *party, bool active_only,
                         lp_store_deal_cb cb, void *ctx, struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
+    char sql[1024];
+    deal_scan_sql(active_only, sql, sizeof sql);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt =
-        prep(st,
-             "SELECT " DEAL_COLS " FROM deals WHERE (?1 IS NULL OR job_creator = ?1"
-             " OR provider = ?1 OR mediator = ?1) AND (?2 = 0 OR state IN (0, 1, 2, 4, 12, 13))"
-             " ORDER BY rowid",
-             err);
+    sqlite3_stmt *stmt = prep(st, sql, err);
     if (stmt) {
         bind_blob(stmt, 1, party, LP_WIRE_ADDR_LEN);
-        sqlite3_bind_int(stmt, 2, active_only ? 1 : 0);
         rc = LP_STORE_OK;
         int r;
         while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {

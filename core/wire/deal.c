@@ -8,7 +8,7 @@
 #include "wire/codec.h"
 
 static const uint32_t lp_deal_fields[] = {0, 10};
-static const uint32_t lp_result_fields[] = {0, 10};
+static const uint32_t lp_result_fields[] = {0, 10, 11};
 
 /* ---- deal --------------------------------------------------------------------------------- */
 
@@ -128,11 +128,36 @@ int lp_deal_decode(const uint8_t *data, size_t len, struct lp_deal *d, struct lp
 
 /* ---- result ------------------------------------------------------------------------------- */
 
+const char *lp_termination_name(uint32_t termination)
+{
+    static const char *const names[] = {
+        [LP_TERMINATION_UNKNOWN] = "unknown",     [LP_TERMINATION_EXITED] = "exited",
+        [LP_TERMINATION_TIMED_OUT] = "timed_out", [LP_TERMINATION_OOM_KILLED] = "oom_killed",
+        [LP_TERMINATION_CANCELLED] = "cancelled", [LP_TERMINATION_NOT_RUN] = "not_run",
+    };
+    return termination <= LP_TERMINATION_MAX ? names[termination] : "unknown";
+}
+
 static int lp_result_write(struct lp_ww *w, const void *obj)
 {
     const struct lp_result *r = obj;
-    lp_ww_array(w, lp_result_fields[LP_RESULT_VERSION]);
-    lp_ww_uint(w, LP_RESULT_VERSION);
+    uint32_t version = r->version ? r->version : LP_RESULT_VERSION;
+    if (version > LP_RESULT_VERSION) {
+        lp_ww_fail(w, "result.version", "unknown version %u (this build writes 1..%u)", version,
+                   LP_RESULT_VERSION);
+        return -1;
+    }
+    if (r->termination > LP_TERMINATION_MAX) {
+        lp_ww_fail(w, "result.termination", "%u is not a termination (0..%u)", r->termination,
+                   LP_TERMINATION_MAX);
+        return -1;
+    }
+    if (version < 2 && r->termination != LP_TERMINATION_UNKNOWN) {
+        lp_ww_fail(w, "result.termination", "version 1 has no termination field (write version 2)");
+        return -1;
+    }
+    lp_ww_array(w, lp_result_fields[version]);
+    lp_ww_uint(w, version);
     lp_ww_bin(w, r->deal_id, LP_WIRE_ID_LEN);
     lp_ww_bin(w, r->resource_provider, LP_WIRE_ADDR_LEN);
     lp_ww_str(w, "result.cid", r->cid, LP_WIRE_MAX_CID);
@@ -146,6 +171,8 @@ static int lp_result_write(struct lp_ww *w, const void *obj)
     lp_ww_uint(w, r->stderr_digest.size);
     lp_ww_uint(w, r->instruction_count);
     lp_ww_uint(w, r->created_at_ms);
+    if (version >= 2)
+        lp_ww_uint(w, r->termination);
     return w->failed ? -1 : 0;
 }
 
@@ -170,6 +197,7 @@ static int lp_result_read(struct lp_rd *r, const msgpack_object *root, void *obj
         lp_rd_versioned(r, root, "result", lp_result_fields, LP_RESULT_VERSION, &version);
     if (f == NULL)
         return -1;
+    res->version = version;
     lp_rd_fixbin(r, &f[1], "result.deal_id", res->deal_id, LP_WIRE_ID_LEN);
     lp_rd_fixbin(r, &f[2], "result.resource_provider", res->resource_provider, LP_WIRE_ADDR_LEN);
     res->cid = lp_rd_str(r, &f[3], "result.cid", LP_WIRE_MAX_CID);
@@ -179,6 +207,9 @@ static int lp_result_read(struct lp_rd *r, const msgpack_object *root, void *obj
     lp_digest_read(r, &f[7], "result.stderr", &res->stderr_digest);
     res->instruction_count = lp_rd_uint(r, &f[8], "result.instruction_count", UINT64_MAX);
     res->created_at_ms = lp_rd_uint(r, &f[9], "result.created_at", UINT64_MAX);
+    res->termination =
+        version >= 2 ? (uint32_t)lp_rd_uint(r, &f[10], "result.termination", LP_TERMINATION_MAX)
+                     : LP_TERMINATION_UNKNOWN;
     return r->failed ? -1 : 0;
 }
 

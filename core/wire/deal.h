@@ -13,17 +13,29 @@
  *                               mediation_fee] (wei, bin 32 each)
  *   9 created_at         uint, unix ms
  *
- * Result, version 1: msgpack array of 10 fields (signed by the resource provider)
- *   0 version            uint = 1
+ * Result, version 2: msgpack array of 11 fields (signed by the resource provider)
+ *   0 version            uint = 2 (version 1: fields 0-9 only, version = 1)
  *   1 deal_id            bin 32
  *   2 resource_provider  bin 20 (the envelope signer)
  *   3 cid                str <= 128 (CID of the outputs; may be empty when error is set)
  *   4 exit_code          int, -2^31 .. 2^31-1 (negative: killed by signal -exit_code)
- *   5 error              str <= 1024 ("" when the job ran)
+ *   5 error              str <= 1024 ("" when the job ran; text for people, never parsed)
  *   6 stdout             array [keccak256 bin 32, size uint]
  *   7 stderr             array [keccak256 bin 32, size uint]
  *   8 instruction_count  uint
- *   9 created_at         uint, unix ms */
+ *   9 created_at         uint, unix ms
+ *  10 termination        uint <= 5, how the job ended (enum lp_termination):
+ *                          0 unknown    the provider cannot say (it restarted after the run)
+ *                          1 exited     ran to its end; exit_code is its status
+ *                          2 timed_out  stopped at the deal's execution timeout
+ *                          3 oom_killed killed for going over its memory
+ *                          4 cancelled  stopped because the deal was cancelled or the provider
+ *                                       shut down
+ *                          5 not_run    never ran to an exit: refused, could not start, or the
+ *                                       sandbox failed (error says why)
+ * A version 1 result decodes with termination 0 (unknown): readers then go by exit_code alone.
+ * The decoded struct keeps its version, so re-encoding it gives back the same bytes (and ID);
+ * new results are written as version 2. */
 #ifndef LP_WIRE_DEAL_H
 #define LP_WIRE_DEAL_H
 
@@ -33,7 +45,7 @@
 #include "wire/wire.h"
 
 #define LP_DEAL_VERSION        1
-#define LP_RESULT_VERSION      1
+#define LP_RESULT_VERSION      2
 #define LP_WIRE_MAX_MEDIATORS  16
 #define LP_WIRE_MAX_CID        128
 #define LP_WIRE_MAX_REASON     1024
@@ -67,7 +79,21 @@ struct lp_output_digest {
     uint64_t size;
 };
 
+enum lp_termination {
+    LP_TERMINATION_UNKNOWN = 0,
+    LP_TERMINATION_EXITED = 1,
+    LP_TERMINATION_TIMED_OUT = 2,
+    LP_TERMINATION_OOM_KILLED = 3,
+    LP_TERMINATION_CANCELLED = 4,
+    LP_TERMINATION_NOT_RUN = 5,
+};
+#define LP_TERMINATION_MAX LP_TERMINATION_NOT_RUN
+
+/* "exited", "timed_out", ... as in the layout above; "unknown" for 0 and anything else. */
+const char *lp_termination_name(uint32_t termination);
+
 struct lp_result {
+    uint32_t version; /* 0 (when building one): LP_RESULT_VERSION; decoded: the version read */
     uint8_t deal_id[LP_WIRE_ID_LEN];
     uint8_t resource_provider[LP_WIRE_ADDR_LEN];
     char *cid;
@@ -77,6 +103,7 @@ struct lp_result {
     struct lp_output_digest stderr_digest;
     uint64_t instruction_count;
     uint64_t created_at_ms;
+    uint32_t termination; /* enum lp_termination; version 1 has none (UNKNOWN) */
 };
 
 int lp_deal_encode(const struct lp_deal *d, uint8_t **out, size_t *out_len,

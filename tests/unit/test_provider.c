@@ -233,6 +233,8 @@ static void test_job_result_cid(void **state)
     assert_int_equal(st, 2 /* RESULTS_SUBMITTED */);
     assert_string_equal(r.error, "");
     assert_int_equal(r.exit_code, 0);
+    assert_int_equal(r.version, LP_RESULT_VERSION);
+    assert_int_equal(r.termination, LP_TERMINATION_EXITED);
     assert_true(strncmp(r.cid, "Qm", 2) == 0);
 
     /* The job creator's view: outputs unpacked, CID recomputed, stdout digest checked. */
@@ -283,6 +285,7 @@ static void test_denied_module_refused(void **state)
     int st;
     result_of(deal, &r, &st);
     assert_non_null(strstr(r.error, "denylist (entry \"cowsay\")"));
+    assert_int_equal(r.termination, LP_TERMINATION_NOT_RUN);
     assert_string_equal(r.cid, "");
     lp_result_free(&r);
 }
@@ -337,6 +340,7 @@ static void test_killed_mid_job_fails_clearly(void **state)
     int st;
     result_of(deal, &r, &st);
     assert_non_null(strstr(r.error, "lost executor job"));
+    assert_int_equal(r.termination, LP_TERMINATION_NOT_RUN);
     struct lp_journal *j;
     assert_int_equal(lp_journal_open(jpath, &j, err, sizeof err), 0);
     struct lp_journal_entry e;

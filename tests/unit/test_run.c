@@ -2,7 +2,9 @@
  * the solver's API with its own key), so each job creator behaviour is checked on its own:
  * success, a job that exits non-zero, an execution timeout, an input with quotes (checked in
  * the spec the provider received), results that do not match their CID (a wrong CID served,
- * and a tampered download through the library's hook), and progress lines on a non-TTY.
+ * and a tampered download through the library's hook), progress lines on a non-TTY, the
+ * outcome of each termination a result can carry (and of a version 1 result, by exit code
+ * only), and a stale .partial folder from an earlier run being cleared.
  * The CLI cases run the built binary as a separate process. The real provider and sandbox are
  * exercised by test_run_devnet.c. */
 #include <pthread.h>
@@ -25,6 +27,7 @@
 #include "crypto/keccak.h"
 #include "crypto/keyfile.h"
 #include "crypto/random.h"
+#include "image/fs_tree.h"
 #include "jobcreator/bundle.h"
 #include "jobcreator/jobcreator.h"
 #include "solver/http.h"
@@ -32,10 +35,39 @@
 #include "util/hex.h"
 #include "wire/object.h"
 
+#include <lilypad/verifier.h>
+
 #define LILYPAD    LP_BINARY_DIR "/bin/lilypad"
 #define COWSAY_DIR LP_SOURCE_DIR "/examples/modules/cowsay"
 
-enum mode { MODE_OK, MODE_FAIL, MODE_HANG, MODE_BAD_CID };
+enum mode {
+    MODE_OK,
+    MODE_FAIL,
+    MODE_HANG,
+    MODE_BAD_CID,
+    /* results that end the job in other ways (see ended[]) */
+    MODE_TIMED_OUT,
+    MODE_OOM_KILLED,
+    MODE_CANCELLED,
+    MODE_NOT_RUN,
+    MODE_V1_TIMEOUT_TEXT,
+};
+
+/* How the scripted provider says the job ended, per mode (zero: an exited job of this build). */
+static const struct ended {
+    uint32_t version, termination;
+    int32_t exit_code;
+    const char *error;
+    bool no_outputs;
+} ended[] = {
+    [MODE_TIMED_OUT] = {2, LP_TERMINATION_TIMED_OUT, -9, "stopped after 1 s", false},
+    [MODE_OOM_KILLED] = {2, LP_TERMINATION_OOM_KILLED, 137, "", false},
+    [MODE_CANCELLED] = {2, LP_TERMINATION_CANCELLED, -9, "the provider is shutting down", false},
+    [MODE_NOT_RUN] = {2, LP_TERMINATION_NOT_RUN, 255, "the image is not in the store", true},
+    /* a version 1 provider's timeout: only its words say so */
+    [MODE_V1_TIMEOUT_TEXT] = {1, LP_TERMINATION_UNKNOWN, -9,
+                              "the job ran past its timeout of 1 s and was stopped", false},
+};
 
 static char dir[256], base[64], keyfile[300];
 static struct lp_solver *solver;
@@ -146,8 +178,9 @@ static void run_deal(struct lp_client *c, const uint8_t did[32], json_t *deal)
     lp_cid_format(&root.cid, cid);
     if (mode == MODE_BAD_CID) /* the CID of something else: the empty-file CIDv0 */
         snprintf(cid, sizeof cid, "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
+    const struct ended *how = mode < sizeof ended / sizeof ended[0] ? &ended[mode] : NULL;
     lp_client_deal_action(c, did, "agree", NULL, &err);
-    if (lp_client_put_outputs(c, did, blob, blen, &err) != 0)
+    if ((!how || !how->no_outputs) && lp_client_put_outputs(c, did, blob, blen, &err) != 0)
         fprintf(stderr, "fake provider: outputs: %s\n", err.message);
     free(blob);
     struct lp_wire_object r = {.kind = LP_WIRE_RESULT};
@@ -159,6 +192,15 @@ static void run_deal(struct lp_client *c, const uint8_t did[32], json_t *deal)
     digest_of(mode == MODE_FAIL ? "" : out, &r.u.result.stdout_digest);
     digest_of(errtext, &r.u.result.stderr_digest);
     r.u.result.created_at_ms = (uint64_t)time(NULL) * 1000u;
+    r.u.result.termination = LP_TERMINATION_EXITED;
+    if (how && how->version) {
+        r.u.result.version = how->version;
+        r.u.result.termination = how->termination;
+        r.u.result.exit_code = how->exit_code;
+        r.u.result.error = (char *)how->error;
+        if (how->no_outputs)
+            r.u.result.cid = (char *)"";
+    }
     if (lp_client_post_object(c, &r, NULL, NULL, NULL, &err) != 0)
         fprintf(stderr, "fake provider: result: %s\n", err.message);
 }
@@ -179,7 +221,7 @@ static void *provider_main(void *arg)
                 json_t *d = json_array_get(deals, i);
                 uint8_t did[32];
                 if (lp_client_json_id(d, "id", did) != 0 ||
-                    json_integer_value(json_object_get(d, "state")) != 1 /* AGREED */)
+                    json_integer_value(json_object_get(d, "state")) != LP_DEAL_AGREED)
                     continue;
                 bool old = false;
                 for (size_t k = 0; k < n_seen; k++)
@@ -418,7 +460,7 @@ static void test_tampered_download(void **state)
     assert_int_equal(res.outcome, LP_JC_UNVERIFIED);
     assert_non_null(strstr(res.reason, "do not match their CID"));
     assert_non_null(strstr(res.output_dir, ".unverified"));
-    assert_int_not_equal(res.deal_state, 3 /* RESULTS_ACCEPTED */);
+    assert_int_not_equal(res.deal_state, LP_DEAL_RESULTS_ACCEPTED);
     lp_jc_result_free(&res);
 
     /* and without the hook the same job verifies */
@@ -453,7 +495,7 @@ static void test_heartbeat_while_waiting(void **state)
     struct lp_jc_result res;
     assert_int_equal(lp_jc_run(&req, &res), -1);
     assert_int_equal(res.outcome, LP_JC_TIMED_OUT);
-    assert_int_equal(res.deal_state, 15 /* TIMEOUT_EXECUTION */);
+    assert_int_equal(res.deal_state, LP_DEAL_TIMEOUT_EXECUTION);
     lp_jc_result_free(&res);
     rewind(log);
     char line[512];
@@ -463,6 +505,101 @@ static void test_heartbeat_while_waiting(void **state)
             beats++;
     fclose(log);
     assert_true(beats >= 2);
+}
+
+/* One job through the library with the provider in `mode`; res is the caller's to free. */
+static int run_lib(enum mode m, const char *output_dir, struct lp_jc_result *res)
+{
+    set_mode(m);
+    struct lp_template_input in = {"Message", "ended"};
+    struct lp_jc_request req = {
+        .module = COWSAY_DIR,
+        .inputs = &in,
+        .n_inputs = 1,
+        .solver_url = base,
+        .key = &kjc,
+        .results_root = dir,
+        .output_dir = output_dir,
+    };
+    return lp_jc_run(&req, res);
+}
+
+/* The outcome follows the result's termination, whatever its error text says; a version 1
+ * result is judged by its exit code (its words about a timeout make it no timeout). */
+static void test_outcome_of_each_termination(void **state)
+{
+    (void)state;
+    static const struct {
+        enum mode mode;
+        enum lp_jc_outcome outcome;
+        const char *reason;
+    } cases[] = {
+        {MODE_TIMED_OUT, LP_JC_TIMED_OUT, "the job timed out on the provider: stopped after 1 s"},
+        {MODE_OOM_KILLED, LP_JC_JOB_FAILED, "the job was killed: out of memory"},
+        {MODE_CANCELLED, LP_JC_CANCELLED,
+         "the job was cancelled on the provider: the provider is shutting down"},
+        {MODE_NOT_RUN, LP_JC_JOB_FAILED,
+         "the provider could not run the job: the image is not in the store"},
+        {MODE_V1_TIMEOUT_TEXT, LP_JC_JOB_FAILED,
+         "the job was killed by signal 9: the job ran past its timeout of 1 s and was stopped"},
+        {MODE_FAIL, LP_JC_JOB_FAILED, "the job exited with status 3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lp_jc_result res;
+        assert_int_equal(run_lib(cases[i].mode, NULL, &res), -1);
+        if (res.outcome != cases[i].outcome || strcmp(res.reason, cases[i].reason) != 0)
+            fail_msg("mode %d: got %s \"%s\", want %s \"%s\"", (int)cases[i].mode,
+                     lp_jc_outcome_name(res.outcome), res.reason,
+                     lp_jc_outcome_name(cases[i].outcome), cases[i].reason);
+        assert_true(res.has_result);
+        assert_int_equal(res.termination, ended[cases[i].mode].version
+                                              ? ended[cases[i].mode].termination
+                                              : LP_TERMINATION_EXITED);
+        lp_jc_result_free(&res);
+    }
+}
+
+/* What the command prints for an out-of-memory kill: the state, in words. */
+static void test_cli_says_out_of_memory(void **state)
+{
+    (void)state;
+    set_mode(MODE_OOM_KILLED);
+    char *out, *err;
+    int rc = run_cli(COWSAY_DIR " -i Message=x", &out, &err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "lilypad: run: job failed: the job was killed: out of memory\n"));
+    free(out);
+    free(err);
+}
+
+/* A .partial folder left by an earlier, interrupted run is cleared (without following the
+ * links inside it) before the results are unpacked there. */
+static void test_stale_partial_cleared(void **state)
+{
+    (void)state;
+    char out[400], partial[420], path[500], keep[400];
+    /* a quote in the name: the shell `rm -rf '...'` this once ran could not take it */
+    snprintf(out, sizeof out, "%s/it's stale", dir);
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    snprintf(keep, sizeof keep, "%s/keep-me", dir);
+    write_file(keep, "outside the results");
+    snprintf(path, sizeof path, "%s/sub/deeper", partial);
+    assert_int_equal(lp_fs_mkdir_p(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/sub/file", partial);
+    write_file(path, "old");
+    snprintf(path, sizeof path, "%s/sub/link", partial);
+    assert_int_equal(symlink(keep, path), 0);
+    struct lp_jc_result res;
+    if (run_lib(MODE_OK, out, &res) != 0)
+        fail_msg("%s: %s", lp_jc_outcome_name(res.outcome), res.reason);
+    lp_jc_result_free(&res);
+    struct stat st;
+    assert_int_equal(lstat(partial, &st), -1);
+    assert_int_equal(stat(keep, &st), 0);
+    snprintf(path, sizeof path, "%s/stdout", out);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/sub", out);
+    assert_int_equal(lstat(path, &st), -1); /* nothing of the old folder came along */
 }
 
 static void test_bad_usage(void **state)
@@ -499,6 +636,9 @@ int main(void)
         cmocka_unit_test(test_wrong_cid_served),
         cmocka_unit_test(test_tampered_download),
         cmocka_unit_test(test_heartbeat_while_waiting),
+        cmocka_unit_test(test_outcome_of_each_termination),
+        cmocka_unit_test(test_cli_says_out_of_memory),
+        cmocka_unit_test(test_stale_partial_cleared),
         cmocka_unit_test(test_bad_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

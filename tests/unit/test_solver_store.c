@@ -158,6 +158,75 @@ static void test_reopen_keeps_everything(void **state)
     s->ops->close(s);
 }
 
+static int note_state(void *ctx, const struct lp_store_deal *d)
+{
+    uint32_t *mask = ctx;
+    assert_true(d->state < 32);
+    *mask |= 1u << d->state;
+    return 0;
+}
+
+/* One deal in every state: the active scan returns exactly the states deal_state calls active
+ * (its query is written from that table), the full scan all of them, and the party filter still
+ * applies. The classification itself is pinned too, so changing it is a visible decision. */
+static void test_active_scan_follows_deal_state(void **state)
+{
+    (void)state;
+    uint32_t n = lp_deal_state_count();
+    assert_int_equal(n, LP_DEAL_TIMEOUT_DOWNLOAD + 1);
+    uint32_t want_active = 0;
+    for (uint32_t st = 0; st < n; st++) {
+        assert_string_not_equal(lp_deal_state_name(st), "Unknown");
+        assert_int_equal(lp_deal_state_terminal(st), !lp_deal_state_active(st));
+        if (lp_deal_state_active(st))
+            want_active |= 1u << st;
+    }
+    assert_false(lp_deal_state_active(n));
+    assert_true(lp_deal_state_terminal(n));
+    assert_int_equal(want_active, 1u << LP_DEAL_NEGOTIATING | 1u << LP_DEAL_AGREED |
+                                      1u << LP_DEAL_RESULTS_SUBMITTED |
+                                      1u << LP_DEAL_RESULTS_CHECKED | 1u << LP_DEAL_UPLOADING |
+                                      1u << LP_DEAL_DOWNLOADING);
+
+    /* a database of its own: the other tests count what they stored */
+    char own_db[320];
+    snprintf(own_db, sizeof own_db, "%s/active.db", dir);
+    struct lp_store *s = NULL;
+    struct lp_store_error e;
+    if (lp_store_sqlite_open(own_db, files, &s, &e) != LP_STORE_OK)
+        fail_msg("%s", e.message);
+    for (uint32_t st = 0; st < n; st++) {
+        struct lp_store_offer j, r;
+        offer(&j, 1, (uint8_t)(0x80 + st), JC);
+        offer(&r, 2, (uint8_t)(0xC0 + st), RP);
+        assert_int_equal(s->ops->offer_insert(s, &j, NULL, 0, 5000, &e), LP_STORE_OK);
+        assert_int_equal(s->ops->offer_insert(s, &r, NULL, 0, 5000, &e), LP_STORE_OK);
+        struct lp_store_deal d;
+        memset(&d, 0, sizeof d);
+        d.id[0] = 0x40;
+        d.id[1] = (uint8_t)st;
+        memcpy(d.job_offer_id, j.id, 32);
+        memcpy(d.resource_offer_id, r.id, 32);
+        memcpy(d.job_creator, JC, 20);
+        memcpy(d.provider, RP, 20);
+        d.state = st;
+        static uint8_t denv[] = {0x90};
+        d.envelope = denv;
+        d.envelope_len = 1;
+        assert_int_equal(s->ops->deal_create(s, &d, NULL, 0, 6000, &e), LP_STORE_OK);
+    }
+    uint32_t active = 0, all = 0, mine = 0, others = 0;
+    assert_int_equal(s->ops->deal_scan(s, NULL, true, note_state, &active, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->deal_scan(s, NULL, false, note_state, &all, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->deal_scan(s, RP, true, note_state, &mine, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->deal_scan(s, OTHER, true, note_state, &others, &e), LP_STORE_OK);
+    assert_int_equal(active, want_active);
+    assert_int_equal(all, (1u << n) - 1);
+    assert_int_equal(mine, want_active);
+    assert_int_equal(others, 0);
+    s->ops->close(s);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     (void)state;
@@ -209,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reopen_keeps_everything),
+        cmocka_unit_test(test_active_scan_follows_deal_state),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_commits_survive_sigkill),
     };

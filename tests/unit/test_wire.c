@@ -226,6 +226,190 @@ static void test_pinned_ids(void **state)
     assert_int_equal(seen, LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1);
 }
 
+/* ---- result versions ---------------------------------------------------------------------- */
+
+#define RESULT_V1_VECTOR LP_SOURCE_DIR "/tests/vectors/wire/result_v1.txt"
+
+static void result_encode_ok(const struct lp_result *r, uint8_t **out, size_t *len)
+{
+    struct lp_wire_error err = {{0}};
+    if (lp_result_encode(r, out, len, &err) != 0)
+        fail_msg("encode result: %s", err.message);
+}
+
+static void result_decode_ok(const uint8_t *data, size_t len, struct lp_result *r)
+{
+    struct lp_wire_error err = {{0}};
+    if (lp_result_decode(data, len, r, &err) != 0)
+        fail_msg("decode result: %s", err.message);
+}
+
+/* Everything but version and termination, which the callers check. */
+static void assert_same_result(const struct lp_result *a, const struct lp_result *b)
+{
+    assert_memory_equal(a->deal_id, b->deal_id, LP_WIRE_ID_LEN);
+    assert_memory_equal(a->resource_provider, b->resource_provider, LP_WIRE_ADDR_LEN);
+    assert_string_equal(a->cid, b->cid);
+    assert_int_equal(a->exit_code, b->exit_code);
+    assert_string_equal(a->error, b->error);
+    assert_memory_equal(&a->stdout_digest, &b->stdout_digest, sizeof a->stdout_digest);
+    assert_memory_equal(&a->stderr_digest, &b->stderr_digest, sizeof a->stderr_digest);
+    assert_int_equal(a->instruction_count, b->instruction_count);
+    assert_int_equal(a->created_at_ms, b->created_at_ms);
+}
+
+/* Version 2 carries every termination; a new result is written as version 2; a version 1
+ * result is written without the field, decodes as "unknown", and re-encodes to its own bytes
+ * (the canonical check keeps working for both versions). */
+static void test_result_versions_round_trip(void **state)
+{
+    (void)state;
+    for (uint32_t t = 0; t <= LP_TERMINATION_MAX; t++) {
+        struct lp_result r, back;
+        lp_sample_result(77 + t, &r);
+        r.termination = t;
+        uint8_t *enc, *again;
+        size_t len, len2;
+        result_encode_ok(&r, &enc, &len);
+        assert_int_equal(enc[0], 0x9b); /* fixarray of 11 */
+        assert_int_equal(enc[1], 2);    /* version */
+        assert_int_equal(enc[len - 1], t);
+        result_decode_ok(enc, len, &back);
+        assert_int_equal(back.version, 2);
+        assert_int_equal(back.termination, t);
+        assert_same_result(&r, &back);
+        result_encode_ok(&back, &again, &len2);
+        assert_int_equal(len2, len);
+        assert_memory_equal(again, enc, len);
+        free(again);
+        free(enc);
+        lp_result_free(&back);
+        lp_result_free(&r);
+    }
+    struct lp_result r, back;
+    lp_sample_result(5, &r);
+    r.version = 1;
+    r.termination = LP_TERMINATION_UNKNOWN;
+    uint8_t *enc, *again;
+    size_t len, len2;
+    result_encode_ok(&r, &enc, &len);
+    assert_int_equal(enc[0], 0x9a); /* fixarray of 10 */
+    assert_int_equal(enc[1], 1);
+    result_decode_ok(enc, len, &back);
+    assert_int_equal(back.version, 1);
+    assert_int_equal(back.termination, LP_TERMINATION_UNKNOWN);
+    assert_same_result(&r, &back);
+    result_encode_ok(&back, &again, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, enc, len);
+    /* the same result written as version 2 is another object, with another ID */
+    back.version = 2;
+    free(again);
+    result_encode_ok(&back, &again, &len2);
+    assert_int_equal(len2, len + 1);
+    uint8_t id1[32], id2[32];
+    lp_wire_id(enc, len, id1);
+    lp_wire_id(again, len2, id2);
+    assert_memory_not_equal(id1, id2, 32);
+    free(again);
+    free(enc);
+    lp_result_free(&back);
+    lp_result_free(&r);
+}
+
+/* Bytes the version 1 encoder wrote (pinned before version 2 existed) still decode, say
+ * "unknown", re-encode to the same bytes and keep their ID. */
+static void test_result_v1_vector(void **state)
+{
+    (void)state;
+    FILE *f = fopen(RESULT_V1_VECTOR, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    char enc_hex[4096] = "", id_hex[80] = "";
+    while (getline(&line, &cap, f) > 0)
+        if (line[0] != '#')
+            assert_int_equal(sscanf(line, "%4095s %79s", enc_hex, id_hex), 2);
+    free(line);
+    fclose(f);
+    size_t n = strlen(enc_hex) / 2, len = 0;
+    uint8_t *bytes = malloc(n);
+    assert_int_equal(lp_hex_decode_var(enc_hex, bytes, n, &len), 0);
+    struct lp_result back, sample;
+    result_decode_ok(bytes, len, &back);
+    assert_int_equal(back.version, 1);
+    assert_int_equal(back.termination, LP_TERMINATION_UNKNOWN);
+    lp_sample_result(1000 + LP_WIRE_RESULT, &sample);
+    assert_same_result(&sample, &back);
+    uint8_t *again, id[32];
+    size_t len2;
+    result_encode_ok(&back, &again, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, bytes, len);
+    lp_wire_id(again, len2, id);
+    char idhex[65];
+    lp_hex_encode(id, 32, idhex);
+    assert_string_equal(idhex, id_hex);
+    free(again);
+    free(bytes);
+    lp_result_free(&back);
+    lp_result_free(&sample);
+}
+
+/* Decoding data as a result must fail with a message containing `needle`. */
+static void expect_result_error(const uint8_t *data, size_t len, const char *needle)
+{
+    struct lp_result r;
+    struct lp_wire_error err = {{0}};
+    if (lp_result_decode(data, len, &r, &err) == 0) {
+        lp_result_free(&r);
+        fail_msg("decoded although it should fail with \"%s\"", needle);
+    }
+    if (strstr(err.message, needle) == NULL)
+        fail_msg("error \"%s\" does not mention \"%s\"", err.message, needle);
+}
+
+static void test_result_version_rejections(void **state)
+{
+    (void)state;
+    struct lp_result r;
+    lp_sample_result(9, &r);
+    r.termination = LP_TERMINATION_TIMED_OUT;
+    uint8_t *enc;
+    size_t len;
+    result_encode_ok(&r, &enc, &len);
+    /* a termination this build does not know */
+    enc[len - 1] = LP_TERMINATION_MAX + 1;
+    expect_result_error(enc, len, "result.termination");
+    /* version 2 needs its 11th field; version 1 must not have it */
+    enc[0] = 0x9a;
+    expect_result_error(enc, len - 1, "version 2 has 11 fields");
+    enc[0] = 0x9b;
+    enc[1] = 1;
+    enc[len - 1] = LP_TERMINATION_EXITED;
+    expect_result_error(enc, len, "version 1 has 10 fields");
+    enc[1] = 3;
+    expect_result_error(enc, len, "unknown version 3");
+    free(enc);
+
+    /* the encoder refuses what the decoder would */
+    struct lp_wire_error err = {{0}};
+    r.version = 1; /* with a termination it cannot carry */
+    assert_int_equal(lp_result_encode(&r, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "result.termination"));
+    r.version = 3;
+    assert_int_equal(lp_result_encode(&r, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "result.version"));
+    r.version = 0;
+    r.termination = LP_TERMINATION_MAX + 1;
+    assert_int_equal(lp_result_encode(&r, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "result.termination"));
+    lp_result_free(&r);
+
+    assert_string_equal(lp_termination_name(LP_TERMINATION_OOM_KILLED), "oom_killed");
+    assert_string_equal(lp_termination_name(LP_TERMINATION_MAX + 1), "unknown");
+}
+
 /* ---- rejections --------------------------------------------------------------------------- */
 
 static void fixed_job_offer_bytes(uint8_t **enc, size_t *len)
@@ -692,6 +876,9 @@ int main(void)
         cmocka_unit_test(test_round_trip_fields),
         cmocka_unit_test(test_hand_encoded_pow_challenge),
         cmocka_unit_test(test_pinned_ids),
+        cmocka_unit_test(test_result_versions_round_trip),
+        cmocka_unit_test(test_result_v1_vector),
+        cmocka_unit_test(test_result_version_rejections),
         cmocka_unit_test(test_reject_fields),
         cmocka_unit_test(test_reject_structure),
         cmocka_unit_test(test_encoder_refuses),

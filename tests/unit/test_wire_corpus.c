@@ -1,6 +1,8 @@
 /* Keeps the fuzz seed corpora (tests/fuzz/corpus/wire, tests/fuzz/corpus/sigreq) in step with
  * the format: every seed named valid_* must still decode/verify. Run with
- * LP_WIRE_WRITE_CORPUS=1 to regenerate the seeds (after a deliberate format change). */
+ * LP_WIRE_WRITE_CORPUS=1 to regenerate the seeds (after a deliberate format change). Results
+ * have seeds of both versions a decoder accepts (valid_result_v1_*: the layout without
+ * termination). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +48,25 @@ static uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
+static void write_seed(const struct lp_key *key, const struct lp_wire_object *obj,
+                       const char *label, uint64_t seed)
+{
+    struct lp_wire_error err;
+    uint8_t *enc, *env;
+    size_t len, env_len;
+    assert_int_equal(lp_wire_object_encode(obj, &enc, &len, &err), 0);
+    assert_int_equal(lp_wire_sign(key, obj, &env, &env_len, NULL, &err), 0);
+    char name[64];
+    snprintf(name, sizeof(name), "valid_%s_%llu", label, (unsigned long long)seed);
+    write_file(WIRE_DIR, name, enc, len);
+    snprintf(name, sizeof(name), "valid_envelope_%s_%llu", label, (unsigned long long)seed);
+    write_file(WIRE_DIR, name, env, env_len);
+    if (obj->kind == LP_WIRE_JOB_OFFER && seed == 1)
+        write_file(WIRE_DIR, "bad_truncated_job_offer", enc, len / 2);
+    free(enc);
+    free(env);
+}
+
 static void write_corpora(void)
 {
     struct lp_key key;
@@ -58,21 +79,12 @@ static void write_corpora(void)
             struct lp_wire_object obj;
             lp_sample_object(k, seed * 31 + k, &obj);
             lp_sample_set_author(&obj, key.address);
-            uint8_t *enc, *env;
-            size_t len, env_len;
-            assert_int_equal(lp_wire_object_encode(&obj, &enc, &len, &err), 0);
-            assert_int_equal(lp_wire_sign(&key, &obj, &env, &env_len, NULL, &err), 0);
-            char name[64];
-            snprintf(name, sizeof(name), "valid_%s_%llu", lp_wire_kind_name(k),
-                     (unsigned long long)seed);
-            write_file(WIRE_DIR, name, enc, len);
-            snprintf(name, sizeof(name), "valid_envelope_%s_%llu", lp_wire_kind_name(k),
-                     (unsigned long long)seed);
-            write_file(WIRE_DIR, name, env, env_len);
-            if (k == LP_WIRE_JOB_OFFER && seed == 1)
-                write_file(WIRE_DIR, "bad_truncated_job_offer", enc, len / 2);
-            free(enc);
-            free(env);
+            write_seed(&key, &obj, lp_wire_kind_name(k), seed);
+            if (k == LP_WIRE_RESULT) {
+                obj.u.result.version = 1;
+                obj.u.result.termination = LP_TERMINATION_UNKNOWN;
+                write_seed(&key, &obj, "result_v1", seed);
+            }
             lp_wire_object_free(&obj);
         }
     }
@@ -127,12 +139,14 @@ static void test_corpus_seeds_still_valid(void **state)
         }
         if (ok != 0)
             fail_msg("seed %s no longer decodes: %s", e->d_name, err.message);
+        if (obj.kind == LP_WIRE_RESULT)
+            assert_int_equal(obj.u.result.version, strstr(e->d_name, "result_v1_") ? 1 : 2);
         lp_wire_object_free(&obj);
         free(data);
         checked++;
     }
     closedir(d);
-    assert_int_equal(checked, 4 * (LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1));
+    assert_int_equal(checked, 4 * (LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1) + 4 /* result v1 */);
 
     d = opendir(SIGREQ_DIR);
     assert_non_null(d);

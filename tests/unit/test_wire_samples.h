@@ -210,6 +210,8 @@ static LP_SAMPLE_UNUSED void lp_sample_result(uint64_t seed, struct lp_result *r
     r->stderr_digest.size = lp_sample_uint(&s);
     r->instruction_count = lp_sample_uint(&s);
     r->created_at_ms = lp_sample_uint(&s);
+    /* drawn last, so the fields before it are what version 1's samples had */
+    r->termination = (uint32_t)(lp_sample_next(&s) % (LP_TERMINATION_MAX + 1));
 }
 
 static LP_SAMPLE_UNUSED void lp_sample_mediation_request(uint64_t seed,
