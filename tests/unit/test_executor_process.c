@@ -1,8 +1,13 @@
 /* executor/process through its plugin ABI, on the cowsay example image built by
  * scripts/build-example-images.sh: a real bubblewrap sandbox for every case (stdout, exit
  * codes, timeout, cancel, no network, read-only /inputs, /outputs, memory limit, output cap,
- * release). Needs /usr/bin/bwrap and busybox-static; fails with the install hint without them. */
+ * release), and the ABI 1.1 ops (describe against this machine's cgroups, wait with and
+ * without other threads cancelling or releasing the job, logs_from following a running job,
+ * the OOM flag, peak memory and CPU time), directly and through the core's dispatch layer.
+ * Needs /usr/bin/bwrap and busybox-static; fails with the install hint without them. Cases
+ * that need a writable cgroup skip, saying so, on a machine without one. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,9 +27,11 @@
 #include <lilypad/executor.h>
 
 #include "config/config.h"
+#include "dispatch/executor.h"
 #include "host/host.h"
 #include "image/fs_tree.h"
 #include "image/store.h"
+#include "loader/backend.h"
 
 const struct lp_plugin *lp_plugin_descriptor_executor_process(void);
 
@@ -570,6 +577,684 @@ static void test_startup_time(void **state)
            total / N, best, total_rel / N, N);
 }
 
+/* ---- ABI 1.1 ------------------------------------------------------------------------------ */
+
+/* A second instance of the plugin whose group adds `settings` to the shared store. */
+static void open_instance(struct exe *x, const char *jobs, const char *settings)
+{
+    const struct lp_plugin *p = lp_plugin_descriptor_executor_process();
+    char text[768], err[512];
+    snprintf(text, sizeof text,
+             "executor: { process: { image_store = \"%s/images\"; work_dir = \"%s/%s\"; "
+             "kill_grace = \"200ms\"; %s }; };",
+             tmp, tmp, jobs, settings);
+    memset(x, 0, sizeof *x);
+    if (lp_config_load_string(text, "alt.cfg", &x->cfg, err, sizeof err) != 0 ||
+        lp_config_apply_schema(x->cfg, "executor.process", p->config_schema, p->config_size, NULL,
+                               &x->values, err, sizeof err) != 0)
+        fail_msg("config: %s", err);
+    lp_host_bind(&x->host, "executor", "process", x->cfg, "none");
+    x->ops = p->ops;
+    assert_int_equal(x->ops->life.create(&x->host.host, lp_config_values_data(x->values), &x->inst),
+                     LP_OK);
+}
+
+static void close_instance(struct exe *x)
+{
+    x->ops->life.destroy(x->inst);
+    lp_config_values_free(x->values);
+    lp_config_free(x->cfg);
+}
+
+/* The group's instance while a test runs on a second one (use_instance), and that one: static,
+ * as the plugin keeps a pointer to the host binding inside it. */
+static struct exe main_instance, second_instance;
+
+/* Runs the rest of the test on a second instance; close_second_instance, the teardown of
+ * such tests, closes it and restores the first even when the test fails half-way. */
+static void use_instance(const char *jobs, const char *settings)
+{
+    open_instance(&second_instance, jobs, settings);
+    main_instance = E;
+    E = second_instance;
+}
+
+static int close_second_instance(void **state)
+{
+    (void)state;
+    if (second_instance.inst != NULL) {
+        close_instance(&second_instance);
+        memset(&second_instance, 0, sizeof second_instance);
+        E = main_instance;
+    }
+    return 0;
+}
+
+static void describe(const struct exe *x, struct lp_executor_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    assert_int_equal(x->ops->describe(x->inst, info), LP_OK);
+}
+
+/* Writes value to dir/file; 0 on success. */
+static int write_value(const char *dir, const char *file, const char *value)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    int ok = fputs(value, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* The limits this machine's cgroups let a job have, found without the plugin's code: on v1, a
+ * cgroup made by hand in each hierarchy with a limit written to it; on v2, the controllers
+ * enabled where the plugin makes its jobs' cgroups (which it has tried to enable by now). */
+static uint32_t machine_cgroup_limits(void)
+{
+    if (geteuid() != 0)
+        return 0;
+    uint32_t got = 0;
+    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+        char line[256] = "";
+        FILE *f = fopen("/sys/fs/cgroup/lilypad/cgroup.subtree_control", "r");
+        if (f != NULL) {
+            if (fgets(line, sizeof line, f) == NULL)
+                line[0] = '\0';
+            fclose(f);
+        }
+        for (char *save = NULL, *w = strtok_r(line, " \n", &save); w != NULL;
+             w = strtok_r(NULL, " \n", &save)) {
+            got |= strcmp(w, "memory") == 0 ? LP_EXEC_LIMIT_MEMORY : 0;
+            got |= strcmp(w, "pids") == 0 ? LP_EXEC_LIMIT_PIDS : 0;
+            got |= strcmp(w, "cpu") == 0 ? LP_EXEC_LIMIT_CPU : 0;
+        }
+        return got;
+    }
+    static const struct {
+        const char *controller, *file, *value;
+        uint32_t flag;
+    } v1[] = {
+        {"memory", "memory.limit_in_bytes", "67108864", LP_EXEC_LIMIT_MEMORY},
+        {"pids", "pids.max", "64", LP_EXEC_LIMIT_PIDS},
+        {"cpu", "cpu.cfs_quota_us", "100000", LP_EXEC_LIMIT_CPU},
+    };
+    for (size_t i = 0; i < sizeof v1 / sizeof v1[0]; i++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s/lp-test-%ld", v1[i].controller,
+                 (long)getpid());
+        if (mkdir(dir, 0755) != 0)
+            continue;
+        if (write_value(dir, v1[i].file, v1[i].value) == 0)
+            got |= v1[i].flag;
+        rmdir(dir);
+    }
+    return got;
+}
+
+/* This machine's cgroups can measure CPU time (v2's cpu.stat, or a writable v1 cpuacct). */
+static bool machine_cgroup_cpu_time(void)
+{
+    return geteuid() == 0 && (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ||
+                              access("/sys/fs/cgroup/cpuacct", W_OK) == 0);
+}
+
+static void test_describe(void **state)
+{
+    (void)state;
+    struct lp_executor_info info;
+    describe(&E, &info);
+    printf("executor/process: describe: attach 0x%x, enforces 0x%x, runtime \"%s\"\n", info.attach,
+           info.enforces, info.runtime);
+    assert_int_equal(info.struct_size, sizeof info);
+    /* --share-net is all it attaches: no GPU passthrough yet. */
+    assert_int_equal(info.attach, LP_EXEC_ATTACH_NETWORK);
+    uint32_t cgroup_limits = machine_cgroup_limits();
+    assert_int_equal(info.enforces, LP_EXEC_LIMIT_DISK | LP_EXEC_LIMIT_TIMEOUT | cgroup_limits);
+
+    /* The runtime names bubblewrap's own version and how limits are enforced. */
+    char version[128] = "";
+    FILE *f = popen("/usr/bin/bwrap --version", "r");
+    assert_non_null(f);
+    if (fgets(version, sizeof version, f) == NULL)
+        version[0] = '\0';
+    pclose(f);
+    version[strcspn(version, "\n")] = '\0';
+    assert_true(strncmp(version, "bubblewrap ", 11) == 0);
+    assert_true(strncmp(info.runtime, version, strlen(version)) == 0);
+    /* ", cgroup v1 (memory pids cpu)", naming what the machine allows. */
+    int v = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? 2 : 1;
+    char how[96];
+    snprintf(how, sizeof how, ", cgroup v%d (", v);
+    static const struct {
+        uint32_t flag;
+        const char *name;
+    } names[] = {
+        {LP_EXEC_LIMIT_MEMORY, "memory"}, {LP_EXEC_LIMIT_PIDS, "pids"}, {LP_EXEC_LIMIT_CPU, "cpu"}};
+    for (size_t i = 0, n = 0; i < 3; i++)
+        if (cgroup_limits & names[i].flag)
+            snprintf(how + strlen(how), sizeof how - strlen(how), "%s%s", n++ ? " " : "",
+                     names[i].name);
+    snprintf(how + strlen(how), sizeof how - strlen(how), ")");
+    const char *rest = info.runtime + strlen(version);
+    if (cgroup_limits != 0)
+        assert_string_equal(rest, how);
+    else if (strcmp(rest, ", rlimits (no writable cgroup)") != 0) {
+        /* A cgroup without those controllers still measures the job. */
+        snprintf(how, sizeof how, ", cgroup v%d (accounting only)", v);
+        assert_string_equal(rest, how);
+    }
+
+    /* A caller that knows fewer members gets no more than it asked for. */
+    memset(&info, 'Z', sizeof info);
+    info.struct_size = (uint32_t)offsetof(struct lp_executor_info, runtime);
+    assert_int_equal(E.ops->describe(E.inst, &info), LP_OK);
+    assert_int_equal(info.struct_size, offsetof(struct lp_executor_info, runtime));
+    assert_int_equal(info.attach, LP_EXEC_ATTACH_NETWORK);
+    assert_int_equal(info.runtime[0], 'Z');
+
+    /* cgroup = "none": only what the monitor thread enforces itself. */
+    struct exe alt;
+    open_instance(&alt, "jobs-none", "cgroup = \"none\";");
+    describe(&alt, &info);
+    assert_int_equal(info.enforces, LP_EXEC_LIMIT_DISK | LP_EXEC_LIMIT_TIMEOUT);
+    assert_non_null(strstr(info.runtime, "rlimits (cgroup = \"none\")"));
+    close_instance(&alt);
+}
+
+/* Empty work_dir and image_store: under the data directory the host hands the plugin, not one
+ * the plugin works out for itself (the environment changes between binding and create here,
+ * so the two would differ). */
+static void test_data_dir_defaults(void **state)
+{
+    (void)state;
+    char bound[128], later[128], path[256];
+    snprintf(bound, sizeof bound, "%s/home-bound", tmp);
+    snprintf(later, sizeof later, "%s/home-later", tmp);
+    const char *saved = getenv("LILYPAD_HOME");
+    char *saved_copy = saved ? strdup(saved) : NULL;
+    setenv("LILYPAD_HOME", bound, 1);
+    const struct lp_plugin *p = lp_plugin_descriptor_executor_process();
+    struct exe x = {0};
+    char err[512];
+    assert_int_equal(
+        lp_config_load_string("executor: { process: { }; };", "home.cfg", &x.cfg, err, sizeof err),
+        0);
+    assert_int_equal(lp_config_apply_schema(x.cfg, "executor.process", p->config_schema,
+                                            p->config_size, NULL, &x.values, err, sizeof err),
+                     0);
+    lp_host_bind(&x.host, "executor", "process", x.cfg, "none");
+    setenv("LILYPAD_HOME", later, 1);
+    x.ops = p->ops;
+    int rc = x.ops->life.create(&x.host.host, lp_config_values_data(x.values), &x.inst);
+    if (saved_copy != NULL)
+        setenv("LILYPAD_HOME", saved_copy, 1);
+    else
+        unsetenv("LILYPAD_HOME");
+    free(saved_copy);
+    assert_int_equal(rc, LP_OK);
+    snprintf(path, sizeof path, "%s/jobs", bound);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/images/refs", bound);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_not_equal(access(later, F_OK), 0);
+    /* The store it opened is the bound one: an image is looked for there. */
+    const char *argv[] = {"/bin/true"};
+    struct lp_job_spec spec = {
+        .struct_size = sizeof spec, .image = IMAGE, .entrypoint = argv, .entrypoint_count = 1};
+    struct lp_job_handle h;
+    assert_int_equal(x.ops->submit(x.inst, &spec, NULL, NULL, NULL, &h), LP_EINVAL);
+    snprintf(path, sizeof path, "%s/images", bound);
+    assert_non_null(strstr(x.ops->life.last_error(x.inst), path));
+    close_instance(&x);
+}
+
+static void status_init(struct lp_job_status *st)
+{
+    memset(st, 0, sizeof *st);
+    st->struct_size = sizeof *st;
+}
+
+static void test_wait_returns_when_the_job_ends_or_at_the_timeout(void **state)
+{
+    (void)state;
+    struct lp_job_handle h;
+    struct lp_job_status st;
+    const char *quick[] = {"/bin/sh", "-c", "sleep 0.3; echo done"};
+    submit(&h, quick, 3, NULL, NULL, NULL);
+    uint64_t t0 = now_ms();
+    status_init(&st);
+    assert_int_equal(E.ops->wait(E.inst, &h, 20000, &st), LP_OK);
+    uint64_t ms = now_ms() - t0;
+    assert_int_equal(st.state, LP_JOB_EXITED);
+    assert_int_equal(st.exit_code, 0);
+    assert_int_equal(st.struct_size, sizeof st);
+    if (ms < 250 || ms > 5000)
+        fail_msg("wait returned after %llu ms for a 300 ms job", (unsigned long long)ms);
+    /* Ended already: at once. */
+    t0 = now_ms();
+    assert_int_equal(E.ops->wait(E.inst, &h, 20000, &st), LP_OK);
+    assert_true(now_ms() - t0 < 100);
+    assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+
+    const char *slow[] = {"/bin/sh", "-c", "sleep 30"};
+    submit(&h, slow, 3, NULL, NULL, NULL);
+    t0 = now_ms();
+    status_init(&st);
+    assert_int_equal(E.ops->wait(E.inst, &h, 300, &st), LP_OK);
+    ms = now_ms() - t0;
+    assert_int_equal(st.state, LP_JOB_RUNNING);
+    if (ms < 299 || ms > 3000)
+        fail_msg("wait with a 300 ms timeout returned after %llu ms", (unsigned long long)ms);
+    t0 = now_ms();
+    assert_int_equal(E.ops->wait(E.inst, &h, 0, &st), LP_OK);
+    assert_int_equal(st.state, LP_JOB_RUNNING);
+    assert_true(now_ms() - t0 < 100);
+    /* A status struct too short for the 1.0 members is refused, not overrun. */
+    st.struct_size = 8;
+    assert_int_equal(E.ops->wait(E.inst, &h, 0, &st), LP_EINVAL);
+    assert_non_null(strstr(E.ops->life.last_error(E.inst), "struct_size"));
+    assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+    status_init(&st);
+    assert_int_equal(E.ops->wait(E.inst, &h, 100, &st), LP_EINVAL);
+    assert_non_null(strstr(E.ops->life.last_error(E.inst), "no job"));
+}
+
+struct waiter {
+    struct exe *x;
+    struct lp_job_handle h;
+    uint64_t timeout_ms;
+    int rc;
+    struct lp_job_status st;
+    char error[512];
+    uint64_t ms;
+    pthread_t thread;
+};
+
+static void *waiter_main(void *arg)
+{
+    struct waiter *w = arg;
+    status_init(&w->st);
+    uint64_t t0 = now_ms();
+    w->rc = w->x->ops->wait(w->x->inst, &w->h, w->timeout_ms, &w->st);
+    w->ms = now_ms() - t0;
+    if (w->rc != LP_OK)
+        snprintf(w->error, sizeof w->error, "%s", w->x->ops->life.last_error(w->x->inst));
+    return NULL;
+}
+
+static void start_waiter(struct waiter *w, const struct lp_job_handle *h)
+{
+    memset(w, 0, sizeof *w);
+    w->x = &E;
+    w->h = *h;
+    w->timeout_ms = 20000;
+    assert_int_equal(pthread_create(&w->thread, NULL, waiter_main, w), 0);
+}
+
+/* wait() is called without a lock (the plugin is thread-safe): cancel() and release() from
+ * other threads while it sleeps. */
+static void test_wait_with_cancel_and_release_from_other_threads(void **state)
+{
+    (void)state;
+    const char *slow[] = {"/bin/sh", "-c", "sleep 30"};
+    struct lp_job_handle h;
+    struct waiter w[2];
+    submit(&h, slow, 3, NULL, NULL, NULL);
+    start_waiter(&w[0], &h);
+    start_waiter(&w[1], &h);
+    usleep(200000);
+    uint64_t t0 = now_ms();
+    assert_int_equal(E.ops->cancel(E.inst, &h), LP_OK);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(w[i].thread, NULL);
+        assert_int_equal(w[i].rc, LP_OK);
+        assert_int_equal(w[i].st.state, LP_JOB_CANCELLED);
+    }
+    uint64_t ms = now_ms() - t0;
+    if (ms > 5000)
+        fail_msg("waiters returned %llu ms after cancel", (unsigned long long)ms);
+    assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+
+    /* Released while waited on: the waiter returns "released", never touches freed memory
+     * (the ASan build checks), and each thread keeps its own last error. */
+    struct lp_job_handle nope = {.id = "never-submitted"};
+    struct lp_job_status st;
+    status_init(&st);
+    for (int delay_us = 0; delay_us <= 40000; delay_us = delay_us ? delay_us * 4 : 2500) {
+        submit(&h, slow, 3, NULL, NULL, NULL);
+        start_waiter(&w[0], &h);
+        usleep((useconds_t)delay_us);
+        assert_int_equal(E.ops->poll(E.inst, &nope, &st), LP_EINVAL);
+        assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+        pthread_join(w[0].thread, NULL);
+        /* A waiter that had not found the job yet is told it does not exist. */
+        assert_int_equal(w[0].rc, LP_EINVAL);
+        if (strstr(w[0].error, "released while waited on") == NULL &&
+            strstr(w[0].error, "no job") == NULL)
+            fail_msg("waiter's error: %s", w[0].error);
+        assert_true(w[0].ms < 5000);
+        assert_non_null(strstr(E.ops->life.last_error(E.inst), "never-submitted"));
+    }
+}
+
+/* Collects what logs_from delivers, checking each chunk against its offsets. */
+struct follow {
+    struct buf text;
+    uint64_t offset;
+    unsigned reads_while_running; /* calls that found new bytes before the job ended */
+};
+
+static void follow_once(struct follow *f, const struct lp_job_handle *h, int stream, bool running)
+{
+    size_t before = f->text.len;
+    uint64_t next = UINT64_MAX;
+    assert_int_equal(E.ops->logs_from(E.inst, h, stream, f->offset, collect, &f->text, &next),
+                     LP_OK);
+    /* No byte lost or repeated: the offset moves by exactly what was delivered. */
+    assert_int_equal(next, f->offset + (f->text.len - before));
+    if (running && f->text.len > before)
+        f->reads_while_running++;
+    f->offset = next;
+}
+
+static void test_logs_from_follows_a_running_job(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c",
+                          "i=0; while [ $i -lt 30 ]; do echo line-$i; echo err-$i >&2; "
+                          "i=$((i+1)); sleep 0.05; done"};
+    char expect_out[1024] = "", expect_err[1024] = "";
+    for (int i = 0; i < 30; i++) {
+        snprintf(expect_out + strlen(expect_out), sizeof expect_out - strlen(expect_out),
+                 "line-%d\n", i);
+        snprintf(expect_err + strlen(expect_err), sizeof expect_err - strlen(expect_err),
+                 "err-%d\n", i);
+    }
+    struct lp_job_handle h;
+    struct lp_job_status st;
+    submit(&h, argv, 3, NULL, NULL, NULL);
+    struct follow out = {0}, err = {0};
+    uint64_t t0 = now_ms();
+    for (;;) {
+        status_init(&st);
+        assert_int_equal(E.ops->poll(E.inst, &h, &st), LP_OK);
+        bool running = st.state == LP_JOB_RUNNING || st.state == LP_JOB_PENDING;
+        follow_once(&out, &h, LP_STREAM_STDOUT, running);
+        follow_once(&err, &h, LP_STREAM_STDERR, running);
+        if (!running)
+            break; /* read once more after the end: nothing can be left behind */
+        if (now_ms() - t0 > 30000)
+            fail_msg("job still running after 30 s");
+        usleep(40000);
+    }
+    assert_int_equal(st.state, LP_JOB_EXITED);
+    assert_string_equal(out.text.data, expect_out);
+    assert_string_equal(err.text.data, expect_err);
+    /* It was followed, not read once at the end. */
+    if (out.reads_while_running < 3)
+        fail_msg("only %u reads found new output while the job ran", out.reads_while_running);
+
+    /* From any offset: the rest; at or past the end: nothing, and the offset stays. */
+    struct buf part = {0};
+    uint64_t next = 0, len = strlen(expect_out);
+    assert_int_equal(E.ops->logs_from(E.inst, &h, LP_STREAM_STDOUT, 7, collect, &part, &next),
+                     LP_OK);
+    assert_string_equal(part.data, expect_out + 7);
+    assert_int_equal(next, len);
+    memset(&part, 0, sizeof part);
+    assert_int_equal(
+        E.ops->logs_from(E.inst, &h, LP_STREAM_STDOUT, len + 100, collect, &part, &next), LP_OK);
+    assert_int_equal(part.len, 0);
+    assert_int_equal(next, len + 100);
+    assert_int_equal(E.ops->logs_from(E.inst, &h, 3, 0, collect, &part, &next), LP_EINVAL);
+    /* logs(), the 1.0 form, still gives the whole stream. */
+    memset(&part, 0, sizeof part);
+    assert_int_equal(E.ops->logs(E.inst, &h, LP_STREAM_STDOUT, collect, &part), LP_OK);
+    assert_string_equal(part.data, expect_out);
+    assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+}
+
+#define DD_64M "dd if=/dev/zero of=/dev/null bs=64M count=1"
+
+static void test_oom_killed_job(void **state)
+{
+    (void)state;
+    struct lp_executor_info info;
+    describe(&E, &info);
+    if (!(info.enforces & LP_EXEC_LIMIT_MEMORY)) {
+        printf("test_oom_killed_job: skipped: no writable memory cgroup here (%s), so no "
+               "OOM kill to see\n",
+               info.runtime);
+        skip();
+    }
+    struct lp_job_limits l = {.struct_size = sizeof l, .memory_bytes = 16u << 20};
+    struct run r;
+    run_sh(&r, DD_64M, NULL, NULL, &l);
+    assert_int_equal(r.st.state, LP_JOB_EXITED);
+    assert_int_equal(r.st.exit_code, 128 + 9);
+    assert_int_not_equal(r.st.oom_killed, 0);
+    assert_string_equal(r.st.message, "killed: out of memory (limit 16777216 bytes)");
+    /* The cgroup's peak: something, and never past the limit. */
+    assert_true(r.st.peak_memory_bytes > 0 && r.st.peak_memory_bytes <= l.memory_bytes);
+    /* The same job without the limit: no flag, and a peak that covers dd's 64 MiB buffer. */
+    run_sh(&r, DD_64M, NULL, NULL, NULL);
+    assert_int_equal(r.st.exit_code, 0);
+    assert_int_equal(r.st.oom_killed, 0);
+    if (r.st.peak_memory_bytes < (64u << 20))
+        fail_msg("peak %llu bytes for a 64 MiB buffer", (unsigned long long)r.st.peak_memory_bytes);
+}
+
+static uint64_t cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint64_t)n : 1;
+}
+
+/* A busy loop's CPU time, from the job's cgroup: more than a sleeping job's, no more than its
+ * wall time allows, and growing while it runs. */
+static void test_cpu_time_and_peak_memory(void **state)
+{
+    (void)state;
+    if (!machine_cgroup_cpu_time()) {
+        printf("test_cpu_time_and_peak_memory: skipped: no cgroup here measures CPU time (not "
+               "root, or neither cgroup v2 nor a writable v1 cpuacct hierarchy)\n");
+        skip();
+    }
+    const char *busy = "awk 'BEGIN { for (i = 0; i < 3000000; i++) s += i; print s }'";
+    struct lp_job_handle h;
+    struct lp_job_status st;
+    const char *argv[] = {"/bin/sh", "-c", busy};
+    submit(&h, argv, 3, NULL, NULL, NULL);
+    usleep(600000);
+    status_init(&st);
+    assert_int_equal(E.ops->poll(E.inst, &h, &st), LP_OK);
+    if (st.state == LP_JOB_RUNNING && st.cpu_time_ns == 0)
+        fail_msg("no CPU time while the busy loop runs");
+    wait_done(&h, &st, 60000);
+    assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+    assert_int_equal(st.exit_code, 0);
+    uint64_t wall_ns = st.finished_ns - st.started_ns;
+    struct run idle;
+    run_sh(&idle, "sleep 0.5", NULL, NULL, NULL);
+    printf("executor/process: busy loop %.1f ms CPU in %.1f ms, peak %llu KiB; sleep 0.5 %.1f "
+           "ms CPU\n",
+           (double)st.cpu_time_ns / 1e6, (double)wall_ns / 1e6,
+           (unsigned long long)st.peak_memory_bytes / 1024, (double)idle.st.cpu_time_ns / 1e6);
+    if (st.cpu_time_ns < 50000000u)
+        fail_msg("a busy loop used %llu ns of CPU", (unsigned long long)st.cpu_time_ns);
+    /* 10 ms of slack for clock granularity. */
+    if (st.cpu_time_ns > wall_ns * cpus() + 10000000u)
+        fail_msg("%llu ns of CPU in %llu ns of wall time on %llu CPUs",
+                 (unsigned long long)st.cpu_time_ns, (unsigned long long)wall_ns,
+                 (unsigned long long)cpus());
+    if (idle.st.cpu_time_ns * 2 > st.cpu_time_ns)
+        fail_msg("sleeping used %llu ns of CPU, the busy loop %llu",
+                 (unsigned long long)idle.st.cpu_time_ns, (unsigned long long)st.cpu_time_ns);
+    assert_true(st.peak_memory_bytes > 0);
+}
+
+/* Without a cgroup nothing measures the job (bwrap's own rusage leaves it out: README.md), so
+ * the numbers say "unknown" rather than bwrap's; and memory refused under RLIMIT_AS is no OOM
+ * kill. Runs on a second instance, which the teardown closes. */
+static void test_usage_unknown_without_a_cgroup(void **state)
+{
+    (void)state;
+    use_instance("jobs-rusage", "cgroup = \"none\";");
+    struct run r;
+    run_sh(&r, "awk 'BEGIN { for (i = 0; i < 1000000; i++) s += i; print s }'; " DD_64M, NULL, NULL,
+           NULL);
+    assert_int_equal(r.st.exit_code, 0);
+    assert_int_equal(r.st.peak_memory_bytes, 0);
+    assert_int_equal(r.st.cpu_time_ns, 0);
+    struct lp_job_limits l = {.struct_size = sizeof l, .memory_bytes = 16u << 20};
+    run_sh(&r, DD_64M, NULL, NULL, &l);
+    assert_int_not_equal(r.st.exit_code, 0);
+    assert_int_equal(r.st.oom_killed, 0);
+    assert_null(strstr(r.st.message, "out of memory"));
+}
+
+/* True while a process whose command line holds `marker` runs on this machine. */
+static bool process_with_marker(const char *marker)
+{
+    DIR *proc = opendir("/proc");
+    assert_non_null(proc);
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(proc)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            cmd[i] = cmd[i] ? cmd[i] : ' ';
+        cmd[n] = '\0';
+        found = strstr(cmd, marker) != NULL;
+    }
+    closedir(proc);
+    return found;
+}
+
+/* Cancelled in its first milliseconds, before bwrap's child has armed its parent-death signal:
+ * nothing of the sandbox may outlive the job. */
+static void cancel_early(const char *marker)
+{
+    const char *argv[] = {"/bin/sh", "-c", marker};
+    /* bwrap's setup takes a few milliseconds here: cancels spread over it. */
+    static const useconds_t delays_us[] = {0, 2000, 4000, 6000, 8000, 10000, 15000, 25000};
+    for (size_t i = 0; i < sizeof delays_us / sizeof delays_us[0]; i++) {
+        struct lp_job_handle h;
+        struct lp_job_status st;
+        submit(&h, argv, 3, NULL, NULL, NULL);
+        usleep(delays_us[i]);
+        assert_int_equal(E.ops->cancel(E.inst, &h), LP_OK);
+        wait_done(&h, &st, 10000);
+        assert_int_equal(st.state, LP_JOB_CANCELLED);
+        assert_int_equal(E.ops->release(E.inst, &h), LP_OK);
+    }
+    usleep(300000);
+    if (process_with_marker(marker))
+        fail_msg("a cancelled job's \"%s\" still runs", marker);
+}
+
+/* With a cgroup and without one (a second instance, closed by the teardown). */
+static void test_early_cancel_leaves_no_process(void **state)
+{
+    (void)state;
+    char marker[64];
+    snprintf(marker, sizeof marker, "sleep 31.%ld", (long)getpid() % 1000);
+    cancel_early(marker);
+    use_instance("jobs-cancel", "cgroup = \"none\";");
+    snprintf(marker, sizeof marker, "sleep 32.%ld", (long)getpid() % 1000);
+    cancel_early(marker);
+}
+
+/* The same through the core's dispatch layer, as the provider calls it: wait() without a lock
+ * while cancel() comes from another thread, logs from an offset, describe. */
+struct dispatch_waiter {
+    struct lp_backend *b;
+    struct lp_job_handle h;
+    int rc;
+    struct lp_job_status st;
+    uint64_t ms;
+};
+
+static void *dispatch_waiter_main(void *arg)
+{
+    struct dispatch_waiter *w = arg;
+    struct lp_plugin_error pe;
+    uint64_t t0 = now_ms();
+    w->rc = lp_executor_wait(w->b, &w->h, 20000, &w->st, &pe);
+    w->ms = now_ms() - t0;
+    return NULL;
+}
+
+static void test_through_the_dispatch_layer(void **state)
+{
+    (void)state;
+    char text[512], err[512];
+    snprintf(text, sizeof text,
+             "executor: { process: { image_store = \"%s/images\"; work_dir = \"%s/jobs-d\"; "
+             "kill_grace = \"200ms\"; }; };",
+             tmp, tmp);
+    struct lp_config *cfg;
+    struct lp_backend *b;
+    assert_int_equal(lp_config_load_string(text, "d.cfg", &cfg, err, sizeof err), 0);
+    if (lp_backend_open(cfg, "executor", "process", &b, err, sizeof err) != 0)
+        fail_msg("open: %s", err);
+    struct lp_plugin_error pe;
+    struct lp_executor_info info, direct;
+    assert_int_equal(lp_executor_describe(b, &info, &pe), LP_OK);
+    describe(&E, &direct);
+    assert_int_equal(info.attach, direct.attach);
+    assert_int_equal(info.enforces, direct.enforces);
+    assert_string_equal(info.runtime, direct.runtime);
+
+    const char *argv[] = {"/bin/sh", "-c", "echo ready; sleep 30"};
+    struct lp_job_spec spec = {
+        .struct_size = sizeof spec, .image = IMAGE, .entrypoint = argv, .entrypoint_count = 3};
+    struct lp_job_limits none = {.struct_size = sizeof none};
+    struct dispatch_waiter w = {.b = b};
+    if (lp_executor_submit(b, &spec, NULL, NULL, &none, &w.h, &pe) != LP_OK)
+        fail_msg("submit: %s", pe.message);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, dispatch_waiter_main, &w), 0);
+    /* Follow stdout until "ready": the job is running and the waiter is asleep. */
+    struct buf out = {0};
+    uint64_t next = 0, t0 = now_ms();
+    while (strstr(out.data, "ready\n") == NULL && now_ms() - t0 < 10000) {
+        assert_int_equal(
+            lp_executor_logs(b, &w.h, LP_STREAM_STDOUT, next, collect, &out, &next, &pe), LP_OK);
+        usleep(20000);
+    }
+    assert_string_equal(out.data, "ready\n");
+    assert_int_equal(next, 6);
+    t0 = now_ms();
+    assert_int_equal(lp_executor_cancel(b, &w.h, &pe), LP_OK);
+    assert_true(now_ms() - t0 < 1000); /* not queued behind the waiter */
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, LP_OK);
+    assert_int_equal(w.st.state, LP_JOB_CANCELLED);
+    assert_true(now_ms() - t0 < 5000);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(lp_executor_logs(b, &w.h, LP_STREAM_STDOUT, 2, collect, &out, &next, &pe),
+                     LP_OK);
+    assert_string_equal(out.data, "ady\n");
+    assert_int_equal(next, 6);
+    assert_int_equal(lp_executor_release(b, &w.h, &pe), LP_OK);
+    assert_int_equal(lp_executor_wait(b, &w.h, 10, &w.st, &pe), LP_EINVAL);
+    assert_non_null(strstr(pe.message, "no job"));
+    lp_backend_close(b);
+    lp_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +1273,16 @@ int main(void)
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_pids_limit),
         cmocka_unit_test(test_release_removes_files),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_data_dir_defaults),
+        cmocka_unit_test(test_wait_returns_when_the_job_ends_or_at_the_timeout),
+        cmocka_unit_test(test_wait_with_cancel_and_release_from_other_threads),
+        cmocka_unit_test(test_logs_from_follows_a_running_job),
+        cmocka_unit_test(test_oom_killed_job),
+        cmocka_unit_test(test_cpu_time_and_peak_memory),
+        cmocka_unit_test_teardown(test_usage_unknown_without_a_cgroup, close_second_instance),
+        cmocka_unit_test_teardown(test_early_cancel_leaves_no_process, close_second_instance),
+        cmocka_unit_test(test_through_the_dispatch_layer),
         cmocka_unit_test(test_startup_time),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -15,8 +15,8 @@
 /* The plugin's configuration (schema in process_plugin.c). */
 struct lp_process_config {
     const char *bwrap;        /* path of bubblewrap */
-    const char *image_store;  /* "" = $LILYPAD_HOME/images */
-    const char *work_dir;     /* per-job directories; "" = $LILYPAD_HOME/jobs */
+    const char *image_store;  /* "" = <data_dir>/images (host->data_dir) */
+    const char *work_dir;     /* per-job directories; "" = <data_dir>/jobs */
     uint64_t default_timeout; /* ms, when the job's limits give none */
     uint64_t kill_grace;      /* ms between SIGTERM and SIGKILL (needs a cgroup) */
     const char *rootfs;       /* auto | overlay | copy | readonly */
@@ -27,28 +27,40 @@ struct lp_process_config {
 enum lp_rootfs_mode { LP_ROOTFS_READONLY, LP_ROOTFS_COPY, LP_ROOTFS_OVERLAY };
 
 /* ---- cgroups (process_cgroup.c) ----------------------------------------------------------- */
-#define LP_CGROUP_MAX_DIRS 3
+#define LP_CGROUP_MAX_DIRS 4 /* v1: memory, pids, cpu, cpuacct; v2: one */
 
 struct lp_proc_cgroup {
     int version;                             /* 0 none, 1 or 2 */
     char dirs[LP_CGROUP_MAX_DIRS][PATH_MAX]; /* one per v1 hierarchy, one for v2 */
     size_t count;
-    bool memory, pids, cpu;    /* which limits the cgroup enforces */
-    char memory_dir[PATH_MAX]; /* where memory events are read */
+    bool memory, pids, cpu;     /* which limits the cgroup enforces */
+    char memory_dir[PATH_MAX];  /* memory events and peak usage; "" without a memory cgroup */
+    char cpuacct_dir[PATH_MAX]; /* CPU time (v1 cpuacct.usage, v2 cpu.stat); "" without */
 };
 
-/* Creates the job's cgroup(s) and writes the limits it can. Never fails: with no writable
- * cgroup it returns version 0 and the caller falls back to rlimits. */
+/* What a job used; 0 where it is not known. */
+struct lp_proc_usage {
+    uint64_t peak_memory_bytes;
+    uint64_t cpu_time_ns;
+};
+
+/* Creates the job's cgroup(s) and writes the limits it can. The memory and CPU-accounting
+ * cgroups are made even when the job sets no limit there, to measure its peak memory and CPU
+ * time. Never fails: with no writable cgroup it returns version 0 and the caller falls back to
+ * rlimits. */
 void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
                            const struct lp_job_limits *limits, uint32_t max_pids, bool allowed);
 /* In the forked child: moves the calling process into the cgroup(s). Async-signal-safe. */
 int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg);
-/* Signals every process in the cgroup; returns how many were signalled. */
-int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig);
+/* Signals every process in the cgroup but `spare` (0: none); returns how many were signalled
+ * (a process in several v1 hierarchies counts once per hierarchy). */
+int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig, pid_t spare);
 /* True when the kernel killed a process of the cgroup for exceeding its memory limit. */
 bool lp_proc_cgroup_oom(const struct lp_proc_cgroup *cg);
+/* The cgroup's peak memory and CPU time so far (members it cannot tell stay 0). */
+void lp_proc_cgroup_usage(const struct lp_proc_cgroup *cg, struct lp_proc_usage *u);
 void lp_proc_cgroup_destroy(struct lp_proc_cgroup *cg);
-/* "cgroup v1 (memory, pids, cpu)" or "rlimits" for the log. */
+/* "cgroup v1 (memory pids cpu)" or "rlimits (no writable cgroup)" for the log. */
 void lp_proc_cgroup_describe(const struct lp_proc_cgroup *cg, char *out, size_t len);
 
 /* ---- jobs (process_job.c) ---------------------------------------------------------------- */
@@ -81,6 +93,10 @@ struct lp_proc_job {
     int wake[2]; /* cancel() writes here */
     bool cancel_requested;
     struct lp_job_status status;
+    /* Threads blocked in wait() on this job; release() unlinks the job, sets `released`, wakes
+     * them and frees the job only once they have all left. */
+    unsigned waiters;
+    bool released;
 };
 
 struct lp_process {
@@ -89,20 +105,31 @@ struct lp_process {
     struct lp_image_store store;
     char work_dir[PATH_MAX];
     enum lp_rootfs_mode rootfs_mode;
+    struct lp_executor_info info; /* what describe() reports, settled at create */
     pthread_mutex_t lock;
-    pthread_cond_t changed;
+    pthread_cond_t changed; /* on CLOCK_MONOTONIC: a job changed state or left */
     struct lp_proc_job *jobs;
     uint64_t seq;
-    char last_error[512];
 };
 
+/* ---- errors (process_plugin.c) ------------------------------------------------------------ */
+/* Records the calling thread's last failure, which last_error() returns on that thread, and
+ * logs it as an error. */
+void lp_proc_set_error(const struct lp_process *p, const char *fmt, ...) LP_PRINTF(2, 3);
+
+/* ---- what this instance can do (process_describe.c) --------------------------------------- */
+/* Fills p->info: bubblewrap's version (run once), and the limits a probe cgroup, created and
+ * removed at once, shows this machine enforces. */
+void lp_proc_describe_init(struct lp_process *p);
+
 /* Prepares and starts a job (the monitor thread forks bwrap). LP_OK with *out filled, or an
- * error code with the reason in p->last_error. */
+ * error code with the reason recorded by lp_proc_set_error. */
 int lp_proc_job_start(struct lp_process *p, const struct lp_job_spec *spec, const char *inputs_dir,
                       const char *outputs_dir, const struct lp_job_limits *limits,
                       struct lp_proc_job **out);
-/* Asks a running job to stop (state CANCELLED). */
+/* Asks a running job to stop (state CANCELLED). The _locked form: caller holds owner->lock. */
 void lp_proc_job_cancel(struct lp_proc_job *job);
+void lp_proc_job_cancel_locked(struct lp_proc_job *job);
 /* Waits for the monitor, removes the job's files and cgroup, frees it (already unlinked). */
 void lp_proc_job_free(struct lp_proc_job *job);
 

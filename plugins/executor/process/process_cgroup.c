@@ -1,6 +1,7 @@
-/* Per-job cgroups for memory, pids and CPU limits: cgroup v2 when /sys/fs/cgroup is the
- * unified hierarchy and writable, else the v1 memory/pids/cpu hierarchies, else nothing (the
- * job then gets rlimits, see process_job.c). */
+/* Per-job cgroups for memory, pids and CPU limits, and for measuring a job's peak memory and
+ * CPU time: cgroup v2 when /sys/fs/cgroup is the unified hierarchy and writable, else the v1
+ * memory/pids/cpu/cpuacct hierarchies, else nothing (the job then gets rlimits and its usage
+ * comes from wait4(), see process_job.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,12 +51,17 @@ static bool try_v2(struct lp_proc_cgroup *cg, const char *job_id,
         return false;
     cg->count = 1;
     cg->version = 2;
+    /* cpu.stat is a core file of every v2 cgroup: CPU time needs no controller. */
+    snprintf(cg->cpuacct_dir, sizeof cg->cpuacct_dir, "%s", cg->dirs[0]);
+    /* The memory files appear only where the controller is enabled. */
+    snprintf(path, sizeof path, "%s/memory.current", cg->dirs[0]);
+    if (access(path, F_OK) == 0)
+        snprintf(cg->memory_dir, sizeof cg->memory_dir, "%s", cg->dirs[0]);
     char v[64];
-    if (limits->memory_bytes) {
+    if (limits->memory_bytes && cg->memory_dir[0]) {
         snprintf(v, sizeof v, "%llu", (unsigned long long)limits->memory_bytes);
         cg->memory = write_file(cg->dirs[0], "memory.max", v) == 0;
         (void)write_file(cg->dirs[0], "memory.swap.max", "0");
-        snprintf(cg->memory_dir, sizeof cg->memory_dir, "%s", cg->dirs[0]);
     }
     if (max_pids) {
         snprintf(v, sizeof v, "%u", max_pids);
@@ -68,19 +74,24 @@ static bool try_v2(struct lp_proc_cgroup *cg, const char *job_id,
     return true;
 }
 
-/* One v1 hierarchy: <root>/<controller>/lilypad/<job>. */
+/* One v1 hierarchy: <root>/<controller>/lilypad/<job>. Controllers mounted together
+ * (cpu,cpuacct behind two symlinks) share one directory, joined once. */
 static bool v1_dir(struct lp_proc_cgroup *cg, const char *controller, const char *job_id, char *out,
                    size_t len)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], hierarchy[PATH_MAX];
     snprintf(path, sizeof path, CG_ROOT "/%s", controller);
-    if (access(path, W_OK) != 0)
+    if (realpath(path, hierarchy) == NULL || access(hierarchy, W_OK) != 0)
         return false;
-    snprintf(path, sizeof path, CG_ROOT "/%s/lilypad", controller);
+    snprintf(path, sizeof path, "%s/lilypad", hierarchy);
     if (mkdir_one(path) != 0)
         return false;
-    snprintf(out, len, CG_ROOT "/%s/lilypad/%s", controller, job_id);
-    if (mkdir_one(out) != 0)
+    if (snprintf(out, len, "%s/lilypad/%s", hierarchy, job_id) >= (int)len || mkdir_one(out) != 0)
+        return false;
+    for (size_t i = 0; i < cg->count; i++)
+        if (strcmp(cg->dirs[i], out) == 0)
+            return true;
+    if (cg->count == LP_CGROUP_MAX_DIRS)
         return false;
     snprintf(cg->dirs[cg->count++], sizeof cg->dirs[0], "%s", out);
     return true;
@@ -90,11 +101,14 @@ static void try_v1(struct lp_proc_cgroup *cg, const char *job_id,
                    const struct lp_job_limits *limits, uint32_t max_pids)
 {
     char dir[PATH_MAX], v[64];
-    if (limits->memory_bytes && v1_dir(cg, "memory", job_id, dir, sizeof dir)) {
-        snprintf(v, sizeof v, "%llu", (unsigned long long)limits->memory_bytes);
-        cg->memory = write_file(dir, "memory.limit_in_bytes", v) == 0;
-        (void)write_file(dir, "memory.memsw.limit_in_bytes", v); /* absent without swap acct */
+    if (v1_dir(cg, "memory", job_id, dir, sizeof dir)) {
         snprintf(cg->memory_dir, sizeof cg->memory_dir, "%s", dir);
+        if (limits->memory_bytes) {
+            snprintf(v, sizeof v, "%llu", (unsigned long long)limits->memory_bytes);
+            cg->memory = write_file(dir, "memory.limit_in_bytes", v) == 0;
+            (void)write_file(dir, "memory.memsw.limit_in_bytes", v); /* absent without swap
+                                                                         accounting */
+        }
     }
     if (max_pids && v1_dir(cg, "pids", job_id, dir, sizeof dir)) {
         snprintf(v, sizeof v, "%u", max_pids);
@@ -105,6 +119,8 @@ static void try_v1(struct lp_proc_cgroup *cg, const char *job_id,
         cg->cpu = write_file(dir, "cpu.cfs_period_us", "100000") == 0 &&
                   write_file(dir, "cpu.cfs_quota_us", v) == 0;
     }
+    if (v1_dir(cg, "cpuacct", job_id, dir, sizeof dir))
+        snprintf(cg->cpuacct_dir, sizeof cg->cpuacct_dir, "%s", dir);
     if (cg->count > 0)
         cg->version = 1;
 }
@@ -141,7 +157,7 @@ int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg)
     return rc;
 }
 
-int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig)
+int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig, pid_t spare)
 {
     int count = 0;
     for (size_t i = 0; i < cg->count; i++) {
@@ -152,7 +168,7 @@ int lp_proc_cgroup_signal(const struct lp_proc_cgroup *cg, int sig)
             continue;
         long pid;
         while (fscanf(f, "%ld", &pid) == 1)
-            if (pid > 0 && kill((pid_t)pid, sig) == 0)
+            if (pid > 0 && pid != spare && kill((pid_t)pid, sig) == 0)
                 count++;
         fclose(f);
     }
@@ -194,6 +210,29 @@ bool lp_proc_cgroup_oom(const struct lp_proc_cgroup *cg)
     return read_key(cg->memory_dir, "memory.failcnt", "") > 0;
 }
 
+void lp_proc_cgroup_usage(const struct lp_proc_cgroup *cg, struct lp_proc_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    long long v = -1;
+    if (cg->memory_dir[0] != '\0')
+        /* v2's memory.peak needs Linux 5.19; without it the caller falls back to wait4(). */
+        v = read_key(cg->memory_dir, cg->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes",
+                     "");
+    if (v > 0)
+        u->peak_memory_bytes = (uint64_t)v;
+    v = -1;
+    if (cg->cpuacct_dir[0] != '\0') {
+        if (cg->version == 2) {
+            v = read_key(cg->cpuacct_dir, "cpu.stat", "usage_usec");
+            v = v > 0 ? v * 1000 : v;
+        } else {
+            v = read_key(cg->cpuacct_dir, "cpuacct.usage", "");
+        }
+    }
+    if (v > 0)
+        u->cpu_time_ns = (uint64_t)v;
+}
+
 void lp_proc_cgroup_destroy(struct lp_proc_cgroup *cg)
 {
     /* The PID namespace's last processes may still be exiting: a short grace for EBUSY. */
@@ -209,6 +248,18 @@ void lp_proc_cgroup_describe(const struct lp_proc_cgroup *cg, char *out, size_t 
         snprintf(out, len, "rlimits (no writable cgroup)");
         return;
     }
-    snprintf(out, len, "cgroup v%d (%s%s%s)", cg->version, cg->memory ? "memory " : "",
-             cg->pids ? "pids " : "", cg->cpu ? "cpu" : "");
+    const char *names[3];
+    size_t n = 0;
+    if (cg->memory)
+        names[n++] = "memory";
+    if (cg->pids)
+        names[n++] = "pids";
+    if (cg->cpu)
+        names[n++] = "cpu";
+    if (n == 0) {
+        snprintf(out, len, "cgroup v%d (accounting only)", cg->version);
+        return;
+    }
+    snprintf(out, len, "cgroup v%d (%s%s%s%s%s)", cg->version, names[0], n > 1 ? " " : "",
+             n > 1 ? names[1] : "", n > 2 ? " " : "", n > 2 ? names[2] : "");
 }
