@@ -405,11 +405,13 @@ static int job_network(const struct deal_ctx *c, const struct lp_job_plan *plan,
     return -1;
 }
 
-/* How a job the executor finished ended, for the result's termination. The one place that maps
- * the executor's job status to it: an out-of-memory kill belongs here once the status reports
- * one. */
+/* How a job the executor finished ended, for the result's termination: the one place that maps
+ * the executor's job status to it. An out-of-memory kill is a state of its own (the executor's
+ * oom_killed flag), not an exit status 137 the job creator would have to guess from. */
 static uint32_t termination_of(const struct lp_job_status *st)
 {
+    if (st->oom_killed && (st->state == LP_JOB_EXITED || st->state == LP_JOB_FAILED))
+        return LP_TERMINATION_OOM_KILLED;
     switch (st->state) {
     case LP_JOB_EXITED:
         return LP_TERMINATION_EXITED;
@@ -420,6 +422,21 @@ static uint32_t termination_of(const struct lp_job_status *st)
     default: /* LP_JOB_FAILED: it could not run */
         return LP_TERMINATION_NOT_RUN;
     }
+}
+
+/* "memory limit 16.0 MiB reached (peak 16.0 MiB)", for a job killed out of memory. */
+static void describe_oom(const struct lp_job_plan *plan, const struct lp_job_status *st,
+                         char *error, size_t cap)
+{
+    const double mib = 1024.0 * 1024.0;
+    char peak[48] = "";
+    if (st->peak_memory_bytes)
+        snprintf(peak, sizeof peak, " (peak %.1f MiB)", (double)st->peak_memory_bytes / mib);
+    if (plan->ram_bytes)
+        snprintf(error, cap, "memory limit %.1f MiB reached%s", (double)plan->ram_bytes / mib,
+                 peak);
+    else
+        snprintf(error, cap, "the machine ran out of memory%s", peak);
 }
 
 /* Runs (or, with a handle from the journal, keeps polling) the job to its end. Returns 0 with
@@ -476,6 +493,8 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
     switch (st.state) {
     case LP_JOB_EXITED:
         c->j.exit_code = st.exit_code;
+        if (c->termination == LP_TERMINATION_OOM_KILLED)
+            describe_oom(plan, &st, error, cap);
         break;
     case LP_JOB_TIMED_OUT:
         c->j.exit_code = EXIT_KILLED;

@@ -27,6 +27,12 @@ e2e_fail() {
     exit 1
 }
 
+# e2e_skip REASON: this machine cannot run the case; ctest reports it skipped, with the reason.
+e2e_skip() {
+    printf '%s: SKIP: %s\n' "$E2E_NAME" "$*" >&2
+    exit 77
+}
+
 e2e_now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 # e2e_stop PID [GRACE_S]: SIGTERM, then SIGKILL after GRACE_S (default 5), then reap. Sets
@@ -148,13 +154,14 @@ e2e_init() {
     E2E_JC_ADDR=$("$LILYPAD" key show "$E2E_T/jc.key")
 }
 
-# e2e_module NAME SCRIPT: a folder module on the cowsay image (busybox) running `sh -c SCRIPT`.
+# e2e_module NAME SCRIPT [RAM_MB]: a folder module on the cowsay image (busybox) running
+# `sh -c SCRIPT`, asking for RAM_MB of memory (default 64).
 # SCRIPT must not hold quotes or backslashes (it is pasted into JSON as is).
 e2e_module() {
-    local dir=$E2E_T/modules/$1
+    local dir=$E2E_T/modules/$1 ram=${3:-64}
     mkdir -p "$dir"
     cat >"$dir/lilypad_module.json.tmpl" <<EOF
-{"machine": {"gpu": 0, "cpu": 500, "ram": 64},
+{"machine": {"gpu": 0, "cpu": 500, "ram": $ram},
  "job": {"APIVersion": "V1beta1", "Spec": {
   "Docker": {"Image": "lilypad-example/cowsay:v1",
              "Entrypoint": ["/bin/sh", "-c", "$2"]},
