@@ -5,6 +5,7 @@
  * reason, and a provider killed with SIGKILL mid-job fails that deal clearly on restart.
  * Also the pure parts: allow/deny matching, tar blobs, journal, wei parsing.
  * Needs /usr/bin/bwrap and busybox-static (scripts/install-deps.sh). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -290,6 +291,35 @@ static void test_denied_module_refused(void **state)
     lp_result_free(&r);
 }
 
+/* How many processes have `text` in their command line (/proc/<pid>/cmdline). */
+static int processes_mentioning(const char *text)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        for (ssize_t i = 0; i < len; i++)
+            if (buf[i] == '\0')
+                buf[i] = ' ';
+        buf[len > 0 ? len : 0] = '\0';
+        if (strstr(buf, text))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static void test_killed_mid_job_fails_clearly(void **state)
 {
     (void)state;
@@ -336,6 +366,13 @@ static void test_killed_mid_job_fails_clearly(void **state)
     struct prov_thread t;
     start_provider(&t, cfg, true);
     join_provider(&t);
+    /* Nothing of the killed provider's job runs on: bwrap dies with it, and where a cgroup
+     * holds the job, the restarted executor kills what the sandbox left. */
+    char jobs_dir[300];
+    snprintf(jobs_dir, sizeof jobs_dir, "%s/jobs%d/", tmp, cfg_counter);
+    int left = processes_mentioning(jobs_dir);
+    if (left != 0)
+        fail_msg("%d processes of the killed provider's job are still running", left);
     struct lp_result r;
     int st;
     result_of(deal, &r, &st);

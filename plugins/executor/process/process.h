@@ -50,6 +50,14 @@ struct lp_proc_usage {
  * rlimits. */
 void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
                            const struct lp_job_limits *limits, uint32_t max_pids, bool allowed);
+/* Removes the job cgroups a dead process left behind (a provider killed with SIGKILL), killing
+ * what still runs in them: bwrap's sandbox init does not die with bwrap's parent, so without
+ * this a killed provider's jobs would run on, unlimited by any timeout. Returns the number of
+ * cgroups removed; *processes the number of processes killed. Root only; 0 otherwise. */
+int lp_proc_cgroup_sweep(int *processes);
+/* Kills the sandboxes of jobs of this work_dir whose executor died (process_orphans.c);
+ * returns how many. */
+int lp_proc_kill_orphans(const char *bwrap, const char *work_dir);
 /* In the forked child: moves the calling process into the cgroup(s). Async-signal-safe. */
 int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg);
 /* Signals every process in the cgroup but `spare` (0: none); returns how many were signalled

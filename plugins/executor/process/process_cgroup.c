@@ -131,10 +131,77 @@ void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
     memset(cg, 0, sizeof *cg);
     if (!allowed || geteuid() != 0)
         return;
-    if (try_v2(cg, job_id, limits, max_pids))
+    /* Named after the process that owns the job, so a later run can tell whose it is. */
+    char name[128];
+    snprintf(name, sizeof name, "%ld-%s", (long)getpid(), job_id);
+    if (try_v2(cg, name, limits, max_pids))
         return;
     cg->count = 0;
-    try_v1(cg, job_id, limits, max_pids);
+    try_v1(cg, name, limits, max_pids);
+}
+
+/* The owner's pid in a job cgroup's name ("<pid>-p3-..." or "probe-<pid>-1"); 0 if none. */
+static long owner_of(const char *name)
+{
+    if (strncmp(name, "probe-", 6) == 0)
+        name += 6;
+    char *end;
+    long pid = strtol(name, &end, 10);
+    return end != name && *end == '-' && pid > 0 ? pid : 0;
+}
+
+/* Kills what is left in one orphaned job cgroup and removes it; the number killed. */
+static int reap_cgroup(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    int killed = 0;
+    for (int pass = 0; pass < 50; pass++) {
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+            break;
+        long pid;
+        int seen = 0;
+        while (fscanf(f, "%ld", &pid) == 1)
+            if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+                seen++;
+        fclose(f);
+        killed += pass == 0 ? seen : 0;
+        if (rmdir(dir) == 0 || errno != EBUSY)
+            break;
+        usleep(10000);
+    }
+    return killed;
+}
+
+int lp_proc_cgroup_sweep(int *processes)
+{
+    static const char *const hierarchies[] = {CG_ROOT, CG_ROOT "/memory", CG_ROOT "/pids",
+                                              CG_ROOT "/cpu", CG_ROOT "/cpuacct"};
+    int removed = 0;
+    *processes = 0;
+    if (geteuid() != 0)
+        return 0;
+    for (size_t h = 0; h < sizeof hierarchies / sizeof hierarchies[0]; h++) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/lilypad", hierarchies[h]);
+        DIR *d = opendir(dir);
+        if (d == NULL)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            long owner = owner_of(e->d_name);
+            /* A live owner (or a pid now reused by another process) keeps its cgroups. */
+            if (owner == 0 || kill((pid_t)owner, 0) == 0 || errno != ESRCH)
+                continue;
+            char path[PATH_MAX + 256];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            *processes += reap_cgroup(path);
+            removed++;
+        }
+        closedir(d);
+    }
+    return removed;
 }
 
 int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -275,8 +276,14 @@ static void set_limit(int resource, uint64_t value)
 }
 
 /* Runs in the forked child: only async-signal-safe calls (plus mount/unshare). */
-static void child_exec(struct lp_proc_job *job, int out_fd, int err_fd, int status_fd)
+static void child_exec(struct lp_proc_job *job, int out_fd, int err_fd, int status_fd, pid_t parent)
 {
+    /* bwrap's --die-with-parent ties the sandbox to bwrap, not bwrap to us: if the process
+     * running the plugin is SIGKILLed, bwrap would live on as an orphan (and one caught in its
+     * set-up blocks forever). The kernel kills it when our forking thread dies; the getppid()
+     * check closes the window where we died before prctl() ran. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(126);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
@@ -403,12 +410,12 @@ static void *monitor(void *arg)
     out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     snprintf(path, sizeof path, "%s/stderr", job->dir);
     err_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid_t pid = -1;
+    pid_t pid = -1, parent = getpid();
     int fork_errno = 0;
     if (out_fd >= 0 && err_fd >= 0 && pipe2(status_pipe, O_CLOEXEC) == 0) {
         pid = fork();
         if (pid == 0)
-            child_exec(job, out_fd, err_fd, status_pipe[1]);
+            child_exec(job, out_fd, err_fd, status_pipe[1], parent);
         fork_errno = errno;
     } else {
         fork_errno = errno;

@@ -166,6 +166,19 @@ static int process_create(const struct lp_host *host, const void *config, void *
     }
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&p->lock, NULL);
+    int orphans = lp_proc_kill_orphans(cfg->bwrap, p->work_dir);
+    if (orphans > 0)
+        host->log(host, LP_LOG_WARN,
+                  "killed %d sandbox%s of jobs in %s left running by a process that died", orphans,
+                  orphans == 1 ? "" : "es", p->work_dir);
+    if (strcmp(cfg->cgroup, "none") != 0) {
+        int killed = 0, removed = lp_proc_cgroup_sweep(&killed);
+        if (removed > 0)
+            host->log(host, LP_LOG_WARN,
+                      "removed %d job cgroup%s left by a process that died, and killed the %d "
+                      "process%s still running in them",
+                      removed, removed == 1 ? "" : "s", killed, killed == 1 ? "" : "es");
+    }
     lp_proc_describe_init(p);
     host->log(host, LP_LOG_INFO, "images in %s, jobs in %s, rootfs by %s; %s", p->store.dir,
               p->work_dir, rootfs_modes[mode], p->info.runtime);
