@@ -36,7 +36,23 @@ run_suite() { # build-dir extra-cmake-args...
     local dir=$1; shift
     cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
     cmake --build "$dir" -j "$jobs"
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" | tee "$dir/ctest-output.txt"
+    skip_reasons "$dir"
+}
+
+# ctest names the tests it skipped but not why: print each one's reason from its output (its
+# "skipped: ..." lines, else its first line).
+skip_reasons() { # build-dir
+    local name
+    for name in $(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$1/ctest-output.txt"); do
+        awk -v t="$name" '
+            /^[0-9]+\/[0-9]+ Test: / { cur = $3; out = 0; next }
+            cur != t { next }
+            /^Output:$/ { getline; out = 1; next }
+            /^<end of output>$/ { if (!n && first != "") print "  " t ": " first; exit }
+            out && /^skipped: / { print "  " t ": " substr($0, 10); n++ }
+            out && first == "" { first = $0 }' "$1/Testing/Temporary/LastTest.log" | sort -u
+    done
 }
 
 echo "== build and test (RelWithDebInfo)"
