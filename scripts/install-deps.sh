@@ -12,13 +12,20 @@ packages=(
     libcmocka-dev clang clang-format libclang-rt-14-dev libarchive-dev
     bubblewrap busybox-static nodejs
     ipfs-cid
+    npm  # Debian's nodejs does not pull it; the ethers.js cross-check runs `npm ci`
+    curl # the end-to-end tests send their requests with it
 )
 if [[ " $* " == *" --gpu "* ]]; then
     packages+=(hipcc libamdhip64-dev)
 fi
 
+# A command that may come from another package: NodeSource's nodejs bundles npm (and
+# conflicts with Debian's npm package), so npm on the PATH is enough.
+command_satisfies() { [[ $1 == npm ]] && command -v npm >/dev/null 2>&1; }
+
 missing=()
 for p in "${packages[@]}"; do
+    command_satisfies "$p" && continue
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the build needs, builds, and runs the whole
 # suite twice: a normal build, then an ASan+UBSan build. With --fuzz it also runs every
-# libFuzzer target for a short bounded time (CI does).
-#   scripts/test.sh [--fuzz] [--fuzz-seconds N]
+# libFuzzer target for a short bounded time (CI does). With --all-plugins the normal build pins
+# every WITH_<PLUGIN> option ON, so a missing toolchain (nvcc, hipcc) stops the build instead of
+# skipping its plugin (CI does); by default each is AUTO: built where its toolchain is found.
+#   scripts/test.sh [--all-plugins] [--fuzz] [--fuzz-seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fuzz=0
+plain_args=()
 fuzz_seconds=${LILYPAD_FUZZ_SECONDS:-20}
 while (($#)); do
     case "$1" in
+    --all-plugins)
+        # every option plugins/*/*/CMakeLists.txt declares, so a new plugin is pinned too
+        for opt in $(grep -rhoE 'lp_plugin_wanted\(WITH_[A-Z0-9_]+' plugins | cut -d'(' -f2 | sort -u); do
+            plain_args+=("-D$opt=ON")
+        done ;;
     --fuzz) fuzz=1 ;;
     --fuzz-seconds) fuzz_seconds=$2; shift ;;
-    *) echo "usage: scripts/test.sh [--fuzz] [--fuzz-seconds N]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--all-plugins] [--fuzz] [--fuzz-seconds N]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -28,11 +36,27 @@ run_suite() { # build-dir extra-cmake-args...
     local dir=$1; shift
     cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
     cmake --build "$dir" -j "$jobs"
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" | tee "$dir/ctest-output.txt"
+    skip_reasons "$dir"
+}
+
+# ctest names the tests it skipped but not why: print each one's reason from its output (its
+# "skipped: ..." lines, else its first line).
+skip_reasons() { # build-dir
+    local name
+    for name in $(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$1/ctest-output.txt"); do
+        awk -v t="$name" '
+            /^[0-9]+\/[0-9]+ Test: / { cur = $3; out = 0; next }
+            cur != t { next }
+            /^Output:$/ { getline; out = 1; next }
+            /^<end of output>$/ { if (!n && first != "") print "  " t ": " first; exit }
+            out && /^skipped: / { print "  " t ": " substr($0, 10); n++ }
+            out && first == "" { first = $0 }' "$1/Testing/Temporary/LastTest.log" | sort -u
+    done
 }
 
 echo "== build and test (RelWithDebInfo)"
-run_suite build
+run_suite build "${plain_args[@]}"
 echo "== build and test under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLP_SANITIZE=ON -DWITH_CUDA=OFF -DWITH_ROCM=OFF

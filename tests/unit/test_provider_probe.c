@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "skip_reason.h"
+
 #include "provider/probe.h"
 
 #define LILYPAD LP_BINARY_DIR "/bin/lilypad"
@@ -98,8 +100,7 @@ static void test_other_file_system(void **state)
     struct statvfs here, shm;
     if (statvfs("/dev/shm", &shm) != 0 || statvfs(tmp, &here) != 0 || shm.f_fsid == here.f_fsid ||
         (uint64_t)shm.f_blocks * shm.f_frsize == total_bytes(tmp)) {
-        printf("skipped: no /dev/shm on a file system of another size than %s\n", tmp);
-        skip();
+        lp_skip_because("no /dev/shm on a file system of another size than %s", tmp);
     }
     struct lp_probe p;
     char err[256];
@@ -150,5 +151,5 @@ int main(void)
         cmocka_unit_test(test_other_file_system),
         cmocka_unit_test(test_cli_probe_names_the_data_folder),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return lp_tests_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "skip_reason.h"
+
 #include "crypto/key.h"
 #include "util/hex.h"
 #include "wire/object.h"
@@ -45,8 +47,7 @@ static void test_ethers_recovers_our_signer(void **state)
     (void)state;
     const char *skip = getenv("LILYPAD_SKIP_ETHERS");
     if (skip != NULL && strcmp(skip, "1") == 0) {
-        printf("skipped: LILYPAD_SKIP_ETHERS=1 (ethers.js cross-check not run)\n");
-        skip();
+        lp_skip_because("LILYPAD_SKIP_ETHERS=1 (ethers.js cross-check not run)");
     }
     struct stat st;
     if (stat(ETHERS_DIR "/node_modules/ethers/package.json", &st) != 0)
@@ -91,5 +92,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ethers_recovers_our_signer),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return lp_tests_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }
