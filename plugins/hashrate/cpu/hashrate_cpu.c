@@ -376,7 +376,7 @@ static const struct lp_hashrate_ops cpu_ops = {
     .mine = cpu_mine,
 };
 
-LP_PLUGIN_DEFINE(hashrate, cpu, "0.1.0",
+LP_PLUGIN_DEFINE(hashrate, cpu, "0.2.0",
                  "Keccak-256 proof of work on all CPU cores (AVX-512 x8, AVX2 x4, portable C)",
                  "MIT", cpu_ops, cpu_schema, struct cpu_config,
                  LP_CAP_THREADSAFE | LP_CAP_MULTI_INSTANCE | LP_CAP_CANCEL)
