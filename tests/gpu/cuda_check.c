@@ -8,10 +8,15 @@
  * correct: for each rotation mode, fresh random challenges and nonce bases (one just below a
  *          64-bit carry), an easy target: the set of winners and hashes_done must equal a CPU
  *          brute force over the same range; also a tiny hit list (16) to force range splitting.
+ *          Every run first checks each device's identity: index i for device i, a PCI bus ID
+ *          in sysfs form that names a device under /sys/bus/pci/devices, an NVIDIA UUID that
+ *          nvidia-smi reports for the same bus ID, and device_info writing nothing past an ABI
+ *          1.0 struct_size.
  * bench:   GH/s per rotation mode and launch shape, with the SM clock nvidia-smi reports right
  *          after each run and the % of SMs x 64 x clock / 4100 ops per hash.
  * Exit status: 0 all good, 1 a mismatch or a plugin error, 77 no usable device (skip).
  */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -19,9 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lilypad/hashrate.h>
 
+#include "../../plugins/hashrate/common/gpu_ids.h"
 #include "crypto/keccak.h"
 
 #define SKIP 77
@@ -323,6 +330,88 @@ static void run_bench(double seconds)
     bench_one("shf", "pair", 64, 0, 512, seconds);
 }
 
+/* The UUID nvidia-smi gives the GPU at bus ID `bus` (sysfs form), or "" when it cannot say. */
+static void smi_uuid_of(const char *bus, char *out, size_t cap)
+{
+    out[0] = '\0';
+    FILE *p =
+        popen("nvidia-smi --query-gpu=pci.bus_id,uuid --format=csv,noheader 2>/dev/null", "r");
+    if (p == NULL)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, p)) {
+        char *comma = strchr(line, ',');
+        if (comma == NULL)
+            continue;
+        *comma = '\0';
+        char *uuid = comma + 1;
+        while (isspace((unsigned char)*uuid))
+            uuid++;
+        uuid[strcspn(uuid, " \r\n")] = '\0';
+        char norm[32];
+        if (lp_gpu_pci_bus_id_normalise(line, norm, sizeof norm) == 0 && strcmp(norm, bus) == 0)
+            snprintf(out, cap, "%s", uuid);
+    }
+    pclose(p);
+}
+
+/* Each device's identity, as an executor will use it to find the same GPU. */
+static int check_identity(void *inst, bool nvidia)
+{
+    int bad = 0;
+    uint32_t n = 0;
+    ops->device_count(inst, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        struct lp_hashrate_device d = {.struct_size = sizeof d};
+        if (ops->device_info(inst, i, &d) != LP_OK) {
+            printf("FAIL device %u: device_info: %s\n", i, ops->life.last_error(inst));
+            bad = 1;
+            continue;
+        }
+        char norm[32], path[96];
+        if (d.index != i) {
+            printf("FAIL device %u: index %u\n", i, d.index);
+            bad = 1;
+        }
+        snprintf(path, sizeof path, "/sys/bus/pci/devices/%s", d.pci_bus_id);
+        if (lp_gpu_pci_bus_id_normalise(d.pci_bus_id, norm, sizeof norm) != 0 ||
+            strcmp(norm, d.pci_bus_id) != 0 || access(path, F_OK) != 0) {
+            printf("FAIL device %u: pci_bus_id \"%s\" is not a PCI device in sysfs form\n", i,
+                   d.pci_bus_id);
+            bad = 1;
+        }
+        if (nvidia) {
+            char smi[64];
+            smi_uuid_of(d.pci_bus_id, smi, sizeof smi);
+            if (strncmp(d.uuid, "GPU-", 4) != 0 || strlen(d.uuid) != 40 ||
+                (smi[0] && strcmp(smi, d.uuid) != 0)) {
+                printf("FAIL device %u: uuid \"%s\", nvidia-smi says \"%s\"\n", i, d.uuid, smi);
+                bad = 1;
+            }
+        }
+        printf("device %u: pci_bus_id %s, uuid %s\n", i, d.pci_bus_id,
+               d.uuid[0] ? d.uuid : "(none)");
+        /* an ABI 1.0 core's struct ends before pci_bus_id: nothing past it is written */
+        unsigned char buf[sizeof d + 64];
+        memset(buf, 0xa5, sizeof buf);
+        struct lp_hashrate_device *old = (struct lp_hashrate_device *)buf;
+        const uint32_t v1_0 = (uint32_t)offsetof(struct lp_hashrate_device, pci_bus_id);
+        old->struct_size = v1_0;
+        if (ops->device_info(inst, i, old) != LP_OK || old->struct_size != v1_0) {
+            printf("FAIL device %u: device_info with an ABI 1.0 struct_size\n", i);
+            bad = 1;
+        }
+        for (size_t k = v1_0; k < sizeof buf; k++) {
+            if (buf[k] != 0xa5) {
+                printf("FAIL device %u: byte %zu past struct_size %u written\n", i, k, v1_0);
+                bad = 1;
+                break;
+            }
+        }
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -360,8 +449,8 @@ int main(int argc, char **argv)
                d.name, d.compute_units, d.clock_mhz, (double)d.memory_bytes / (1u << 30),
                (double)d.peak_hashes_per_s / 1e9, d.detail);
     }
+    int bad = check_identity(inst, strcmp(desc->name, "cuda") == 0);
     ops->life.destroy(inst);
-    int bad = 0;
     if (strcmp(what, "correct") == 0 || strcmp(what, "all") == 0)
         bad |= run_correct();
     if (strcmp(what, "bench") == 0 || strcmp(what, "all") == 0)

@@ -1,7 +1,10 @@
 /* verifier/ledger driven through its descriptor, as the core drives it: the schema applied by
  * the core's config code, a mock host whose realtime clock the test moves, every legal deal
  * transition, every illegal one refused with its message, durability across reopen, PoW
- * checks, and concurrent record_result calls. */
+ * checks, and concurrent record_result calls; and through the core's dispatch layer
+ * (core/dispatch/verifier.h): who may call what (the acting party of each call), the calls the
+ * provider, the mediator and the solver make, cancellation of a call waiting for a lock, the
+ * default path from the core's data directory, and last_error() per thread. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +25,9 @@
 
 #include "config/config.h"
 #include "crypto/keccak.h"
+#include "dispatch/verifier.h"
+#include "host/host.h"
+#include "loader/backend.h"
 #include "util/hex.h"
 
 const struct lp_plugin *lp_plugin_descriptor_verifier_ledger(void);
@@ -51,6 +58,22 @@ static uint64_t mock_realtime(const struct lp_host *host)
     return atomic_load(&mock_now_ns);
 }
 
+/* NULL: the host offers no data directory. */
+static const char *mock_data_dir_path;
+
+static const char *mock_data_dir(const struct lp_host *host)
+{
+    (void)host;
+    return mock_data_dir_path;
+}
+
+/* The core's own answer: the call's token, its deadline, the process. */
+static int mock_call_cancelled(const struct lp_host *host, const struct lp_call *call)
+{
+    (void)host;
+    return lp_call_cancelled(call);
+}
+
 static const struct lp_host mock_host = {
     .struct_size = sizeof(struct lp_host),
     .abi_major = LP_ABI_MAJOR,
@@ -58,7 +81,14 @@ static const struct lp_host mock_host = {
     .log = mock_log,
     .realtime_ns = mock_realtime,
     .monotonic_ns = mock_realtime,
+    .data_dir = mock_data_dir,
+    .call_cancelled = mock_call_cancelled,
 };
+
+/* The node acting for itself: a call context with the all-zero actor, which no rule checks.
+ * The state-machine tests below use it; the actor rules have their own tests. */
+static const struct lp_call node_call = {.struct_size = sizeof(struct lp_call)};
+#define NODE (&node_call)
 
 /* ---- fixture: a temporary directory, the plugin's config, one instance ---- */
 
@@ -188,7 +218,7 @@ static uint32_t state_of(struct fx *f, int seed)
     struct lp_deal_record d;
     memset(&d, 0, sizeof(d));
     d.struct_size = sizeof(d);
-    assert_int_equal(f->ops->read_deal(f->inst, id, &d), LP_OK);
+    assert_int_equal(f->ops->read_deal_v2(f->inst, NODE, id, &d), LP_OK);
     assert_memory_equal(d.deal_id, id, 32);
     return d.state;
 }
@@ -235,18 +265,18 @@ static int apply(struct fx *f, int seed, int op)
     switch (op) {
     case OP_RESULT: {
         struct lp_result_record r = result(seed, 0);
-        return f->ops->record_result(f->inst, &r);
+        return f->ops->record_result_v2(f->inst, NODE, &r);
     }
     case OP_ACCEPT:
-        return f->ops->accept_result(f->inst, id);
+        return f->ops->accept_result_v2(f->inst, NODE, id);
     case OP_CHALLENGE:
-        return f->ops->challenge_result(f->inst, id, MED);
+        return f->ops->challenge_result_v2(f->inst, NODE, id, MED);
     case OP_VERDICT_ACCEPT:
-        return f->ops->mediation_verdict(f->inst, id, true);
+        return f->ops->mediation_verdict_v2(f->inst, NODE, id, true);
     case OP_VERDICT_REJECT:
-        return f->ops->mediation_verdict(f->inst, id, false);
+        return f->ops->mediation_verdict_v2(f->inst, NODE, id, false);
     default:
-        return f->ops->cancel_deal(f->inst, id, cancel_targets[op - OP_CANCEL_FIRST]);
+        return f->ops->cancel_deal_v2(f->inst, NODE, id, cancel_targets[op - OP_CANCEL_FIRST]);
     }
 }
 
@@ -298,7 +328,7 @@ static int64_t expected(uint32_t s, int op)
 static void reach(struct fx *f, int seed, uint32_t s)
 {
     struct lp_agreement a = agreement(seed);
-    assert_int_equal(f->ops->record_agreement(f->inst, &a), LP_OK);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &a), LP_OK);
     static const struct {
         uint32_t state;
         int path[3];
@@ -395,7 +425,28 @@ static void test_descriptor(void **state)
     assert_int_equal(p->concern, LP_CONCERN_VERIFIER);
     assert_string_equal(p->name, "ledger");
     assert_true(p->caps & LP_CAP_THREADSAFE);
+    assert_true(p->caps & LP_CAP_CANCEL);
     assert_int_equal(p->ops_size, sizeof(struct lp_verifier_ops));
+    /* A 1.1 plugin provides the 1.1 forms only. */
+    const struct lp_verifier_ops *ops = p->ops;
+    assert_null(ops->record_agreement);
+    assert_null(ops->record_result);
+    assert_null(ops->accept_result);
+    assert_null(ops->challenge_result);
+    assert_null(ops->mediation_verdict);
+    assert_null(ops->cancel_deal);
+    assert_null(ops->read_deal);
+    assert_null(ops->pow_new_round);
+    assert_null(ops->pow_submit);
+    assert_non_null(ops->record_agreement_v2);
+    assert_non_null(ops->record_result_v2);
+    assert_non_null(ops->accept_result_v2);
+    assert_non_null(ops->challenge_result_v2);
+    assert_non_null(ops->mediation_verdict_v2);
+    assert_non_null(ops->cancel_deal_v2);
+    assert_non_null(ops->read_deal_v2);
+    assert_non_null(ops->pow_new_round_v2);
+    assert_non_null(ops->pow_submit_v2);
     char err[256];
     if (lp_config_check_schema(p->config_schema, p->config_size, err, sizeof(err)) != 0)
         fail_msg("%s", err);
@@ -462,44 +513,44 @@ static void test_agreement_rules(void **state)
 {
     struct fx *f = *state;
     struct lp_agreement a = agreement(1);
-    assert_int_equal(f->ops->record_agreement(f->inst, &a), LP_OK);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &a), LP_OK);
     assert_int_equal(state_of(f, 1), LP_DEAL_AGREED);
     /* Identical terms: idempotent, no second event. */
-    assert_int_equal(f->ops->record_agreement(f->inst, &a), LP_OK);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &a), LP_OK);
     assert_int_equal(count_events(f, 1), 1);
 
     char id[67];
     lp_hex_encode_0x(a.deal_id, 32, id);
     struct lp_agreement b = a;
     b.price[31] = 11;
-    assert_int_equal(f->ops->record_agreement(f->inst, &b), LP_EINVAL);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &b), LP_EINVAL);
     const char *msg = f->ops->life.last_error(f->inst);
     assert_non_null(strstr(msg, id));
     assert_non_null(strstr(msg, "price"));
     assert_non_null(strstr(msg, "DealAgreed"));
     b = a;
     b.judge_timeout_s++;
-    assert_int_equal(f->ops->record_agreement(f->inst, &b), LP_EINVAL);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &b), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "judge_timeout_s"));
 
     /* Members as LilypadStorage.ensureDeal checks them. */
     struct lp_agreement c = agreement(2);
     memcpy(c.resource_provider, c.job_creator, 20);
-    assert_int_equal(f->ops->record_agreement(f->inst, &c), LP_EINVAL);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &c), LP_EINVAL);
     c = agreement(2);
     memset(c.job_creator, 0, 20);
-    assert_int_equal(f->ops->record_agreement(f->inst, &c), LP_EINVAL);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &c), LP_EINVAL);
     c = agreement(2);
     memcpy(c.mediator, c.resource_provider, 20);
-    assert_int_equal(f->ops->record_agreement(f->inst, &c), LP_EINVAL);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &c), LP_EINVAL);
     c = agreement(2);
     c.struct_size = 8;
-    assert_int_equal(f->ops->record_agreement(f->inst, &c), LP_EINVAL);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &c), LP_EINVAL);
     /* None of those created the deal. */
     uint8_t id2[32];
     deal_id_of(2, id2);
     struct lp_deal_record d = {.struct_size = sizeof(d)};
-    assert_int_equal(f->ops->read_deal(f->inst, id2, &d), LP_EINVAL);
+    assert_int_equal(f->ops->read_deal_v2(f->inst, NODE, id2, &d), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "no agreement"));
 }
 
@@ -572,21 +623,22 @@ static void test_unknown_deal_and_bad_targets(void **state)
     uint8_t id[32];
     deal_id_of(1, id);
     /* Not a cancel or timeout state. */
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_RESULTS_ACCEPTED), LP_EINVAL);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_RESULTS_ACCEPTED),
+                     LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "ResultsAccepted"));
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, 1000), LP_EINVAL);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, 1000), LP_EINVAL);
     assert_int_equal(state_of(f, 1), LP_DEAL_AGREED);
 
     /* A result needs a CID and a result id. */
     struct lp_result_record r = result(1, 0);
     r.cid[0] = '\0';
-    assert_int_equal(f->ops->record_result(f->inst, &r), LP_EINVAL);
+    assert_int_equal(f->ops->record_result_v2(f->inst, NODE, &r), LP_EINVAL);
     r = result(1, 0);
     memset(r.cid, 'a', sizeof(r.cid));
-    assert_int_equal(f->ops->record_result(f->inst, &r), LP_EINVAL);
+    assert_int_equal(f->ops->record_result_v2(f->inst, NODE, &r), LP_EINVAL);
     r = result(1, 0);
     memset(r.result_id, 0, 32);
-    assert_int_equal(f->ops->record_result(f->inst, &r), LP_EINVAL);
+    assert_int_equal(f->ops->record_result_v2(f->inst, NODE, &r), LP_EINVAL);
     assert_int_equal(state_of(f, 1), LP_DEAL_AGREED);
 }
 
@@ -596,27 +648,27 @@ static void test_challenge_mediator_rules(void **state)
     reach(f, 1, LP_DEAL_RESULTS_SUBMITTED);
     uint8_t id[32], zero[20] = {0};
     deal_id_of(1, id);
-    assert_int_equal(f->ops->challenge_result(f->inst, id, JC), LP_EINVAL);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, id, JC), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "neither"));
-    assert_int_equal(f->ops->challenge_result(f->inst, id, RP), LP_EINVAL);
-    assert_int_equal(f->ops->challenge_result(f->inst, id, zero), LP_EINVAL);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, id, RP), LP_EINVAL);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, id, zero), LP_EINVAL);
     assert_int_equal(state_of(f, 1), LP_DEAL_RESULTS_SUBMITTED);
-    assert_int_equal(f->ops->challenge_result(f->inst, id, MED), LP_OK);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, id, MED), LP_OK);
     struct lp_deal_record d = {.struct_size = sizeof(d)};
-    assert_int_equal(f->ops->read_deal(f->inst, id, &d), LP_OK);
+    assert_int_equal(f->ops->read_deal_v2(f->inst, NODE, id, &d), LP_OK);
     assert_int_equal(d.state, LP_DEAL_RESULTS_CHECKED);
     assert_memory_equal(d.mediator, MED, 20);
 
     /* An agreement that names its mediator accepts only that one. */
     struct lp_agreement a = agreement(2);
     memcpy(a.mediator, MED, 20);
-    assert_int_equal(f->ops->record_agreement(f->inst, &a), LP_OK);
+    assert_int_equal(f->ops->record_agreement_v2(f->inst, NODE, &a), LP_OK);
     struct lp_result_record r = result(2, 0);
-    assert_int_equal(f->ops->record_result(f->inst, &r), LP_OK);
+    assert_int_equal(f->ops->record_result_v2(f->inst, NODE, &r), LP_OK);
     uint8_t other[20] = {0x44};
-    assert_int_equal(f->ops->challenge_result(f->inst, a.deal_id, other), LP_EINVAL);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, a.deal_id, other), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "agreement names"));
-    assert_int_equal(f->ops->challenge_result(f->inst, a.deal_id, MED), LP_OK);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, a.deal_id, MED), LP_OK);
 }
 
 /* The contract-style timeouts become callable only once their deadline passed. */
@@ -628,31 +680,36 @@ static void test_timeout_deadlines(void **state)
     reach(f, 1, LP_DEAL_AGREED); /* execution timeout 600 s from T0 */
     deal_id_of(1, id);
     atomic_store(&mock_now_ns, T0 + 599 * NS);
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_TIMEOUT_SUBMIT_RESULTS), LP_EINVAL);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_TIMEOUT_SUBMIT_RESULTS),
+                     LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "deadline not reached, 1 s left"));
     atomic_store(&mock_now_ns, T0 + 600 * NS);
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_TIMEOUT_SUBMIT_RESULTS), LP_OK);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_TIMEOUT_SUBMIT_RESULTS),
+                     LP_OK);
 
     atomic_store(&mock_now_ns, T0);
     reach(f, 2, LP_DEAL_AGREED);
     atomic_store(&mock_now_ns, T0 + 1000 * NS);
     struct lp_result_record r = result(2, 0);
-    assert_int_equal(f->ops->record_result(f->inst, &r), LP_OK); /* judge timeout 300 s */
+    assert_int_equal(f->ops->record_result_v2(f->inst, NODE, &r), LP_OK); /* judge timeout 300 s */
     deal_id_of(2, id);
     atomic_store(&mock_now_ns, T0 + 1299 * NS);
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_TIMEOUT_JUDGE_RESULTS), LP_EINVAL);
-    assert_int_equal(f->ops->challenge_result(f->inst, id, MED), LP_OK); /* at 1299 s */
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_TIMEOUT_JUDGE_RESULTS),
+                     LP_EINVAL);
+    assert_int_equal(f->ops->challenge_result_v2(f->inst, NODE, id, MED), LP_OK); /* at 1299 s */
     atomic_store(&mock_now_ns, T0 + 1598 * NS);
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_TIMEOUT_MEDIATE_RESULTS), LP_EINVAL);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_TIMEOUT_MEDIATE_RESULTS),
+                     LP_EINVAL);
     atomic_store(&mock_now_ns, T0 + 1599 * NS);
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_TIMEOUT_MEDIATE_RESULTS), LP_OK);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_TIMEOUT_MEDIATE_RESULTS),
+                     LP_OK);
     assert_int_equal(state_of(f, 2), LP_DEAL_TIMEOUT_MEDIATE_RESULTS);
 
     /* The solver's own timeouts follow its clock, not the agreement's. */
     atomic_store(&mock_now_ns, T0);
     reach(f, 3, LP_DEAL_AGREED);
     deal_id_of(3, id);
-    assert_int_equal(f->ops->cancel_deal(f->inst, id, LP_DEAL_TIMEOUT_EXECUTION), LP_OK);
+    assert_int_equal(f->ops->cancel_deal_v2(f->inst, NODE, id, LP_DEAL_TIMEOUT_EXECUTION), LP_OK);
 }
 
 static void test_durability(void **state)
@@ -666,7 +723,7 @@ static void test_durability(void **state)
     uint8_t id[32];
     deal_id_of(1, id);
     struct lp_deal_record d = {.struct_size = sizeof(d)};
-    assert_int_equal(f->ops->read_deal(f->inst, id, &d), LP_OK);
+    assert_int_equal(f->ops->read_deal_v2(f->inst, NODE, id, &d), LP_OK);
     assert_int_equal(d.state, LP_DEAL_RESULTS_SUBMITTED);
     struct lp_result_record r = result(1, 0);
     assert_string_equal(d.cid, r.cid);
@@ -675,10 +732,10 @@ static void test_durability(void **state)
     assert_int_equal(state_of(f, 2), LP_DEAL_RESULTS_CHECKED);
 
     /* The reopened ledger continues the same rules. */
-    assert_int_equal(f->ops->accept_result(f->inst, id), LP_OK);
-    assert_int_equal(f->ops->accept_result(f->inst, id), LP_EINVAL);
+    assert_int_equal(f->ops->accept_result_v2(f->inst, NODE, id), LP_OK);
+    assert_int_equal(f->ops->accept_result_v2(f->inst, NODE, id), LP_EINVAL);
     deal_id_of(2, id);
-    assert_int_equal(f->ops->mediation_verdict(f->inst, id, false), LP_OK);
+    assert_int_equal(f->ops->mediation_verdict_v2(f->inst, NODE, id, false), LP_OK);
     close_instance(f);
     open_instance(f);
     assert_int_equal(state_of(f, 1), LP_DEAL_RESULTS_ACCEPTED);
@@ -705,6 +762,16 @@ static struct lp_pow_round pow_round(uint64_t n, uint8_t target_first_byte)
     r.target[0] = target_first_byte;
     memset(r.target + 1, 0xff, 31);
     r.window_end_s = T0 / NS + 60;
+    return r;
+}
+
+/* A round whose window is open by the real clock (for the core's host, which has no mock clock)
+ * or by the mock one. */
+static struct lp_pow_round pow_round_for(uint64_t n, uint8_t target_first_byte, bool real_clock)
+{
+    struct lp_pow_round r = pow_round(n, target_first_byte);
+    if (real_clock)
+        r.window_end_s = (uint64_t)time(NULL) + 600;
     return r;
 }
 
@@ -757,24 +824,24 @@ static void test_pow_valid_invalid_duplicate(void **state)
 {
     struct fx *f = *state;
     struct lp_pow_round r = pow_round(1, 0x01); /* ~1/256 of nonces pass */
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r), LP_OK);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r), LP_OK);
 
     struct lp_pow_submission bad = submission(1, find_nonce(&r, false));
-    assert_int_equal(f->ops->pow_submit(f->inst, &bad), LP_EINVAL);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &bad), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "not below the target"));
     assert_int_equal(stored_hashes(f, 1), -1);
 
     uint64_t n = find_nonce(&r, true);
     struct lp_pow_submission good = submission(1, n);
-    if (f->ops->pow_submit(f->inst, &good) != LP_OK)
+    if (f->ops->pow_submit_v2(f->inst, NODE, &good) != LP_OK)
         fail_msg("nonce %llu: %s", (unsigned long long)n, f->ops->life.last_error(f->inst));
     assert_int_equal(stored_hashes(f, 1), 123456789);
 
-    assert_int_equal(f->ops->pow_submit(f->inst, &good), LP_EINVAL);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &good), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "already submitted"));
 
     struct lp_pow_submission unknown = submission(7, n);
-    assert_int_equal(f->ops->pow_submit(f->inst, &unknown), LP_EINVAL);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &unknown), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "unknown round"));
 }
 
@@ -790,16 +857,16 @@ static void test_pow_published_vector(void **state)
     struct lp_pow_round r = pow_round(1, 0);
     memset(r.challenge, 0, 32);
     assert_int_equal(lp_hex_decode(zero_hash, 64, r.target, 32), 0);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r), LP_OK);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r), LP_OK);
     struct lp_pow_submission s = submission(1, 0);
-    assert_int_equal(f->ops->pow_submit(f->inst, &s), LP_EINVAL);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &s), LP_EINVAL);
 
     struct lp_pow_round r2 = r;
     r2.round = 2;
     r2.target[31]++; /* 0x...ba5fb6 */
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r2), LP_OK);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r2), LP_OK);
     s.round = 2;
-    if (f->ops->pow_submit(f->inst, &s) != LP_OK)
+    if (f->ops->pow_submit_v2(f->inst, NODE, &s) != LP_OK)
         fail_msg("%s", f->ops->life.last_error(f->inst));
 }
 
@@ -807,33 +874,33 @@ static void test_pow_window_and_rounds(void **state)
 {
     struct fx *f = *state;
     struct lp_pow_round r = pow_round(5, 0x10);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r), LP_OK);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r), LP_OK); /* retry: idempotent */
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r), LP_OK);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r), LP_OK); /* retry: idempotent */
     struct lp_pow_round other = r;
     other.challenge[0] ^= 1;
-    assert_int_equal(f->ops->pow_new_round(f->inst, &other), LP_EINVAL);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &other), LP_EINVAL);
     struct lp_pow_round older = pow_round(4, 0x10);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &older), LP_EINVAL);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &older), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "rounds only increase"));
     struct lp_pow_round zero_target = pow_round(9, 0);
     memset(zero_target.target, 0, 32);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &zero_target), LP_EINVAL);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &zero_target), LP_EINVAL);
 
     /* Late: one second after the window end. At the end itself it still counts. */
     struct lp_pow_submission s = submission(5, find_nonce(&r, true));
     atomic_store(&mock_now_ns, r.window_end_s * NS + NS);
-    assert_int_equal(f->ops->pow_submit(f->inst, &s), LP_EINVAL);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &s), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "window closed"));
     atomic_store(&mock_now_ns, r.window_end_s * NS);
-    assert_int_equal(f->ops->pow_submit(f->inst, &s), LP_OK);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &s), LP_OK);
 
     /* A newer round supersedes an unsolved older one. */
     struct lp_pow_round r6 = pow_round(6, 0x10);
     struct lp_pow_round r7 = pow_round(7, 0x10);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r6), LP_OK);
-    assert_int_equal(f->ops->pow_new_round(f->inst, &r7), LP_OK);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r6), LP_OK);
+    assert_int_equal(f->ops->pow_new_round_v2(f->inst, NODE, &r7), LP_OK);
     struct lp_pow_submission s6 = submission(6, find_nonce(&r6, true));
-    assert_int_equal(f->ops->pow_submit(f->inst, &s6), LP_EINVAL);
+    assert_int_equal(f->ops->pow_submit_v2(f->inst, NODE, &s6), LP_EINVAL);
     assert_non_null(strstr(f->ops->life.last_error(f->inst), "superseded by round 7"));
 }
 
@@ -853,7 +920,7 @@ static void *race(void *arg)
     struct racer *r = arg;
     struct lp_result_record rec = result(r->seed, r->variant);
     pthread_barrier_wait(r->barrier);
-    r->rc = r->f->ops->record_result(r->inst, &rec);
+    r->rc = r->f->ops->record_result_v2(r->inst, NODE, &rec);
     return NULL;
 }
 
@@ -863,7 +930,7 @@ static void run_races(struct fx *f, void *inst_a, void *inst_b, int first_seed, 
     for (int i = 0; i < rounds; i++) {
         int seed = first_seed + i;
         struct lp_agreement a = agreement(seed);
-        assert_int_equal(f->ops->record_agreement(inst_a, &a), LP_OK);
+        assert_int_equal(f->ops->record_agreement_v2(inst_a, NODE, &a), LP_OK);
         pthread_barrier_init(&barrier, NULL, 2);
         struct racer ra = {f, inst_a, seed, 1, &barrier, 99};
         struct racer rb = {f, inst_b, seed, 2, &barrier, 99};
@@ -881,7 +948,7 @@ static void run_races(struct fx *f, void *inst_a, void *inst_b, int first_seed, 
         uint8_t id[32];
         deal_id_of(seed, id);
         struct lp_deal_record d = {.struct_size = sizeof(d)};
-        assert_int_equal(f->ops->read_deal(inst_a, id, &d), LP_OK);
+        assert_int_equal(f->ops->read_deal_v2(inst_a, NODE, id, &d), LP_OK);
         struct lp_result_record winner = result(seed, ra.rc == LP_OK ? 1 : 2);
         assert_memory_equal(d.result_id, winner.result_id, 32);
         assert_int_equal(d.state, LP_DEAL_RESULTS_SUBMITTED);
@@ -906,6 +973,385 @@ static void test_concurrent_results_two_instances(void **state)
     f->ops->life.destroy(second);
 }
 
+/* ---- through the core's dispatch layer ---- */
+
+/* The ledger as the core opens it (the plugin's schema, the core's host) on the fixture's file;
+ * the fixture's own instance stays open beside it, as another connection would. */
+static struct lp_backend *open_backend(struct fx *f, struct lp_config **cfg)
+{
+    char text[600], err[1024];
+    snprintf(text, sizeof text, "verifier: { ledger: { path = \"%s\"; }; };\n", f->path);
+    assert_int_equal(lp_config_load_string(text, "test", cfg, err, sizeof err), 0);
+    struct lp_backend *b = NULL;
+    if (lp_backend_open(*cfg, "verifier", "ledger", &b, err, sizeof err) != 0)
+        fail_msg("verifier: %s", err);
+    return b;
+}
+
+static void close_backend(struct lp_backend *b, struct lp_config *cfg)
+{
+    lp_backend_close(b);
+    lp_config_free(cfg);
+}
+
+static struct lp_call *as(struct lp_call *call, const uint8_t actor[20])
+{
+    lp_call_init(call, actor, NULL, 0);
+    return call;
+}
+
+static const uint8_t STRANGER[20] = {0x66, 6};
+
+static uint32_t dispatch_state(struct lp_backend *b, int seed)
+{
+    uint8_t id[32];
+    deal_id_of(seed, id);
+    struct lp_deal_record d;
+    struct lp_plugin_error pe;
+    struct lp_call c;
+    /* read_deal: anyone */
+    if (lp_verifier_read_deal(b, as(&c, STRANGER), id, &d, &pe) != LP_OK)
+        fail_msg("%s", pe.message);
+    return d.state;
+}
+
+/* A refusal: LP_EINVAL, one line naming the operation, the actor and who is allowed, and the
+ * deal's state and history untouched. */
+static void expect_refused(struct fx *f, struct lp_backend *b, int seed, int rc,
+                           const struct lp_plugin_error *pe, const uint8_t actor[20],
+                           const char *role, const uint8_t *allowed, uint32_t state, int events)
+{
+    char a[43], w[43], want[128];
+    lp_hex_encode_0x(actor, 20, a);
+    lp_hex_encode_0x(allowed, 20, w);
+    snprintf(want, sizeof want, "%s %s", role, w);
+    if (rc != LP_EINVAL || pe->rc != LP_EINVAL || strstr(pe->message, a) == NULL ||
+        strstr(pe->message, want) == NULL || strchr(pe->message, '\n') != NULL)
+        fail_msg("rc %d, expected a refusal of %s naming \"%s\": %s", rc, a, want, pe->message);
+    assert_int_equal(dispatch_state(b, seed), state);
+    assert_int_equal(count_events(f, seed), events);
+}
+
+/* Every deal operation, as a deal contract checks msg.sender: the wrong actor is refused, the
+ * right one (and the node itself, the all-zero actor) accepted. */
+static void test_actor_rules(void **state)
+{
+    struct fx *f = *state;
+    struct lp_config *cfg;
+    struct lp_backend *b = open_backend(f, &cfg);
+    struct lp_plugin_error pe;
+    struct lp_call c;
+    uint8_t id[32];
+
+    /* record_agreement: the job creator or the resource provider of the agreement */
+    struct lp_agreement a = agreement(1);
+    int rc = lp_verifier_record_agreement(b, as(&c, STRANGER), &a, &pe);
+    assert_int_equal(rc, LP_EINVAL);
+    char s_hex[43];
+    lp_hex_encode_0x(STRANGER, 20, s_hex);
+    assert_non_null(strstr(pe.message, s_hex));
+    assert_non_null(strstr(pe.message, "is neither the job creator"));
+    assert_non_null(strstr(pe.message, "verifier/ledger: record_agreement: deal 0x"));
+    assert_int_equal(
+        lp_verifier_read_deal(b, as(&c, STRANGER), a.deal_id, &(struct lp_deal_record){0}, &pe),
+        LP_EINVAL); /* nothing recorded */
+    assert_int_equal(lp_verifier_record_agreement(b, as(&c, MED), &a, &pe), LP_EINVAL);
+    assert_int_equal(lp_verifier_record_agreement(b, as(&c, JC), &a, &pe), LP_OK);
+    assert_int_equal(lp_verifier_record_agreement(b, as(&c, RP), &a, &pe), LP_OK); /* same terms */
+    assert_int_equal(count_events(f, 1), 1);
+
+    /* record_result: only the deal's resource provider */
+    struct lp_result_record r = result(1, 0);
+    rc = lp_verifier_record_result(b, as(&c, JC), &r, &pe);
+    expect_refused(f, b, 1, rc, &pe, JC, "resource provider", RP, LP_DEAL_AGREED, 1);
+    rc = lp_verifier_record_result(b, as(&c, STRANGER), &r, &pe);
+    expect_refused(f, b, 1, rc, &pe, STRANGER, "resource provider", RP, LP_DEAL_AGREED, 1);
+    assert_int_equal(lp_verifier_record_result(b, as(&c, RP), &r, &pe), LP_OK);
+
+    /* accept_result: only the job creator */
+    deal_id_of(1, id);
+    rc = lp_verifier_accept_result(b, as(&c, RP), id, &pe);
+    expect_refused(f, b, 1, rc, &pe, RP, "job creator", JC, LP_DEAL_RESULTS_SUBMITTED, 2);
+    rc = lp_verifier_accept_result(b, as(&c, MED), id, &pe);
+    expect_refused(f, b, 1, rc, &pe, MED, "job creator", JC, LP_DEAL_RESULTS_SUBMITTED, 2);
+
+    /* challenge_result: only the job creator */
+    rc = lp_verifier_challenge_result(b, as(&c, RP), id, MED, &pe);
+    expect_refused(f, b, 1, rc, &pe, RP, "job creator", JC, LP_DEAL_RESULTS_SUBMITTED, 2);
+    rc = lp_verifier_challenge_result(b, as(&c, MED), id, MED, &pe);
+    expect_refused(f, b, 1, rc, &pe, MED, "job creator", JC, LP_DEAL_RESULTS_SUBMITTED, 2);
+    assert_int_equal(lp_verifier_challenge_result(b, as(&c, JC), id, MED, &pe), LP_OK);
+
+    /* mediation_verdict: only the mediator the challenge named */
+    const uint8_t *not_mediators[] = {JC, RP, STRANGER};
+    for (size_t i = 0; i < 3; i++) {
+        rc = lp_verifier_mediation_verdict(b, as(&c, not_mediators[i]), id, true, &pe);
+        expect_refused(f, b, 1, rc, &pe, not_mediators[i], "mediator", MED, LP_DEAL_RESULTS_CHECKED,
+                       3);
+    }
+    /* cancel_deal: either party, not the mediator nor anyone else */
+    rc = lp_verifier_cancel_deal(b, as(&c, MED), id, LP_DEAL_JOB_OFFER_CANCELLED, &pe);
+    expect_refused(f, b, 1, rc, &pe, MED, "job creator", JC, LP_DEAL_RESULTS_CHECKED, 3);
+    assert_non_null(strstr(pe.message, "nor its resource provider"));
+    assert_int_equal(lp_verifier_mediation_verdict(b, as(&c, MED), id, false, &pe), LP_OK);
+    assert_int_equal(dispatch_state(b, 1), LP_DEAL_MEDIATION_REJECTED);
+
+    /* accept by the job creator; cancel by either party; the node itself is never checked */
+    struct lp_agreement a2 = agreement(2);
+    assert_int_equal(lp_verifier_record_agreement(b, as(&c, RP), &a2, &pe), LP_OK);
+    struct lp_result_record r2 = result(2, 0);
+    assert_int_equal(lp_verifier_record_result(b, as(&c, RP), &r2, &pe), LP_OK);
+    assert_int_equal(lp_verifier_accept_result(b, as(&c, JC), a2.deal_id, &pe), LP_OK);
+    for (int seed = 3; seed <= 5; seed++) {
+        struct lp_agreement ax = agreement(seed);
+        assert_int_equal(lp_verifier_record_agreement(b, NULL, &ax, &pe), LP_OK);
+        rc = lp_verifier_cancel_deal(b, as(&c, STRANGER), ax.deal_id, LP_DEAL_JOB_OFFER_CANCELLED,
+                                     &pe);
+        expect_refused(f, b, seed, rc, &pe, STRANGER, "job creator", JC, LP_DEAL_AGREED, 1);
+        const uint8_t *who = seed == 3 ? JC : seed == 4 ? RP : NULL;
+        if (lp_verifier_cancel_deal(b, who ? as(&c, who) : NODE, ax.deal_id,
+                                    LP_DEAL_JOB_OFFER_CANCELLED, &pe) != LP_OK)
+            fail_msg("%s", pe.message);
+        assert_int_equal(dispatch_state(b, seed), LP_DEAL_JOB_OFFER_CANCELLED);
+    }
+    close_backend(b, cfg);
+}
+
+/* Proof of work: anyone issues a round; only the provider a submission names submits it. */
+static void test_pow_actor_rules(void **state)
+{
+    struct fx *f = *state;
+    struct lp_config *cfg;
+    struct lp_backend *b = open_backend(f, &cfg);
+    struct lp_plugin_error pe;
+    struct lp_call c;
+    struct lp_pow_round r = pow_round_for(1, 0x10, 1);
+    assert_int_equal(lp_verifier_pow_new_round(b, as(&c, STRANGER), &r, &pe), LP_OK);
+    struct lp_pow_submission s = submission(1, find_nonce(&r, true));
+    s.window_ms = 1;
+    int rc = lp_verifier_pow_submit(b, as(&c, STRANGER), &s, &pe);
+    assert_int_equal(rc, LP_EINVAL);
+    char a[43], p[43];
+    lp_hex_encode_0x(STRANGER, 20, a);
+    lp_hex_encode_0x(MINER, 20, p);
+    assert_non_null(strstr(pe.message, a));
+    assert_non_null(strstr(pe.message, "is not the submitting provider"));
+    assert_non_null(strstr(pe.message, p));
+    assert_int_equal(stored_hashes(f, 1), -1);
+    rc = lp_verifier_pow_submit(b, as(&c, MINER), &s, &pe);
+    if (rc != LP_OK)
+        fail_msg("%s", pe.message);
+    assert_int_equal(stored_hashes(f, 1), 123456789);
+    close_backend(b, cfg);
+}
+
+/* The calls the core makes, with the actors it gives them: the provider records its agreement
+ * and its result as the deal's resource provider; a mediator replays the agreement (as the
+ * provider), the result (as the provider) and the challenge (as the job creator) into its own
+ * ledger and records its verdict as itself; the solver issues PoW rounds as itself and records
+ * each submission as the submitting provider. All pass the rules. */
+static void test_core_call_sequences(void **state)
+{
+    struct fx *f = *state;
+    struct lp_config *cfg;
+    struct lp_backend *b = open_backend(f, &cfg);
+    struct lp_plugin_error pe;
+    struct lp_call c;
+
+    /* the provider's ledger */
+    struct lp_agreement a = agreement(1);
+    struct lp_result_record r = result(1, 0);
+    if (lp_verifier_record_agreement(b, as(&c, a.resource_provider), &a, &pe) != LP_OK ||
+        lp_verifier_record_result(b, as(&c, RP), &r, &pe) != LP_OK)
+        fail_msg("provider: %s", pe.message);
+    assert_int_equal(dispatch_state(b, 1), LP_DEAL_RESULTS_SUBMITTED);
+
+    /* the mediator's own ledger, which has never seen the deal */
+    struct lp_agreement a2 = agreement(2);
+    struct lp_result_record r2 = result(2, 0);
+    struct lp_deal_record d;
+    assert_int_equal(lp_verifier_read_deal(b, as(&c, MED), a2.deal_id, &d, &pe), LP_EINVAL);
+    if (lp_verifier_record_agreement(b, as(&c, a2.resource_provider), &a2, &pe) != LP_OK ||
+        lp_verifier_record_result(b, as(&c, a2.resource_provider), &r2, &pe) != LP_OK ||
+        lp_verifier_challenge_result(b, as(&c, a2.job_creator), a2.deal_id, MED, &pe) != LP_OK ||
+        lp_verifier_mediation_verdict(b, as(&c, MED), a2.deal_id, true, &pe) != LP_OK)
+        fail_msg("mediator: %s", pe.message);
+    assert_int_equal(dispatch_state(b, 2), LP_DEAL_MEDIATION_ACCEPTED);
+
+    /* the solver */
+    static const uint8_t SOLVER[20] = {0x77, 7};
+    struct lp_pow_round pr = pow_round_for(3, 0x10, 1);
+    struct lp_pow_submission ps = submission(3, find_nonce(&pr, true));
+    if (lp_verifier_pow_new_round(b, as(&c, SOLVER), &pr, &pe) != LP_OK ||
+        lp_verifier_pow_submit(b, as(&c, ps.provider), &ps, &pe) != LP_OK)
+        fail_msg("solver: %s", pe.message);
+    close_backend(b, cfg);
+}
+
+/* Holds the file's write lock from another connection (another process, as far as the ledger
+ * can tell) until released. */
+struct lock_holder {
+    sqlite3 *db;
+};
+
+static void hold_write_lock(struct fx *f, struct lock_holder *h)
+{
+    assert_int_equal(sqlite3_open_v2(f->path, &h->db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void release_write_lock(struct lock_holder *h)
+{
+    sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(h->db);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct agree_job {
+    struct lp_backend *b;
+    int seed;
+    uint64_t timeout_ms; /* the call's deadline; 0: none */
+    int rc;
+    struct lp_plugin_error pe;
+};
+
+static void *agree_thread(void *arg)
+{
+    struct agree_job *j = arg;
+    struct lp_agreement a = agreement(j->seed);
+    struct lp_call c;
+    lp_call_init(&c, NULL, NULL, j->timeout_ms);
+    j->rc = lp_verifier_record_agreement(j->b, &c, &a, &j->pe);
+    return NULL;
+}
+
+/* A call waits for another connection's write lock (SQLite's busy wait), and for another call
+ * on the same instance that is itself waiting; both waits end when the call is cancelled (here
+ * by its deadline), long before the 5 s busy timeout, and change nothing. Without cancellation
+ * the wait simply lasts until the lock is free. */
+static void test_cancelled_while_waiting(void **state)
+{
+    struct fx *f = *state;
+    struct lp_config *cfg;
+    struct lp_backend *b = open_backend(f, &cfg);
+    struct lock_holder h;
+    hold_write_lock(f, &h);
+
+    /* waiting for the other connection's lock */
+    struct agree_job first = {.b = b, .seed = 1, .timeout_ms = 300};
+    uint64_t t0 = now_ms();
+    agree_thread(&first);
+    uint64_t took = now_ms() - t0;
+    assert_int_equal(first.rc, LP_ERR);
+    assert_non_null(strstr(first.pe.message, "cancelled while waiting"));
+    assert_true(took >= 250 && took < 2000);
+
+    /* waiting behind a call on the same instance that waits for the lock (no deadline) */
+    struct agree_job blocked = {.b = b, .seed = 2, .timeout_ms = 0};
+    pthread_t tb;
+    pthread_create(&tb, NULL, agree_thread, &blocked);
+    usleep(100 * 1000); /* let it take the instance and start waiting */
+    struct agree_job second = {.b = b, .seed = 3, .timeout_ms = 300};
+    t0 = now_ms();
+    agree_thread(&second);
+    took = now_ms() - t0;
+    assert_int_equal(second.rc, LP_ERR);
+    assert_non_null(strstr(second.pe.message, "cancelled while waiting for another call"));
+    assert_true(took >= 250 && took < 2000);
+
+    release_write_lock(&h);
+    pthread_join(tb, NULL);
+    if (blocked.rc != LP_OK)
+        fail_msg("the uncancelled call: %s", blocked.pe.message);
+    assert_int_equal(dispatch_state(b, 2), LP_DEAL_AGREED);
+    uint8_t id[32];
+    struct lp_deal_record d;
+    struct lp_call c;
+    deal_id_of(1, id);
+    assert_int_equal(lp_verifier_read_deal(b, as(&c, JC), id, &d, &first.pe), LP_EINVAL);
+    deal_id_of(3, id);
+    assert_int_equal(lp_verifier_read_deal(b, as(&c, JC), id, &d, &first.pe), LP_EINVAL);
+    close_backend(b, cfg);
+}
+
+/* "" is <data_dir>/ledger.sqlite, the core's data directory; without one only `path` will do. */
+static void test_default_path(void **state)
+{
+    struct fx *f = *state;
+    char data[300];
+    snprintf(data, sizeof data, "%s/data", f->dir);
+    mock_data_dir_path = data;
+    snprintf(f->path, sizeof f->path, "%s", "");
+    make_config(f, "");
+    const void *cfg = lp_config_values_data(f->values);
+    char reason[256];
+    assert_int_equal(f->ops->life.probe(&mock_host, cfg, reason, sizeof reason), LP_OK);
+    void *inst = NULL;
+    assert_int_equal(f->ops->life.create(&mock_host, cfg, &inst), LP_OK);
+    f->ops->life.destroy(inst);
+    char file[400];
+    snprintf(file, sizeof file, "%s/ledger.sqlite", data);
+    assert_int_equal(access(file, F_OK), 0);
+
+    mock_data_dir_path = NULL;
+    assert_int_equal(f->ops->life.probe(&mock_host, cfg, reason, sizeof reason), LP_EUNAVAILABLE);
+    assert_non_null(strstr(reason, "verifier.ledger.path"));
+    inst = NULL;
+    assert_int_equal(f->ops->life.create(&mock_host, cfg, &inst), LP_EINVAL);
+    assert_null(inst);
+    /* A core from before ABI 1.1 has no data_dir service at all. */
+    struct lp_host old = mock_host;
+    old.struct_size = offsetof(struct lp_host, vlog);
+    assert_int_equal(f->ops->life.probe(&old, cfg, reason, sizeof reason), LP_EUNAVAILABLE);
+}
+
+struct err_racer {
+    struct fx *f;
+    pthread_barrier_t *barrier;
+    int seed;
+    int mismatches;
+};
+
+static void *err_race(void *arg)
+{
+    struct err_racer *r = arg;
+    char want[67];
+    uint8_t id[32];
+    deal_id_of(r->seed, id);
+    lp_hex_encode_0x(id, 32, want);
+    for (int i = 0; i < 200; i++) {
+        pthread_barrier_wait(r->barrier);
+        if (r->f->ops->accept_result_v2(r->f->inst, NODE, id) != LP_EINVAL ||
+            strstr(r->f->ops->life.last_error(r->f->inst), want) == NULL)
+            r->mismatches++;
+    }
+    return NULL;
+}
+
+/* Two threads fail on one instance at the same moment, about different deals; each reads its
+ * own failure. */
+static void test_last_error_per_thread(void **state)
+{
+    struct fx *f = *state;
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 2);
+    struct err_racer a = {f, &barrier, 41, 0}, b = {f, &barrier, 42, 0};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, err_race, &a);
+    pthread_create(&tb, NULL, err_race, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&barrier);
+    assert_int_equal(a.mismatches, 0);
+    assert_int_equal(b.mismatches, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -923,6 +1369,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pow_window_and_rounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_results_one_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_results_two_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_actor_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pow_actor_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_core_call_sequences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancelled_while_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_error_per_thread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,17 @@
  * compiled into the plugin) and only real winners are returned. When a range yields more
  * candidates than the hit list holds (a very easy target), the range is split and searched
  * again, so no winner is dropped for lack of room.
+ *
+ * Devices: device i of the plugin is the runtime ordinal devices[i] (all ordinals in order when
+ * `devices` is empty); its info carries index i, the PCI bus ID and the UUID (gpu_ids.h), which
+ * name the same GPU to an executor whatever the runtime's numbering.
+ *
+ * Thread safety (LP_CAP_THREADSAFE): calls for different devices run concurrently; each device
+ * has its own stream and buffers, and last_error() is kept per thread.
  */
 #ifndef LP_GPU_PLUGIN_IMPL_H
 #define LP_GPU_PLUGIN_IMPL_H
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,7 @@
 extern "C" {
 #include "crypto/keccak.h"
 }
+#include "gpu_ids.h"
 #include "keccak_pow_kernel.h"
 #include "keccak_pow_midstate.h"
 
@@ -55,6 +62,7 @@ typedef hipDeviceProp_t gpu_props_t;
 #define gpu_get_last_error   hipGetLastError
 #define gpu_driver_version   hipDriverGetVersion
 #define gpu_occupancy        hipOccupancyMaxActiveBlocksPerMultiprocessor
+#define gpu_pci_bus_id       hipDeviceGetPCIBusId
 #else
 typedef cudaError_t gpu_error_t;
 typedef cudaStream_t gpu_stream_t;
@@ -78,6 +86,7 @@ typedef cudaDeviceProp gpu_props_t;
 #define gpu_get_last_error   cudaGetLastError
 #define gpu_driver_version   cudaDriverGetVersion
 #define gpu_occupancy        cudaOccupancyMaxActiveBlocksPerMultiprocessor
+#define gpu_pci_bus_id       cudaDeviceGetPCIBusId
 #endif
 
 #define LP_GPU_STR_(x)     #x
@@ -139,19 +148,19 @@ struct gpu_instance {
     lp_pow_kernel_fn kernel;
     uint32_t ndev;
     struct gpu_device dev[LP_GPU_MAX_DEVICES];
-    pthread_mutex_t err_lock;
-    char err[256];
 };
+
+/* The calling thread's last failure (last_error()). */
+static thread_local char gpu_thread_error[256];
 
 static void gpu_set_error(struct gpu_instance *in, const char *fmt, ...) LP_PRINTF(2, 3);
 static void gpu_set_error(struct gpu_instance *in, const char *fmt, ...)
 {
+    (void)in;
     va_list ap;
-    pthread_mutex_lock(&in->err_lock);
     va_start(ap, fmt);
-    vsnprintf(in->err, sizeof in->err, fmt, ap);
+    vsnprintf(gpu_thread_error, sizeof gpu_thread_error, fmt, ap);
     va_end(ap);
-    pthread_mutex_unlock(&in->err_lock);
 }
 
 #define GPU_TRY(in, call)                                                                          \
@@ -294,7 +303,28 @@ static int gpu_occupancy_blocks(struct gpu_instance *in, int *out)
     return LP_OK;
 }
 
-static int gpu_open_device(struct gpu_instance *in, struct gpu_device *d, int ordinal)
+/* The device's PCI bus ID and UUID (left "" when the runtime cannot say). */
+static void gpu_identify(struct lp_hashrate_device *info, int ordinal, const gpu_props_t *props)
+{
+    char bus[64] = "";
+    if (gpu_pci_bus_id(bus, (int)sizeof bus, ordinal) != GPU_OK ||
+        lp_gpu_pci_bus_id_normalise(bus, info->pci_bus_id, sizeof info->pci_bus_id) != 0)
+        info->pci_bus_id[0] = '\0';
+#ifdef LP_POW_HIP
+    (void)props; /* ROCm's hipDeviceProp_t has no UUID member; hipDeviceGetUuid has it */
+    hipDevice_t dev;
+    hipUUID u;
+    if (hipDeviceGet(&dev, ordinal) != hipSuccess || hipDeviceGetUuid(&u, dev) != hipSuccess ||
+        lp_gpu_uuid_hip(u.bytes, info->uuid, sizeof info->uuid) != 0)
+        info->uuid[0] = '\0';
+#else
+    lp_gpu_uuid_nvidia((const unsigned char *)props->uuid.bytes, info->uuid, sizeof info->uuid);
+#endif
+}
+
+/* Opens runtime ordinal `ordinal` as the plugin's device `index`. */
+static int gpu_open_device(struct gpu_instance *in, struct gpu_device *d, uint32_t index,
+                           int ordinal)
 {
     d->ordinal = ordinal;
     GPU_TRY(in, gpu_set_device(ordinal));
@@ -324,6 +354,7 @@ static int gpu_open_device(struct gpu_instance *in, struct gpu_device *d, int or
     struct lp_hashrate_device *info = &d->info;
     memset(info, 0, sizeof *info);
     info->struct_size = sizeof *info;
+    info->index = index;
     snprintf(info->name, sizeof info->name, "%s", props.name);
     snprintf(info->vendor, sizeof info->vendor, "%s", LP_GPU_VENDOR);
     info->memory_bytes = props.totalGlobalMem;
@@ -336,18 +367,21 @@ static int gpu_open_device(struct gpu_instance *in, struct gpu_device *d, int or
     if (gpu_driver_version(&drv) != GPU_OK)
         drv = 0;
 #ifdef LP_POW_HIP
-    snprintf(info->detail, sizeof info->detail, "%s, driver %d, %u blocks x %lld threads",
-             props.gcnArchName, drv, d->blocks, (long long)in->cfg.threads_per_block);
-#else
     snprintf(info->detail, sizeof info->detail,
-             "sm_%d%d, driver %d.%d, %u blocks x %lld threads, rotate %s, kernel %s", props.major,
-             props.minor, drv / 1000, (drv % 1000) / 10, d->blocks,
-             (long long)in->cfg.threads_per_block,
-             in->rot_mode == 1   ? "imad"
-             : in->rot_mode == 2 ? "mixed"
-                                 : "shf",
-             in->cfg.kernel ? in->cfg.kernel : "looped");
+             "HIP device %d, %s, driver %d, %u blocks x %lld threads", ordinal, props.gcnArchName,
+             drv, d->blocks, (long long)in->cfg.threads_per_block);
+#else
+    snprintf(
+        info->detail, sizeof info->detail,
+        "CUDA device %d, sm_%d%d, driver %d.%d, %u blocks x %lld threads, rotate %s, kernel %s",
+        ordinal, props.major, props.minor, drv / 1000, (drv % 1000) / 10, d->blocks,
+        (long long)in->cfg.threads_per_block,
+        in->rot_mode == 1   ? "imad"
+        : in->rot_mode == 2 ? "mixed"
+                            : "shf",
+        in->cfg.kernel ? in->cfg.kernel : "looped");
 #endif
+    gpu_identify(info, ordinal, &props);
     return LP_OK;
 }
 
@@ -375,16 +409,29 @@ static void gpu_destroy(void *instance)
     if (in == NULL)
         return;
     gpu_close_devices(in);
-    pthread_mutex_destroy(&in->err_lock);
     free(in);
 }
 
+/* A failed create(): the reason goes to the host's error log, which is where the core looks
+ * for it (there is no instance to ask), and to this thread's last_error(). */
+static int gpu_create_failed(struct gpu_instance *in, int rc)
+{
+    if (in->host != NULL && in->host->log != NULL)
+        in->host->log(in->host, LP_LOG_ERROR, "%s", gpu_thread_error);
+    gpu_destroy(in);
+    return rc;
+}
+
+static int gpu_create_devices(struct gpu_instance *in);
+
 static int gpu_create(const struct lp_host *host, const void *config, void **instance)
 {
+    *instance = NULL;
     struct gpu_instance *in = (struct gpu_instance *)calloc(1, sizeof *in);
-    if (in == NULL)
+    if (in == NULL) {
+        gpu_set_error(NULL, "out of memory");
         return LP_ERR;
-    pthread_mutex_init(&in->err_lock, NULL);
+    }
     in->host = host;
     if (config != NULL) {
         in->cfg = *(const struct gpu_config *)config;
@@ -393,10 +440,17 @@ static int gpu_create(const struct lp_host *host, const void *config, void **ins
         in->cfg.hashes_per_thread = 256;
         in->cfg.max_hits = 4096;
     }
-    *instance = in; /* so last_error() can explain a failure below */
     int rc = gpu_validate(in);
+    if (rc == LP_OK)
+        rc = gpu_create_devices(in);
     if (rc != LP_OK)
-        return rc;
+        return gpu_create_failed(in, rc);
+    *instance = in;
+    return LP_OK;
+}
+
+static int gpu_create_devices(struct gpu_instance *in)
+{
     int n = 0;
     gpu_error_t e = gpu_get_device_count(&n);
     if (e != GPU_OK || n <= 0) {
@@ -415,8 +469,16 @@ static int gpu_create(const struct lp_host *host, const void *config, void **ins
             gpu_close_devices(in);
             return LP_EINVAL;
         }
+        for (size_t k = 0; k < i; k++) {
+            if (in->cfg.devices.items[k] == ord) {
+                gpu_set_error(in, "devices[%zu] = %lld: listed twice (devices[%zu])", i,
+                              (long long)ord, k);
+                gpu_close_devices(in);
+                return LP_EINVAL;
+            }
+        }
         in->ndev++;
-        rc = gpu_open_device(in, &in->dev[in->ndev - 1], (int)ord);
+        int rc = gpu_open_device(in, &in->dev[in->ndev - 1], in->ndev - 1, (int)ord);
         if (rc != LP_OK) {
             gpu_close_devices(in);
             return rc;
@@ -427,8 +489,8 @@ static int gpu_create(const struct lp_host *host, const void *config, void **ins
 
 static const char *gpu_last_error(void *instance)
 {
-    struct gpu_instance *in = (struct gpu_instance *)instance;
-    return in != NULL ? in->err : "no instance";
+    (void)instance;
+    return gpu_thread_error[0] ? gpu_thread_error : "no failure on this thread";
 }
 
 static int gpu_device_count(void *instance, uint32_t *count)
@@ -444,8 +506,14 @@ static int gpu_device_info(void *instance, uint32_t device, struct lp_hashrate_d
         gpu_set_error(in, "device %u: this instance has %u", device, in->ndev);
         return LP_EINVAL;
     }
+    /* Only as much as the caller's struct holds: an ABI 1.0 core passes one that ends before
+     * pci_bus_id, and what follows it in memory is not ours. */
     uint32_t size = out->struct_size;
-    if (size == 0 || size > sizeof *out)
+    if (size < offsetof(struct lp_hashrate_device, index)) {
+        gpu_set_error(in, "device_info: struct_size %u is too small", size);
+        return LP_EINVAL;
+    }
+    if (size > sizeof *out)
         size = sizeof *out;
     memcpy(out, &in->dev[device].info, size);
     out->struct_size = size;

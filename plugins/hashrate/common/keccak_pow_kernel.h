@@ -15,7 +15,7 @@
  * inline PTX (0x96 = a^b^c, 0xD2 = a^(~b&c)). Rotation mode 1 and 2 move the rho rotations
  * (all, or those with an odd amount) to the multiply pipe: rotl(x, n) is two 32x32->64
  * multiplies by 2^n plus two multiply-adds by 1, all IMAD, while SHF and LOP3 share the integer
- * ALU that bounds this kernel (perf-anchors.md §3.4). The multipliers come from the kernel
+ * ALU that bounds this kernel. The multipliers come from the kernel
  * parameters so the compiler cannot turn them back into shifts. Which mode wins is measured
  * (tests/gpu/device-check.sh); HIP always uses plain shifts, which the AMDGPU backend turns
  * into v_alignbit_b32.

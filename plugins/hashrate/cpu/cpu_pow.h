@@ -7,6 +7,7 @@
 #ifndef LP_HASHRATE_CPU_POW_H
 #define LP_HASHRATE_CPU_POW_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct lp_cpu_scan {
@@ -15,7 +16,10 @@ struct lp_cpu_scan {
     uint64_t target_top64; /* the target's leading 64 bits, big-endian */
     void (*candidate)(void *ctx, uint64_t offset);
     void *ctx;
-    const volatile int *stop; /* checked every few thousand hashes; may be NULL */
+    /* Nonzero asks the scanner to stop; read every LP_SCAN_CHUNK hashes, may be NULL. Relaxed
+     * loads and stores suffice: the flag carries no data, and what the scanners wrote is
+     * published to the caller by pthread_join. */
+    const atomic_int *stop;
 };
 
 /* Each returns the number of nonces hashed: count, or fewer when *stop became nonzero. */

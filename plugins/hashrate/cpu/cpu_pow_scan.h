@@ -29,7 +29,7 @@ uint64_t LP_SCAN_FN(const struct lp_cpu_scan *s, uint64_t offset, uint64_t count
                mid23 = LP_SPLAT(s->mid[23]), mid24 = LP_SPLAT(s->mid[24]);
     uint64_t done = 0;
     while (done < count) {
-        if (s->stop != NULL && *s->stop)
+        if (s->stop != NULL && atomic_load_explicit(s->stop, memory_order_relaxed))
             break;
         uint64_t chunk = count - done < LP_SCAN_CHUNK ? count - done : LP_SCAN_CHUNK;
         for (uint64_t k = 0; k < chunk; k += LP_W) {

@@ -3,10 +3,17 @@
  * nonce range into one contiguous slice per thread (no gap, no overlap), each thread runs the
  * widest scanner the CPU supports (AVX-512 x8, AVX2 x4, portable C), and every candidate is
  * re-hashed with the reference Keccak-256 before it is returned as a solution.
+ *
+ * Thread safety (LP_CAP_THREADSAFE): an instance is read-only after create(); each mine() call
+ * has its own job, and last_error() is kept per thread, so concurrent callers each read the
+ * failure of their own last call.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +49,20 @@ struct cpu_instance {
     unsigned width;
     cpu_scan_fn scan;
     struct lp_hashrate_device info;
-    char err[256];
 };
+
+/* The calling thread's last failure (last_error()). */
+static _Thread_local char thread_error[256];
+
+static int cpu_fail(int rc, const char *fmt, ...) LP_PRINTF(2, 3);
+static int cpu_fail(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(thread_error, sizeof thread_error, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 
 /* One mine() call, shared by its threads. */
 struct cpu_job {
@@ -55,7 +74,7 @@ struct cpu_job {
     struct lp_pow_solution *solutions;
     size_t max_solutions;
     size_t found;
-    volatile int stop;
+    atomic_int stop; /* set by the waiting thread on cancellation; relaxed (see cpu_pow.h) */
 };
 
 struct cpu_slice {
@@ -119,32 +138,47 @@ static void cpu_model_name(char *out, size_t len)
     fclose(f);
 }
 
+/* A failed create(): the reason goes to the host's error log, which is where the core looks
+ * for it (there is no instance to ask), and to this thread's last_error(). */
+static int cpu_create_failed(const struct lp_host *host, struct cpu_instance *in, int rc)
+{
+    if (host != NULL && host->log != NULL)
+        host->log(host, LP_LOG_ERROR, "%s", thread_error);
+    free(in);
+    return rc;
+}
+
 static int cpu_create(const struct lp_host *host, const void *config, void **instance)
 {
+    *instance = NULL;
     struct cpu_instance *in = calloc(1, sizeof *in);
     if (in == NULL)
-        return LP_ERR;
-    *instance = in;
+        return cpu_create_failed(host, NULL, cpu_fail(LP_ERR, "out of memory"));
     in->host = host;
     const struct cpu_config *cfg = config;
     int64_t threads = cfg ? cfg->threads : 0;
     const char *isa = cfg && cfg->isa ? cfg->isa : "auto";
-    if (threads < 0 || threads > CPU_MAX_THREADS) {
-        snprintf(in->err, sizeof in->err, "threads = %lld: expected 0 (all CPUs) .. %d",
-                 (long long)threads, CPU_MAX_THREADS);
-        return LP_EINVAL;
-    }
+    if (threads < 0 || threads > CPU_MAX_THREADS)
+        return cpu_create_failed(
+            host, in,
+            cpu_fail(LP_EINVAL, "hashrate.cpu.threads = %lld: expected 0 (all CPUs) .. %d",
+                     (long long)threads, CPU_MAX_THREADS));
     in->threads = threads ? (unsigned)threads : cpu_online();
     if (strcmp(isa, "auto") == 0) {
         isa = cpu_best_isa();
     } else if (strcmp(isa, "avx512") != 0 && strcmp(isa, "avx2") != 0 &&
                strcmp(isa, "portable") != 0) {
-        snprintf(in->err, sizeof in->err,
-                 "isa = \"%s\": expected \"auto\", \"avx512\", \"avx2\" or \"portable\"", isa);
-        return LP_EINVAL;
+        return cpu_create_failed(host, in,
+                                 cpu_fail(LP_EINVAL,
+                                          "hashrate.cpu.isa = \"%s\": expected \"auto\", "
+                                          "\"avx512\", \"avx2\" or \"portable\"",
+                                          isa));
     } else if (!cpu_isa_supported(isa)) {
-        snprintf(in->err, sizeof in->err, "isa = \"%s\": this CPU does not support it", isa);
-        return LP_EUNAVAILABLE;
+        return cpu_create_failed(host, in,
+                                 cpu_fail(LP_EUNAVAILABLE,
+                                          "hashrate.cpu.isa = \"%s\": this CPU does not support "
+                                          "it; use \"auto\"",
+                                          isa));
     }
     in->isa_name = strcmp(isa, "avx512") == 0 ? "avx512"
                    : strcmp(isa, "avx2") == 0 ? "avx2"
@@ -163,6 +197,7 @@ static int cpu_create(const struct lp_host *host, const void *config, void **ins
     d->compute_units = in->threads;
     snprintf(d->detail, sizeof d->detail, "%s x%u, %u threads", in->isa_name, in->width,
              in->threads);
+    *instance = in;
     return LP_OK;
 }
 
@@ -173,7 +208,8 @@ static void cpu_destroy(void *instance)
 
 static const char *cpu_last_error(void *instance)
 {
-    return instance ? ((struct cpu_instance *)instance)->err : "no instance";
+    (void)instance;
+    return thread_error[0] ? thread_error : "no failure on this thread";
 }
 
 static int cpu_device_count(void *instance, uint32_t *count)
@@ -186,12 +222,13 @@ static int cpu_device_count(void *instance, uint32_t *count)
 static int cpu_device_info(void *instance, uint32_t device, struct lp_hashrate_device *out)
 {
     struct cpu_instance *in = instance;
-    if (device != 0) {
-        snprintf(in->err, sizeof in->err, "device %u: the CPU backend has device 0 only", device);
-        return LP_EINVAL;
-    }
+    if (device != 0)
+        return cpu_fail(LP_EINVAL, "device %u: the CPU backend has device 0 only", device);
+    /* Only as much as the caller's struct holds: an older core passes a shorter one. */
     uint32_t size = out->struct_size;
-    if (size == 0 || size > sizeof *out)
+    if (size < offsetof(struct lp_hashrate_device, index))
+        return cpu_fail(LP_EINVAL, "device_info: struct_size %u is too small", size);
+    if (size > sizeof *out)
         size = sizeof *out;
     memcpy(out, &in->info, size);
     out->struct_size = size;
@@ -236,7 +273,7 @@ static void cpu_wait(struct cpu_job *job, struct cpu_slice *sl, unsigned n)
         if (can_cancel) {
             while (pthread_tryjoin_np(sl[i].tid, NULL) != 0) {
                 if (h->cancelled(h))
-                    job->stop = 1;
+                    atomic_store_explicit(&job->stop, 1, memory_order_relaxed);
                 usleep(2000);
             }
         } else {
@@ -252,12 +289,11 @@ static int cpu_mine(void *instance, uint32_t device, const struct lp_pow_work *w
     struct cpu_instance *in = instance;
     *hashes_done = 0;
     *found = 0;
-    if (device != 0) {
-        snprintf(in->err, sizeof in->err, "device %u: the CPU backend has device 0 only", device);
-        return LP_EINVAL;
-    }
+    if (device != 0)
+        return cpu_fail(LP_EINVAL, "device %u: the CPU backend has device 0 only", device);
     struct cpu_job job;
     memset(&job, 0, sizeof job);
+    atomic_init(&job.stop, 0);
     job.in = in;
     job.work = work;
     job.nonce_base = nonce_base;
@@ -267,9 +303,8 @@ static int cpu_mine(void *instance, uint32_t device, const struct lp_pow_work *w
     lp_pow_midstate(work->challenge, nonce_base, job.scan.mid);
     job.scan.base_low = lp_pow_load_be64(nonce_base + 24);
     if (job.scan.base_low != 0 && count > UINT64_MAX - job.scan.base_low + 1) {
-        snprintf(in->err, sizeof in->err, "the batch wraps the nonce's low 64 bits");
         pthread_mutex_destroy(&job.lock);
-        return LP_EINVAL;
+        return cpu_fail(LP_EINVAL, "the batch wraps the nonce's low 64 bits");
     }
     job.scan.target_top64 = lp_pow_load_be64(work->target);
     job.scan.candidate = cpu_candidate;
@@ -291,16 +326,18 @@ static int cpu_mine(void *instance, uint32_t device, const struct lp_pow_work *w
         sl->done = 0;
         off += sl->count;
     }
-    if (nslices == 1) {
+    /* One slice runs on the calling thread, unless the host can cancel: then this thread is the
+     * one that watches for it while the slice runs on its own. */
+    bool can_cancel = in->host != NULL && LP_HOST_HAS(in->host, cancelled);
+    if (nslices == 1 && !can_cancel) {
         slices[0].done = in->scan(&job.scan, slices[0].offset, slices[0].count);
     } else {
         for (unsigned i = 0; i < nslices; i++) {
             if (pthread_create(&slices[i].tid, NULL, cpu_slice_main, &slices[i]) != 0) {
-                snprintf(in->err, sizeof in->err, "cannot start a mining thread");
-                job.stop = 1;
+                atomic_store_explicit(&job.stop, 1, memory_order_relaxed);
                 cpu_wait(&job, slices, i);
                 pthread_mutex_destroy(&job.lock);
-                return LP_ERR;
+                return cpu_fail(LP_ERR, "cannot start a mining thread");
             }
         }
         cpu_wait(&job, slices, nslices);
@@ -339,7 +376,7 @@ static const struct lp_hashrate_ops cpu_ops = {
     .mine = cpu_mine,
 };
 
-LP_PLUGIN_DEFINE(hashrate, cpu, "0.1.0",
+LP_PLUGIN_DEFINE(hashrate, cpu, "0.2.0",
                  "Keccak-256 proof of work on all CPU cores (AVX-512 x8, AVX2 x4, portable C)",
                  "MIT", cpu_ops, cpu_schema, struct cpu_config,
                  LP_CAP_THREADSAFE | LP_CAP_MULTI_INSTANCE | LP_CAP_CANCEL)

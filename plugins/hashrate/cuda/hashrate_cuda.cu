@@ -6,14 +6,14 @@
  */
 #define LP_GPU_VENDOR  "nvidia"
 #define LP_GPU_RUNTIME "CUDA"
-/* SASS instructions per hash in perf-anchors.md §3.1's model (midstate round 1, full rounds
- * 2..23, lane-0 last round), the denominator of the device's limit. */
+/* SASS instructions per hash, counted over the kernel's parts (midstate round 1, full rounds
+ * 2..23, lane-0 last round): the denominator of the device's limit. */
 #define LP_GPU_OPS_PER_HASH 4100u
 
 #include "gpu_plugin_impl.h"
 
 extern "C" {
-LP_PLUGIN_DEFINE(hashrate, cuda, "0.1.0",
+LP_PLUGIN_DEFINE(hashrate, cuda, "0.2.0",
                  "Keccak-256 proof of work on NVIDIA GPUs (one state per thread, LOP3/SHF)", "MIT",
                  gpu_ops, gpu_schema, struct gpu_config,
                  LP_CAP_THREADSAFE | LP_CAP_MULTI_INSTANCE | LP_CAP_NEEDS_GPU | LP_CAP_CANCEL)

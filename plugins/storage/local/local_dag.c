@@ -1,7 +1,8 @@
 /* Walking a stored DAG: rebuilding files and directories (get), checking that every block is
  * present and intact (pin), and sizing (stat). Every block is verified against its CID when it
  * is read, and the UnixFS sizes are cross-checked, so a damaged or forged store is reported and
- * never written out as if it were the content. */
+ * never written out as if it were the content. Every block read is counted as progress, so a
+ * cancelled call stops within a few MiB or a few hundred blocks. */
 #include "local.h"
 
 #include <errno.h>
@@ -34,11 +35,17 @@ static void node_free(struct node *n)
     free(n->block);
 }
 
-static int node_load(struct lp_storage_local *s, const struct lp_cidb *cid, struct node *n)
+static int node_load(struct lp_local_op *op, const struct lp_cidb *cid, struct node *n)
 {
+    struct lp_storage_local *s = op->s;
     memset(n, 0, sizeof(*n));
     if (lp_local_get_block(s, cid, &n->block, &n->len) != LP_OK)
         return LP_ERR;
+    if (lp_local_progress(op, n->len) != LP_OK) {
+        free(n->block);
+        n->block = NULL;
+        return LP_ERR;
+    }
     if (cid->codec == LP_CID_CODEC_RAW) {
         n->raw = true;
         return LP_OK;
@@ -81,15 +88,16 @@ static int write_all(struct lp_storage_local *s, int fd, const uint8_t *p, size_
 }
 
 /* Streams a file DAG to fd (fd < 0: verify only); *size receives its content length. */
-static int walk_file(struct lp_storage_local *s, const struct lp_cidb *cid, int fd, int depth,
+static int walk_file(struct lp_local_op *op, const struct lp_cidb *cid, int fd, int depth,
                      uint64_t *size)
 {
+    struct lp_storage_local *s = op->s;
     char text[LP_CID_STRING_MAX];
     lp_cid_format(cid, text);
     if (depth > MAX_FILE_DEPTH)
         return lp_local_fail(s, LP_ERR, "file DAG at %s is nested too deep", text);
     struct node n;
-    if (node_load(s, cid, &n) != LP_OK)
+    if (node_load(op, cid, &n) != LP_OK)
         return LP_ERR;
     int rc = LP_OK;
     if (n.raw) {
@@ -111,7 +119,7 @@ static int walk_file(struct lp_storage_local *s, const struct lp_cidb *cid, int 
         uint64_t got = 0;
         rc = link_cid(s, &n, i, &child);
         if (rc == LP_OK)
-            rc = walk_file(s, &child, fd, depth + 1, &got);
+            rc = walk_file(op, &child, fd, depth + 1, &got);
         if (rc == LP_OK && sizes_given && got != n.fs.blocksizes[i])
             rc = lp_local_fail(s, LP_ERR, "block %s: child %zu holds %llu bytes, not %llu", text, i,
                                (unsigned long long)got, (unsigned long long)n.fs.blocksizes[i]);
@@ -135,12 +143,13 @@ static bool safe_name(const uint8_t *name, size_t len)
     return memchr(name, '/', len) == NULL && memchr(name, '\0', len) == NULL;
 }
 
-static int walk(struct lp_storage_local *s, const struct lp_cidb *cid, const char *dest, int depth,
+static int walk(struct lp_local_op *op, const struct lp_cidb *cid, const char *dest, int depth,
                 uint64_t *size);
 
-static int walk_dir(struct lp_storage_local *s, const struct lp_cidb *cid, struct node *n,
+static int walk_dir(struct lp_local_op *op, const struct lp_cidb *cid, struct node *n,
                     const char *dest, int depth, uint64_t *size)
 {
+    struct lp_storage_local *s = op->s;
     char text[LP_CID_STRING_MAX];
     lp_cid_format(cid, text);
     if (depth > MAX_DIR_DEPTH)
@@ -169,18 +178,19 @@ static int walk_dir(struct lp_storage_local *s, const struct lp_cidb *cid, struc
                              (const char *)l->name) >= (int)sizeof(path))
             return lp_local_fail(s, LP_ERR, "path too long under %s", dest);
         uint64_t got = 0;
-        if (walk(s, &child, dest ? path : NULL, depth + 1, &got) != LP_OK)
+        if (walk(op, &child, dest ? path : NULL, depth + 1, &got) != LP_OK)
             return LP_ERR;
         *size += got;
     }
     return LP_OK;
 }
 
-static int walk(struct lp_storage_local *s, const struct lp_cidb *cid, const char *dest, int depth,
+static int walk(struct lp_local_op *op, const struct lp_cidb *cid, const char *dest, int depth,
                 uint64_t *size)
 {
+    struct lp_storage_local *s = op->s;
     struct node n;
-    if (node_load(s, cid, &n) != LP_OK)
+    if (node_load(op, cid, &n) != LP_OK)
         return LP_ERR;
     char text[LP_CID_STRING_MAX];
     lp_cid_format(cid, text);
@@ -193,13 +203,13 @@ static int walk(struct lp_storage_local *s, const struct lp_cidb *cid, const cha
             if (fd < 0)
                 return lp_local_fail(s, LP_ERR, "cannot create %s: %s", dest, strerror(errno));
         }
-        rc = walk_file(s, cid, fd, 0, size);
+        rc = walk_file(op, cid, fd, 0, size);
         if (fd >= 0 && close(fd) < 0 && rc == LP_OK)
             rc = lp_local_fail(s, LP_ERR, "cannot write %s: %s", dest, strerror(errno));
         return rc;
     }
     if (n.fs.type == LP_UNIXFS_DIRECTORY) {
-        rc = walk_dir(s, cid, &n, dest, depth, size);
+        rc = walk_dir(op, cid, &n, dest, depth, size);
     } else if (n.fs.type == LP_UNIXFS_SYMLINK) {
         *size = 0;
         char target[PATH_MAX];
@@ -232,8 +242,9 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     return remove(path);
 }
 
-int lp_local_restore(struct lp_storage_local *s, const struct lp_cidb *cid, const char *dest)
+int lp_local_restore(struct lp_local_op *op, const struct lp_cidb *cid, const char *dest)
 {
+    struct lp_storage_local *s = op->s;
     struct stat st;
     if (lstat(dest, &st) == 0)
         return lp_local_fail(s, LP_EINVAL, "%s already exists; give a new path to get into", dest);
@@ -243,7 +254,8 @@ int lp_local_restore(struct lp_storage_local *s, const struct lp_cidb *cid, cons
         return lp_local_fail(s, LP_EINVAL, "%s: path too long", dest);
     nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* a leftover of a crashed get */
     uint64_t size = 0;
-    int rc = walk(s, cid, tmp, 0, &size);
+    /* A failure or a cancellation anywhere below removes the partial tree. */
+    int rc = walk(op, cid, tmp, 0, &size);
     if (rc == LP_OK && rename(tmp, dest) < 0)
         rc = lp_local_fail(s, LP_ERR, "cannot move %s to %s: %s", tmp, dest, strerror(errno));
     if (rc != LP_OK)
@@ -251,17 +263,17 @@ int lp_local_restore(struct lp_storage_local *s, const struct lp_cidb *cid, cons
     return rc;
 }
 
-int lp_local_verify(struct lp_storage_local *s, const struct lp_cidb *cid)
+int lp_local_verify(struct lp_local_op *op, const struct lp_cidb *cid)
 {
     uint64_t size;
-    return walk(s, cid, NULL, 0, &size);
+    return walk(op, cid, NULL, 0, &size);
 }
 
-int lp_local_stat(struct lp_storage_local *s, const struct lp_cidb *cid,
-                  struct lp_storage_stat *out)
+int lp_local_stat(struct lp_local_op *op, const struct lp_cidb *cid, struct lp_storage_stat *out)
 {
+    struct lp_storage_local *s = op->s;
     struct node n;
-    if (node_load(s, cid, &n) != LP_OK)
+    if (node_load(op, cid, &n) != LP_OK)
         return LP_ERR;
     bool dir = !n.raw && n.fs.type == LP_UNIXFS_DIRECTORY;
     uint64_t dag = n.len;
@@ -270,7 +282,7 @@ int lp_local_stat(struct lp_storage_local *s, const struct lp_cidb *cid,
     node_free(&n);
     uint64_t size = 0;
     /* A full walk: stat answers only for content that is entirely present and intact. */
-    if (walk(s, cid, NULL, 0, &size) != LP_OK)
+    if (walk(op, cid, NULL, 0, &size) != LP_OK)
         return LP_ERR;
     uint32_t want = out->struct_size;
     struct lp_storage_stat st = {0};

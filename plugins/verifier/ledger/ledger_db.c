@@ -1,15 +1,21 @@
-/* The ledger's SQLite file: where it lives, how it is opened (WAL, foreign keys, busy timeout,
+/* The ledger's SQLite file: how it is opened (WAL, foreign keys, a cancellable busy wait,
  * synchronous) and the versioned schema. Each migration runs in its own transaction together
  * with the PRAGMA user_version bump, so a crash leaves the file at one version or the next. */
 #include "ledger.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long a call waits for another connection's (another process's) write lock before it
+ * fails with "database is locked". */
+#define BUSY_TIMEOUT_MS 5000
+/* The longest single sleep of that wait, so a cancelled call stops waiting within it. */
+#define BUSY_SLICE_MS 50
 
 /* Index i holds the SQL that takes the schema from version i to i + 1. Append only: a file
  * written by an older build is brought forward step by step. */
@@ -86,29 +92,6 @@ int lp_ledger_schema_version(void)
     return MIGRATION_COUNT;
 }
 
-int lp_ledger_resolve_path(const struct lp_ledger_config *cfg, char *out, size_t out_len)
-{
-    int n;
-    if (cfg != NULL && cfg->path != NULL && cfg->path[0] != '\0') {
-        n = snprintf(out, out_len, "%s", cfg->path);
-    } else {
-        const char *home = getenv("LILYPAD_HOME");
-        if (home != NULL && home[0] != '\0') {
-            n = snprintf(out, out_len, "%s/ledger.sqlite", home);
-        } else {
-            home = getenv("HOME");
-            if (home == NULL || home[0] == '\0') {
-                const struct passwd *pw = getpwuid(getuid());
-                home = pw != NULL ? pw->pw_dir : NULL;
-            }
-            if (home == NULL)
-                return -1;
-            n = snprintf(out, out_len, "%s/.local/share/lilypad/ledger.sqlite", home);
-        }
-    }
-    return n < 0 || (size_t)n >= out_len ? -1 : 0;
-}
-
 /* mkdir -p for the directory holding `file`; private (0700) because the ledger is the node's
  * own record. */
 static int make_parent_dirs(struct lp_ledger *l, const char *file)
@@ -135,8 +118,51 @@ static int make_parent_dirs(struct lp_ledger *l, const char *file)
 
 int lp_ledger_sql_fail(struct lp_ledger *l, const char *what)
 {
+    if (l->busy_cancelled)
+        return lp_ledger_fail(l, LP_ERR,
+                              "%s: %s: cancelled while waiting for another connection's write "
+                              "lock",
+                              l->path, what);
     return lp_ledger_fail(l, LP_ERR, "%s: %s: %s", l->path, what,
                           l->db != NULL ? sqlite3_errmsg(l->db) : "no database");
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * SQLite calls this while another connection holds the lock it needs (attempt counts from 0 for
+ * each wait). It is sqlite3_busy_timeout's wait, cut into short sleeps with the core's
+ * cancellation checked before each: nonzero waits again, zero gives up (the statement then
+ * fails with SQLITE_BUSY and the transaction changed nothing). The real clock, not the host's:
+ * this is a wait, not a timestamp.
+ */
+static int busy_wait(void *arg, int attempt)
+{
+    static const unsigned delays_ms[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50};
+    struct lp_ledger *l = arg;
+    uint64_t now = monotonic_ns();
+    if (attempt == 0)
+        l->busy_since_ns = now;
+    if (lp_ledger_cancelled(l, l->call)) {
+        l->busy_cancelled = true;
+        return 0;
+    }
+    uint64_t waited_ms = (now - l->busy_since_ns) / 1000000u;
+    if (waited_ms >= BUSY_TIMEOUT_MS)
+        return 0;
+    size_t n = sizeof(delays_ms) / sizeof(delays_ms[0]);
+    uint64_t ms = (size_t)attempt < n ? delays_ms[attempt] : BUSY_SLICE_MS;
+    if (ms > BUSY_TIMEOUT_MS - waited_ms)
+        ms = BUSY_TIMEOUT_MS - waited_ms;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return 1;
 }
 
 int lp_ledger_prepare(struct lp_ledger *l, const char *sql, sqlite3_stmt **out)
@@ -239,7 +265,7 @@ int lp_ledger_db_open(struct lp_ledger *l, const char *synchronous)
     }
     sqlite3_extended_result_codes(l->db, 1);
     /* Waits for another process's write lock instead of failing at once with SQLITE_BUSY. */
-    sqlite3_busy_timeout(l->db, 5000);
+    sqlite3_busy_handler(l->db, busy_wait, l);
 
     sqlite3_stmt *st;
     if (lp_ledger_prepare(l, "PRAGMA journal_mode = WAL", &st) != LP_OK)

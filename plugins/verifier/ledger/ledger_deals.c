@@ -1,6 +1,9 @@
-/* The deal state machine, the same rules the contracts enforce (README.md has the table).
- * Every operation reads the deal and writes its new state inside one BEGIN IMMEDIATE
- * transaction, and appends one row to deal_events, so the history explains every state. */
+/* The deal state machine, the same rules the contracts enforce (README.md has the table),
+ * including who may call what: an operation with an actor (the acting party's address) is
+ * refused unless that party is the one the deal allows, as a deal contract checks msg.sender.
+ * No actor (NULL) is the node acting for itself, unchecked. Every operation reads the deal and
+ * writes its new state inside one BEGIN IMMEDIATE transaction, and appends one row to
+ * deal_events, so the history explains every state. */
 #include "ledger.h"
 #include "util/deal_state.h"
 
@@ -162,20 +165,77 @@ static int unknown_deal(struct lp_ledger *l, const uint8_t deal_id[32], const ch
                           hex_of(deal_id, 32, id), op);
 }
 
-/* Runs the common frame: begin, load (refusing an unknown deal), body, commit or roll back. */
+/* Who may call an operation on a recorded deal. */
+enum party {
+    JOB_CREATOR,       /* accept_result, challenge_result */
+    RESOURCE_PROVIDER, /* record_result */
+    MEDIATOR,          /* mediation_verdict: the one challenge_result named */
+    EITHER_PARTY,      /* cancel_deal */
+};
+
+/* LP_OK when `actor` (NULL: the node itself) may act on the deal as `who`; else the refusal,
+ * naming the actor and who is allowed. */
+static int check_actor(struct lp_ledger *l, const uint8_t deal_id[32], const char *op,
+                       const uint8_t *actor, enum party who, const struct deal_row *row)
+{
+    if (actor == NULL)
+        return LP_OK;
+    const struct lp_agreement *t = &row->terms;
+    char id[67], who_hex[43], a[43], b[43];
+    hex_of(deal_id, 32, id);
+    hex_of(actor, 20, who_hex);
+    switch (who) {
+    case JOB_CREATOR:
+        if (memcmp(actor, t->job_creator, 20) == 0)
+            return LP_OK;
+        return lp_ledger_fail(l, LP_EINVAL,
+                              "deal %s: %s refused: %s is not the deal's job creator %s", id, op,
+                              who_hex, hex_of(t->job_creator, 20, a));
+    case RESOURCE_PROVIDER:
+        if (memcmp(actor, t->resource_provider, 20) == 0)
+            return LP_OK;
+        return lp_ledger_fail(l, LP_EINVAL,
+                              "deal %s: %s refused: %s is not the deal's resource provider %s", id,
+                              op, who_hex, hex_of(t->resource_provider, 20, a));
+    case MEDIATOR:
+        /* Before a challenge no mediator is booked; the state rule refuses the call then. */
+        if (is_zero(row->challenge_mediator, 20) || memcmp(actor, row->challenge_mediator, 20) == 0)
+            return LP_OK;
+        return lp_ledger_fail(l, LP_EINVAL,
+                              "deal %s: %s refused: %s is not the deal's mediator %s (the one "
+                              "challenge_result named)",
+                              id, op, who_hex, hex_of(row->challenge_mediator, 20, a));
+    case EITHER_PARTY:
+        if (memcmp(actor, t->job_creator, 20) == 0 || memcmp(actor, t->resource_provider, 20) == 0)
+            return LP_OK;
+        return lp_ledger_fail(l, LP_EINVAL,
+                              "deal %s: %s refused: %s is neither the deal's job creator %s nor "
+                              "its resource provider %s",
+                              id, op, who_hex, hex_of(t->job_creator, 20, a),
+                              hex_of(t->resource_provider, 20, b));
+    }
+    return LP_OK;
+}
+
+/* Runs the common frame: begin, load (refusing an unknown deal), check the actor, body, commit
+ * or roll back. */
 typedef int (*deal_step_fn)(struct lp_ledger *l, const uint8_t deal_id[32],
                             const struct deal_row *row, const void *arg);
 
 static int with_deal(struct lp_ledger *l, const uint8_t deal_id[32], const char *op,
-                     deal_step_fn step, const void *arg)
+                     const uint8_t *actor, enum party who, deal_step_fn step, const void *arg)
 {
     if (lp_ledger_begin(l) != LP_OK)
         return LP_ERR;
     struct deal_row row;
     bool found = false;
     int rc = load_deal(l, deal_id, &row, &found);
+    if (rc == LP_OK && !found)
+        rc = unknown_deal(l, deal_id, op);
     if (rc == LP_OK)
-        rc = found ? step(l, deal_id, &row, arg) : unknown_deal(l, deal_id, op);
+        rc = check_actor(l, deal_id, op, actor, who, &row);
+    if (rc == LP_OK)
+        rc = step(l, deal_id, &row, arg);
     if (rc != LP_OK) {
         lp_ledger_rollback(l);
         return rc;
@@ -249,7 +309,8 @@ static int insert_agreement(struct lp_ledger *l, const struct lp_agreement *a, u
     return append_event(l, a->deal_id, -1, LP_DEAL_AGREED, now_ns, detail);
 }
 
-int lp_ledger_record_agreement(struct lp_ledger *l, const struct lp_agreement *a)
+int lp_ledger_record_agreement(struct lp_ledger *l, const uint8_t *actor,
+                               const struct lp_agreement *a)
 {
     char id[67];
     hex_of(a->deal_id, 32, id);
@@ -278,6 +339,16 @@ int lp_ledger_record_agreement(struct lp_ledger *l, const struct lp_agreement *a
     if (a->execution_timeout_s > INT64_MAX / NS_PER_S || a->judge_timeout_s > INT64_MAX / NS_PER_S)
         return lp_ledger_fail(l, LP_EINVAL, "deal %s: record_agreement refused: timeout too large",
                               id);
+    /* Either party records the agreement (both sign it); nobody else. */
+    if (actor != NULL && memcmp(actor, a->job_creator, 20) != 0 &&
+        memcmp(actor, a->resource_provider, 20) != 0) {
+        char who[43], jc[43], rp[43];
+        return lp_ledger_fail(l, LP_EINVAL,
+                              "deal %s: record_agreement refused: %s is neither the job creator "
+                              "%s nor the resource provider %s of the agreement",
+                              id, hex_of(actor, 20, who), hex_of(a->job_creator, 20, jc),
+                              hex_of(a->resource_provider, 20, rp));
+    }
 
     uint64_t now_ns = lp_ledger_now_ns(l);
     if (lp_ledger_begin(l) != LP_OK)
@@ -337,7 +408,8 @@ static int result_step(struct lp_ledger *l, const uint8_t deal_id[32], const str
     return set_state(l, deal_id, row->state, LP_DEAL_RESULTS_SUBMITTED, NULL, now_ns, detail);
 }
 
-int lp_ledger_record_result(struct lp_ledger *l, const struct lp_result_record *r)
+int lp_ledger_record_result(struct lp_ledger *l, const uint8_t *actor,
+                            const struct lp_result_record *r)
 {
     char id[67];
     hex_of(r->deal_id, 32, id);
@@ -352,7 +424,7 @@ int lp_ledger_record_result(struct lp_ledger *l, const struct lp_result_record *
     if (is_zero(r->result_id, 32))
         return lp_ledger_fail(l, LP_EINVAL, "deal %s: record_result refused: the result id is zero",
                               id);
-    return with_deal(l, r->deal_id, "record_result", result_step, r);
+    return with_deal(l, r->deal_id, "record_result", actor, RESOURCE_PROVIDER, result_step, r);
 }
 
 /* ---- accept_result ---- */
@@ -368,9 +440,9 @@ static int accept_step(struct lp_ledger *l, const uint8_t deal_id[32], const str
                      "result accepted by the job creator");
 }
 
-int lp_ledger_accept_result(struct lp_ledger *l, const uint8_t deal_id[32])
+int lp_ledger_accept_result(struct lp_ledger *l, const uint8_t *actor, const uint8_t deal_id[32])
 {
-    return with_deal(l, deal_id, "accept_result", accept_step, NULL);
+    return with_deal(l, deal_id, "accept_result", actor, JOB_CREATOR, accept_step, NULL);
 }
 
 /* ---- challenge_result ---- */
@@ -403,10 +475,10 @@ static int challenge_step(struct lp_ledger *l, const uint8_t deal_id[32],
                      detail);
 }
 
-int lp_ledger_challenge_result(struct lp_ledger *l, const uint8_t deal_id[32],
+int lp_ledger_challenge_result(struct lp_ledger *l, const uint8_t *actor, const uint8_t deal_id[32],
                                const uint8_t mediator[20])
 {
-    return with_deal(l, deal_id, "challenge_result", challenge_step, mediator);
+    return with_deal(l, deal_id, "challenge_result", actor, JOB_CREATOR, challenge_step, mediator);
 }
 
 /* ---- mediation_verdict ---- */
@@ -423,9 +495,10 @@ static int verdict_step(struct lp_ledger *l, const uint8_t deal_id[32], const st
                      accepted ? "mediator accepted the result" : "mediator rejected the result");
 }
 
-int lp_ledger_mediation_verdict(struct lp_ledger *l, const uint8_t deal_id[32], bool accepted)
+int lp_ledger_mediation_verdict(struct lp_ledger *l, const uint8_t *actor,
+                                const uint8_t deal_id[32], bool accepted)
 {
-    return with_deal(l, deal_id, "mediation_verdict", verdict_step, &accepted);
+    return with_deal(l, deal_id, "mediation_verdict", actor, MEDIATOR, verdict_step, &accepted);
 }
 
 /* ---- cancel_deal ---- */
@@ -492,11 +565,13 @@ static int cancel_step(struct lp_ledger *l, const uint8_t deal_id[32], const str
     return set_state(l, deal_id, row->state, rule->to, NULL, now_ns, detail);
 }
 
-int lp_ledger_cancel_deal(struct lp_ledger *l, const uint8_t deal_id[32], uint32_t terminal_state)
+int lp_ledger_cancel_deal(struct lp_ledger *l, const uint8_t *actor, const uint8_t deal_id[32],
+                          uint32_t terminal_state)
 {
     for (size_t i = 0; i < sizeof(cancel_rules) / sizeof(cancel_rules[0]); i++) {
         if (cancel_rules[i].to == terminal_state)
-            return with_deal(l, deal_id, "cancel_deal", cancel_step, &cancel_rules[i]);
+            return with_deal(l, deal_id, "cancel_deal", actor, EITHER_PARTY, cancel_step,
+                             &cancel_rules[i]);
     }
     char id[67];
     return lp_ledger_fail(

@@ -1,7 +1,9 @@
 /* Proof-of-work rounds, with LilypadPow's rules: one live challenge per provider (a newer round
  * supersedes the older), one valid submission per challenge, submissions only inside the
  * window, and a nonce valid when keccak256(challenge || nonce) read big-endian is below the
- * target. Checking costs one hash; the provider's own hash count is recorded as reported. */
+ * target. Checking costs one hash; the provider's own hash count is recorded as reported.
+ * Anyone may issue a round (the solver does, as itself); only the provider a submission names
+ * may make it. */
 #include "ledger.h"
 
 #include <stdio.h>
@@ -229,13 +231,22 @@ static int submit_body(struct lp_ledger *l, const struct lp_pow_submission *s, c
     return rc == SQLITE_DONE ? LP_OK : lp_ledger_sql_fail(l, "insert pow submission");
 }
 
-int lp_ledger_pow_submit(struct lp_ledger *l, const struct lp_pow_submission *s)
+int lp_ledger_pow_submit(struct lp_ledger *l, const uint8_t *actor,
+                         const struct lp_pow_submission *s)
 {
     char who[43];
     lp_hex_encode_0x(s->provider, 20, who);
     if (s->struct_size < sizeof(*s))
         return lp_ledger_fail(l, LP_EINVAL, "pow_submit: struct_size %u < %zu", s->struct_size,
                               sizeof(*s));
+    if (actor != NULL && memcmp(actor, s->provider, 20) != 0) {
+        char a[43];
+        lp_hex_encode_0x(actor, 20, a);
+        return lp_ledger_fail(l, LP_EINVAL,
+                              "pow round %llu for %s: pow_submit refused: %s is not the "
+                              "submitting provider %s",
+                              (unsigned long long)s->round, who, a, who);
+    }
     if (s->round > (uint64_t)INT64_MAX)
         return lp_ledger_fail(l, LP_EINVAL,
                               "pow round %llu for %s: pow_submit refused: unknown round",
