@@ -33,7 +33,8 @@ struct lp_job_spec {
  * element; the identifiers are the ones the hashrate plugin reported for the device. */
 struct lp_gpu_device {
     char vendor[16];     /* "nvidia", "amd" */
-    uint32_t index;      /* the vendor runtime's ordinal (CUDA / HIP device number) */
+    uint32_t index;      /* the hashrate plugin's device number: not always what nvidia-smi,
+                            docker or the runtime number it, so match by uuid, then pci_bus_id */
     char uuid[48];       /* "GPU-5b2c9d2e-..." (NVIDIA), the HIP UUID (AMD); "" when unknown */
     char pci_bus_id[32]; /* "0000:3b:00.0"; "" when unknown */
 };

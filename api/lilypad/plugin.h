@@ -217,7 +217,9 @@ struct lp_lifecycle_ops {
     /* Side-effect free: is the runtime, device or daemon there? LP_OK or LP_EUNAVAILABLE, with
      * the reason written to `reason` (always NUL-terminated). May be NULL: always available. */
     int (*probe)(const struct lp_host *host, const void *config, char *reason, size_t reason_len);
-    /* Build an instance from the validated configuration struct. */
+    /* Build an instance from the validated configuration struct. On failure, leave *instance
+     * NULL (log the reason at LP_LOG_ERROR), or set it to an instance whose last_error() says
+     * why: the core reads that, then destroys it. */
     int (*create)(const struct lp_host *host, const void *config, void **instance);
     /* Start and stop the instance's own threads, if any. May be NULL. */
     int (*start)(void *instance);

@@ -65,7 +65,17 @@ int lp_backend_from_handle(const struct lp_config *cfg, const char *gpu, struct 
         int rc = life->create(&b->host.host, config, &b->instance);
         lp_host_capture_end(&capture);
         if (rc != LP_OK || b->instance == NULL) {
-            const char *why = capture.text[0] ? capture.text : "the plugin gave no reason";
+            /* A half-built instance explains itself, then goes. */
+            const char *text =
+                b->instance && life->last_error ? life->last_error(b->instance) : NULL;
+            char why[512];
+            snprintf(why, sizeof(why), "%s",
+                     text && *text     ? text
+                     : capture.text[0] ? capture.text
+                     : rc == LP_OK     ? "it returned LP_OK but no instance"
+                                       : "the plugin gave no reason");
+            if (b->instance != NULL)
+                life->destroy(b->instance);
             lp_plugin_fail(&b->plugin, LP_PLUGIN_INIT_FAILED, "create failed (rc %d): %s", rc, why);
             b->instance = NULL;
         }

@@ -238,6 +238,28 @@ static void test_error_text_sources(void **state)
     close_backend(b, cfg);
 }
 
+static void test_create_failure_explained_by_its_instance(void **state)
+{
+    (void)state;
+    struct lp_config *cfg;
+    char err[1024];
+    assert_int_equal(lp_config_load_string(
+                         "storage: { backend = \"retry\"; retry: { fail_create = true; }; };\n",
+                         "dispatch.cfg", &cfg, err, sizeof err),
+                     0);
+    lp_loader_set_cli_path(LP_TEST_PLUGIN_DIR);
+    struct lp_backend *b = NULL;
+    assert_int_equal(lp_backend_open(cfg, "storage", NULL, &b, err, sizeof err), -1);
+    lp_loader_set_cli_path(NULL);
+    char expected[2048];
+    snprintf(
+        expected, sizeof expected,
+        "plugin storage/retry (%s/storage_retry.so): create failed (rc -3): fail_create is set",
+        LP_TEST_PLUGIN_DIR);
+    assert_string_equal(err, expected);
+    lp_config_free(cfg);
+}
+
 struct putter {
     struct lp_backend *b;
     int failures;
@@ -351,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_cancel_while_retrying),
         cmocka_unit_test(test_error_text_sources),
         cmocka_unit_test(test_serialised_unless_threadsafe),
+        cmocka_unit_test(test_create_failure_explained_by_its_instance),
         cmocka_unit_test(test_abi_1_0_plugin_through_1_1_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  *   silent  LP_ERR and no reason at all
  * and then succeeds. Each put() sleeps `hold_ms` and records how many calls were inside at
  * once; stat() reports "calls=N max_inside=M". It is not LP_CAP_THREADSAFE, so the core must
- * never let two calls in at once. */
+ * never let two calls in at once. With fail_create, create() fails but hands back an instance
+ * that explains why, which the core must read and then destroy (LeakSanitizer checks it). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +18,15 @@ struct retry_config {
     int64_t fail_times;
     const char *mode;
     int64_t hold_ms;
+    bool fail_create;
 };
 
 static const struct lp_cfg_field retry_schema[] = {
     LP_CFG_FIELD(struct retry_config, fail_times, LP_CFG_INT, 0, "0", "failing calls first"),
     LP_CFG_FIELD(struct retry_config, mode, LP_CFG_STRING, 0, "\"retry\"", "retry, log or silent"),
     LP_CFG_FIELD(struct retry_config, hold_ms, LP_CFG_INT, 0, "0", "how long put() takes"),
+    LP_CFG_FIELD(struct retry_config, fail_create, LP_CFG_BOOL, 0, "false",
+                 "create() fails, leaving an instance whose last_error() says why"),
     LP_CFG_END,
 };
 
@@ -41,6 +45,10 @@ static int retry_create(const struct lp_host *host, const void *config, void **i
     r->host = host;
     r->cfg = *(const struct retry_config *)config;
     *instance = r;
+    if (r->cfg.fail_create) {
+        snprintf(r->last_error, sizeof r->last_error, "fail_create is set");
+        return LP_EINVAL; /* the core reads last_error(), then destroys the instance */
+    }
     return LP_OK;
 }
 
