@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the build needs, builds, and runs the whole
-# suite twice: a normal build, then an ASan+UBSan build. With --fuzz it also runs every
+# suite three times: a normal build, an ASan+UBSan build, and a ThreadSanitizer build. With --fuzz it also runs every
 # libFuzzer target for a short bounded time (CI does). With --all-plugins the normal build pins
 # every WITH_<PLUGIN> option ON, so a missing toolchain (nvcc, hipcc) stops the build instead of
 # skipping its plugin (CI does); by default each is AUTO: built where its toolchain is found.
@@ -60,12 +60,17 @@ run_suite build "${plain_args[@]}"
 echo "== build and test under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLP_SANITIZE=ON -DWITH_CUDA=OFF -DWITH_ROCM=OFF
+echo "== build and test under ThreadSanitizer"
+# A data race or a lock-order inversion fails the test it happens in (exit 66), and the e2e
+# harness fails a case whose daemons logged one.
+TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
+    run_suite build-tsan -DCMAKE_BUILD_TYPE=Debug -DLP_TSAN=ON -DWITH_CUDA=OFF -DWITH_ROCM=OFF
 
 if ((fuzz)); then
     echo "== libFuzzer targets, ${fuzz_seconds}s each, under ASan+UBSan"
     CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLP_FUZZ=ON \
         -DLP_SANITIZE=ON -DLP_PLUGINS_DEFAULT=OFF -DBUILD_TESTING=ON >/dev/null
-    # Only the fuzz targets: the suite itself already ran twice above.
+    # Only the fuzz targets: the suite itself already ran three times above.
     targets=()
     for src in tests/fuzz/fuzz_*.c; do targets+=("$(basename "$src" .c)"); done
     cmake --build build-fuzz -j "$jobs" --target "${targets[@]}"

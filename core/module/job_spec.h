@@ -1,7 +1,7 @@
 /* The job spec a module's rendered template describes, checked and reduced to what an
  * executor needs.
  *
- * Accepted shape (the one published modules use, see shared/fixtures/lilypad-modules):
+ * Accepted shape (the one published Lilypad modules use):
  *   { "machine": {"gpu": N, "cpu": MILLICPU, "ram": MB, "disk": MB, "gpus": [{"vram": MB}]},
  *     "gpus": [{"vram": MB}], "executionTimeoutSeconds": S,
  *     "inputFiles": {"required": [NAME], "optional": [NAME]},

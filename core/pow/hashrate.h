@@ -3,7 +3,7 @@
  * call's hashes_done as it returns); the core turns them into rates over fixed windows of
  * 10 s, 60 s and 15 min. Each device keeps a ring of per-second buckets covering 15 min, so a
  * rate is the hashes counted in the last W whole seconds divided by W, never a time to first
- * solution (Lilypad's noisy method, research/lilypad.md §4.3). Thread-safe.
+ * solution (Lilypad's noisy method). Thread-safe.
  */
 #ifndef LP_POW_HASHRATE_H
 #define LP_POW_HASHRATE_H

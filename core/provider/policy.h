@@ -1,5 +1,5 @@
-/* The provider's module allowlist and denylist (research/lilypad.md §5.5: Lilypad's list of
- * module CIDs was unusable, issue #493). Entries name a module the way people know it:
+/* The provider's module allowlist and denylist (Lilypad's own list of module CIDs was
+ * unusable: nobody knows a module by its CID). Entries name a module the way people know it:
  *   NAME            the repo's last path component, with or without "lilypad-module-"
  *                   ("cowsay" matches .../lilypad-module-cowsay and .../cowsay)
  *   REPO            "https://github.com/o/r" or "github.com/o/r" (scheme and ".git" ignored)

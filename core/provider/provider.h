@@ -1,4 +1,4 @@
-/* The provider role (DESIGN §5, research/lilypad.md §1.4 step 8): probes the machine, keeps
+/* The provider role: probes the machine, keeps
  * one signed resource offer open per free job slot, follows its events at the solver, runs
  * each deal through the executor plugin, stores the outputs through the storage plugin,
  * uploads them, posts the signed result and records agreement and result through the

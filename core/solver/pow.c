@@ -1,4 +1,4 @@
-/* Proof-of-work rounds (DESIGN §6, research/lilypad.md §4.1): each provider asks for its
+/* Proof-of-work rounds: each provider asks for its
  * challenge in the current round, mines it and submits one nonce per round with the hashes it
  * counted over the window. A submission is checked by hashing once (core/pow) and recorded
  * through the verifier backend (pow_new_round / pow_submit), as LilypadPow.submitWork does.

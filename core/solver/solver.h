@@ -1,7 +1,7 @@
-/* The solver (DESIGN §5): offers, matching, deals and their state machine, files and events,
+/* The solver: offers, matching, deals and their state machine, files and events,
  * independent of HTTP (http.c maps requests onto these calls; tests drive both).
  *
- * Deal lifecycle (Lilypad's states, research/lilypad.md §1.3-1.4):
+ * Deal lifecycle (Lilypad's states):
  *   job offer accepted  -> NEGOTIATING (unmatched; TimeoutMatch after match_timeout)
  *   matched             -> deal created in AGREED (as current Lilypad does); both offers AGREED
  *   provider uploads outputs -> UPLOADING; posts its signed result -> RESULTS_SUBMITTED

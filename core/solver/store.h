@@ -1,4 +1,4 @@
-/* The solver's durable state behind one interface (DESIGN §11): a table of functions, so a
+/* The solver's durable state behind one interface: a table of functions, so a
  * database-server store can replace the SQLite one (store_sqlite.c) without touching the solver.
  *
  * What it holds: job offers and resource offers (their signed envelopes and state), deals with

@@ -1,4 +1,4 @@
-/* Signed envelope: how every protocol object travels (DESIGN §5).
+/* Signed envelope: how every protocol object travels.
  *
  * Envelope, version 1: msgpack array of 5 fields
  *   0 version    uint = 1

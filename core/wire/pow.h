@@ -1,4 +1,4 @@
-/* Proof-of-work rounds on the wire (DESIGN §6): the solver hands each provider a challenge; the
+/* Proof-of-work rounds on the wire: the solver hands each provider a challenge; the
  * provider submits a nonce with keccak256(challenge || nonce as 32-byte big-endian) < target and
  * the hashes it counted over the window.
  *

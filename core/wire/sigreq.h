@@ -1,5 +1,5 @@
-/* Signed HTTP requests (DESIGN §5; fixes the static, replayable X-Lilypad-User/-Signature pair
- * of the Go implementation, research/lilypad.md §1.2).
+/* Signed HTTP requests (fixing the static, replayable X-Lilypad-User/-Signature header pair of
+ * Lilypad's Go implementation).
  *
  * The client signs, with EIP-191 personal_sign over the 32 raw bytes of
  *     digest = keccak256(canonical)

@@ -1,4 +1,4 @@
-/* Common vocabulary of the canonical wire format (DESIGN §5).
+/* Common vocabulary of the canonical wire format.
  *
  * Every protocol object is one msgpack ARRAY with a fixed field order whose first element is the
  * object's schema version (uint). The rules, enforced by every encoder and decoder:

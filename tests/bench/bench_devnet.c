@@ -1,7 +1,7 @@
 /* Devnet overhead: submit-to-verified-result time of a trivial module (/bin/true on the
  * busybox example image, under bubblewrap) through the whole network in one process: module
  * render, signed offer, solver match, provider run (executor start + run + storage), upload and
- * signed result, download, CID verification and accept. Target (issue 4): < 100 ms.
+ * signed result, download, CID verification and accept. Target: < 100 ms.
  *
  * The split comes from two clocks: the job creator's own step times (monotonic, lp_jc_timings)
  * and the solver's deal history (wall clock ms, one line per state). Then the provider's two

@@ -2,7 +2,7 @@
  * 8-80 GiB VRAM, 2-64 cores, 4-512 GiB RAM, random prices), job offers with random
  * requirements, one thread. Each matched offer is replaced by a fresh one (not timed) so the
  * index stays at 10,000. The same jobs run against a plain scan of every offer, for scale.
- * Target (DESIGN §10): >= 50,000 job offers/s on one core, p99 < 1 ms. */
+ * Target: >= 50,000 job offers/s on one core, p99 < 1 ms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

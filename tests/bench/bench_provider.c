@@ -1,4 +1,4 @@
-/* Provider footprint (DESIGN §10: idle RSS < 20 MB, start-up with all plugins < 50 ms).
+/* Provider footprint (target: idle RSS < 20 MB, start-up with all plugins < 50 ms).
  * An in-process solver on 127.0.0.1; `lilypad provider -c FILE` runs as a child with the
  * embedded plugins (executor/process, storage/local, verifier/ledger, hashrate/cpu):
  *   open     lp_provider_open in this process: settings, key, journal, probe, four plugins

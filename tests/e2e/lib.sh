@@ -67,7 +67,7 @@ e2e_cleanup() {
         # A sanitizer report anywhere (a daemon's log included) fails the case.
         for f in "$E2E_T"/*.log "$E2E_T"/*.err; do
             [[ -f $f ]] || continue
-            if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+            if grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$f"; then
                 problems+=("sanitizer report in ${f##*/}")
             fi
         done

@@ -2,7 +2,7 @@
  *  - Solidity docs, "Contract ABI Specification" examples: baz(uint32,bool) (69, true),
  *    sam(bytes,bool,uint256[]) ("dave", true, [1,2,3]), f(uint256,uint32[],bytes10,bytes)
  *    (0x123, [0x456, 0x789], "1234567890", "Hello, world!"), word for word.
- *  - protocols.md §5.7/§5.3 selectors and the static tuple (bytes32,uint256,address).
+ *  - the ERC-20 and LilypadPow selectors and the static tuple (bytes32,uint256,address).
  *  - ethers 6 AbiCoder output for signed ints and bytes3 (cross-checked while writing these
  *    tests: node -e "AbiCoder.defaultAbiCoder().encode([...])"). */
 #include <setjmp.h>

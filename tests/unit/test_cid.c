@@ -1,4 +1,4 @@
-/* core/cid: kubo's default CIDs for the VERIFIED vectors of research/protocols.md §3.3 (inputs
+/* core/cid: kubo's default CIDs for the VERIFIED vectors of tests/vectors/cid (inputs
  * generated here), directory CIDs from an independent importer, the exact block bytes of the
  * worked examples, strict CID string parsing and strict dag-pb / UnixFS decoding. */
 #include <setjmp.h>

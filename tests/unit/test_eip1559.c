@@ -1,6 +1,6 @@
 /* EIP-1559 transactions. Vectors:
- *  - protocols.md §5.4 vector 1 (= ethereumjs-monorepo packages/tx/test/json/eip1559.json
- *    row 0, checked there with ethers 6.17 and @noble): unsigned payload, sighash, raw, hash.
+ *  - ethereumjs-monorepo packages/tx/test/json/eip1559.json row 0 (checked with ethers 6.17
+ *    and @noble): unsigned payload, sighash, raw, hash.
  *  - all 10 rows of that file (tests/vectors/eth/eip1559_ethereumjs.txt): our signature
  *    (RFC6979 through libsecp256k1) must reproduce each raw tx byte for byte, and each raw tx
  *    must decode back to its fields.

@@ -1,5 +1,5 @@
 /* Event topics and log decoding. Vectors: Transfer(address,address,uint256) topic0 (the
- * brief, protocols.md §5.7); topic0 of the LilypadPow events (lilypad.md §4.1) and the data of
+ * ERC-20 standard); topic0 of the LilypadPow events and the data of
  * a ValidPOWSubmitted and a GenerateChallenge log as ethers 6 computes them
  * (ethers.id(sig), AbiCoder.defaultAbiCoder().encode(types, values), run while writing this
  * test); our encoder must produce the same bytes and our decoder must get the values back. */

@@ -1,5 +1,5 @@
 /* secp256k1 identities: address derivation, EIP-55, EIP-191 personal_sign (vectors from
- * protocols.md §5.5-5.6, ethers-verified), sign/recover round trips, low-S, tampering. */
+ * ethers-verified), sign/recover round trips, low-S, tampering. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
-/* The published Lilypad templates (read in place from shared/fixtures/lilypad-modules) render to
+/* The published Lilypad templates (read in place from the fixtures folder beside the checkout,
+ * LP_SHARED_DIR) render to
  * what Go's text/template produced (tests/vectors/module, made without our engine), their job
  * specs reduce to the right executor fields, no input can change anything but its own string,
  * and module IDs match the vectors computed with ethers.js. Where the templates' folder is absent

@@ -12,7 +12,7 @@ Go semantics applied (text/template, pkg/module/utils.go in Lilypad):
     inserted with no escaping.
 The three fixtures use only these forms, with no trim markers, so plain regular expressions over
 the source text reproduce Go's output exactly. Run from this folder:
-  python3 make_expected.py ../../../../shared/fixtures/lilypad-modules
+  python3 make_expected.py DIR     (DIR: one folder per published module repository)
 It writes every case listed in cases.txt to its .out file."""
 import json, re, sys, os
 
