@@ -153,3 +153,18 @@ bool lp_core_plugin_disabled(const struct lp_core_settings *s, const char *conce
     }
     return false;
 }
+
+int lp_backend_settings_load(const struct lp_config *cfg, const char *concern,
+                             struct lp_config_values **core_values,
+                             struct lp_config_values **concern_values, char *err, size_t errlen)
+{
+    *core_values = *concern_values = NULL;
+    if (lp_core_settings_load(cfg, core_values, err, errlen) != 0)
+        return -1;
+    if (lp_concern_settings_load(cfg, concern, concern_values, err, errlen) != 0) {
+        lp_config_values_free(*core_values);
+        *core_values = NULL;
+        return -1;
+    }
+    return 0;
+}

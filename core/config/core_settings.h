@@ -51,6 +51,12 @@ int lp_core_settings_load(const struct lp_config *cfg, struct lp_config_values *
 int lp_concern_settings_load(const struct lp_config *cfg, const char *concern,
                              struct lp_config_values **out, char *err, size_t errlen);
 
+/* Both of the above, as resolving a concern's backend needs them: on success both are set, on
+ * failure neither (and err says why). */
+int lp_backend_settings_load(const struct lp_config *cfg, const char *concern,
+                             struct lp_config_values **core_values,
+                             struct lp_config_values **concern_values, char *err, size_t errlen);
+
 /* True when "concern/name" is listed in disable_plugins. */
 bool lp_core_plugin_disabled(const struct lp_core_settings *s, const char *concern,
                              const char *name);

@@ -151,13 +151,9 @@ int lp_backend_open(const struct lp_config *cfg, const char *concern, const char
         snprintf(err, errlen, "unknown concern \"%s\"", concern);
         return -1;
     }
-    struct lp_config_values *core_values = NULL, *concern_values = NULL;
-    if (lp_core_settings_load(cfg, &core_values, err, errlen) != 0)
+    struct lp_config_values *core_values, *concern_values;
+    if (lp_backend_settings_load(cfg, concern, &core_values, &concern_values, err, errlen) != 0)
         return -1;
-    if (lp_concern_settings_load(cfg, concern, &concern_values, err, errlen) != 0) {
-        lp_config_values_free(core_values);
-        return -1;
-    }
     const struct lp_core_settings *core = lp_config_values_data(core_values);
     const struct lp_concern_settings *cs = lp_config_values_data(concern_values);
     const char *wanted = backend ? backend : cs->backend;

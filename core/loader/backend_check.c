@@ -95,13 +95,9 @@ static void check_auto(const struct check *c, const struct lp_concern_settings *
 int lp_backend_check(const struct lp_config *cfg, const char *concern, lp_backend_finding_fn fn,
                      void *arg, char *err, size_t errlen)
 {
-    struct lp_config_values *core_values = NULL, *concern_values = NULL;
-    if (lp_core_settings_load(cfg, &core_values, err, errlen) != 0)
+    struct lp_config_values *core_values, *concern_values;
+    if (lp_backend_settings_load(cfg, concern, &core_values, &concern_values, err, errlen) != 0)
         return -1;
-    if (lp_concern_settings_load(cfg, concern, &concern_values, err, errlen) != 0) {
-        lp_config_values_free(core_values);
-        return -1;
-    }
     const struct lp_core_settings *core = lp_config_values_data(core_values);
     const struct lp_concern_settings *cs = lp_config_values_data(concern_values);
     struct lp_search_path sp;
