@@ -253,7 +253,7 @@ static int setup(void **state)
     lp_solver_config_defaults(&cfg);
     cfg.db_path = db;
     cfg.files_dir = files;
-    cfg.match_timeout_ms = 3000;
+    cfg.match_timeout_ms = 30000; /* never reached: generous for slow (sanitized, loaded) runs */
     cfg.execution_grace_ms = 0;
     cfg.tick_ms = 100;
     struct lp_key ks;
