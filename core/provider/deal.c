@@ -44,10 +44,7 @@ struct deal_ctx {
     bool has_inputs;
     struct lp_job_offer offer;
     bool has_offer;
-    struct lp_journal_entry j;
-    /* How the job ended (enum lp_termination), set by run_job. Not journalled: a deal resumed
-     * after the run posts it as unknown. */
-    uint32_t termination;
+    struct lp_journal_entry j; /* j.termination: how the job ended, set by run_job */
     int slot;
     /* mediation only */
     bool mediation;
@@ -202,7 +199,7 @@ static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, c
     memcpy(res->resource_provider, c->p->address, LP_WIRE_ADDR_LEN);
     res->cid = (char *)cid;
     res->exit_code = exit_code;
-    res->termination = c->j.step < LP_JSTEP_RAN ? LP_TERMINATION_NOT_RUN : c->termination;
+    res->termination = c->j.step < LP_JSTEP_RAN ? LP_TERMINATION_NOT_RUN : c->j.termination;
     char reason[LP_WIRE_MAX_REASON];
     snprintf(reason, sizeof reason, "%s", error);
     res->error = reason;
@@ -449,14 +446,14 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
         struct lp_gpu_device gpus[LP_WIRE_MAX_GPUS];
         if (job_gpus(c, plan, gpus, error, cap) != 0 || job_network(c, plan, error, cap) != 0) {
             c->j.exit_code = EXIT_NOT_RUN;
-            c->termination = LP_TERMINATION_NOT_RUN;
+            c->j.termination = LP_TERMINATION_NOT_RUN;
             return 0;
         }
         if (lp_provider_exec_submit(p->executor, plan, gpus, c->inputs, c->outputs, c->j.handle,
                                     err, sizeof err) != 0) {
             snprintf(error, cap, "the job could not start: %s", err);
             c->j.exit_code = EXIT_NOT_RUN;
-            c->termination = LP_TERMINATION_NOT_RUN;
+            c->j.termination = LP_TERMINATION_NOT_RUN;
             return 0;
         }
         journal(c, LP_JSTEP_RUNNING);
@@ -489,11 +486,11 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
         lp_warn("provider: deal %s: %s", c->r->hex, err);
     lp_provider_exec_release(p->executor, c->j.handle);
     error[0] = '\0';
-    c->termination = termination_of(&st);
+    c->j.termination = termination_of(&st);
     switch (st.state) {
     case LP_JOB_EXITED:
         c->j.exit_code = st.exit_code;
-        if (c->termination == LP_TERMINATION_OOM_KILLED)
+        if (c->j.termination == LP_TERMINATION_OOM_KILLED)
             describe_oom(plan, &st, error, cap);
         break;
     case LP_JOB_TIMED_OUT:

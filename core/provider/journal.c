@@ -1,6 +1,7 @@
 /* SQLite journal of the provider's deals (see journal.h). */
 #include "provider/journal.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,25 @@ static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS deals ("
                              " cid TEXT NOT NULL,"
                              " exit_code INTEGER NOT NULL,"
                              " error TEXT NOT NULL,"
-                             " updated_ms INTEGER NOT NULL)";
+                             " updated_ms INTEGER NOT NULL,"
+                             " termination INTEGER NOT NULL DEFAULT 0)";
+
+/* A journal written before the termination column gets it (0, unknown, for its old rows). */
+static int add_termination_column(sqlite3 *db, char **msg)
+{
+    sqlite3_stmt *st = NULL;
+    bool has = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM pragma_table_info('deals') WHERE name = 'termination'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (has)
+        return SQLITE_OK;
+    return sqlite3_exec(db, "ALTER TABLE deals ADD COLUMN termination INTEGER NOT NULL DEFAULT 0",
+                        NULL, NULL, msg);
+}
 
 static uint64_t now_ms(void)
 {
@@ -49,6 +68,8 @@ int lp_journal_open(const char *path, struct lp_journal **out, char *err, size_t
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(j->db, SCHEMA, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        rc = add_termination_column(j->db, &msg);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "journal %s: %s (hint: is the work_dir writable?)", path,
                  msg ? msg : sqlite3_errmsg(j->db));
@@ -75,7 +96,8 @@ int lp_journal_put(struct lp_journal *j, struct lp_journal_entry *e)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(j->db,
                                 "INSERT OR REPLACE INTO deals (deal_id, step, slot, handle, cid, "
-                                "exit_code, error, updated_ms) VALUES (?,?,?,?,?,?,?,?)",
+                                "exit_code, error, updated_ms, termination) "
+                                "VALUES (?,?,?,?,?,?,?,?,?)",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_blob(st, 1, e->deal_id, LP_WIRE_ID_LEN, SQLITE_STATIC);
@@ -86,6 +108,7 @@ int lp_journal_put(struct lp_journal *j, struct lp_journal_entry *e)
         sqlite3_bind_int(st, 6, e->exit_code);
         sqlite3_bind_text(st, 7, e->error, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)e->updated_ms);
+        sqlite3_bind_int64(st, 9, e->termination);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
@@ -108,6 +131,7 @@ static void row(sqlite3_stmt *st, struct lp_journal_entry *e)
     e->exit_code = sqlite3_column_int(st, 5);
     snprintf(e->error, sizeof e->error, "%s", (const char *)sqlite3_column_text(st, 6));
     e->updated_ms = (uint64_t)sqlite3_column_int64(st, 7);
+    e->termination = (uint32_t)sqlite3_column_int64(st, 8);
 }
 
 int lp_journal_get(struct lp_journal *j, const uint8_t deal_id[LP_WIRE_ID_LEN],
@@ -115,7 +139,8 @@ int lp_journal_get(struct lp_journal *j, const uint8_t deal_id[LP_WIRE_ID_LEN],
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(j->db,
-                           "SELECT deal_id, step, slot, handle, cid, exit_code, error, updated_ms "
+                           "SELECT deal_id, step, slot, handle, cid, exit_code, error, updated_ms, "
+                           "termination "
                            "FROM deals WHERE deal_id = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -132,7 +157,8 @@ int lp_journal_scan_unfinished(struct lp_journal *j, lp_journal_fn fn, void *ctx
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(j->db,
-                           "SELECT deal_id, step, slot, handle, cid, exit_code, error, updated_ms "
+                           "SELECT deal_id, step, slot, handle, cid, exit_code, error, updated_ms, "
+                           "termination "
                            "FROM deals WHERE step < ? ORDER BY updated_ms",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;

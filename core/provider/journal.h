@@ -4,7 +4,8 @@
  *   TAKEN     the deal is ours and allowed; nothing ran yet (a restart starts it over)
  *   RUNNING   submitted to the executor under `handle` (a restart polls the handle again; an
  *             executor that lost it makes the deal fail with a posted reason)
- *   RAN       the job ended; stdout, stderr and outputs are in the deal's folder
+ *   RAN       the job ended (exit code, termination); stdout, stderr and outputs are in the
+ *             deal's folder
  *   STORED    the result folder is in the storage backend under `cid`
  *   UPLOADED  the outputs blob reached the solver
  *   POSTED    the signed result is at the solver (final)
@@ -30,12 +31,13 @@ enum lp_journal_step {
 
 struct lp_journal_entry {
     uint8_t deal_id[LP_WIRE_ID_LEN];
-    int step;          /* enum lp_journal_step */
-    int slot;          /* the offer slot the deal took; -1 none */
-    char handle[128];  /* executor handle (RUNNING) */
-    char cid[128];     /* STORED and later */
-    int32_t exit_code; /* RAN and later */
-    char error[1024];  /* why the job failed or was refused ("" none) */
+    int step;             /* enum lp_journal_step */
+    int slot;             /* the offer slot the deal took; -1 none */
+    char handle[128];     /* executor handle (RUNNING) */
+    char cid[128];        /* STORED and later */
+    int32_t exit_code;    /* RAN and later */
+    uint32_t termination; /* RAN and later: how the job ended (enum lp_termination) */
+    char error[1024];     /* why the job failed or was refused ("" none) */
     uint64_t updated_ms;
 };
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cid/cid.h"
 #include "cid/importer.h"
@@ -175,6 +176,8 @@ static void test_tarball_roundtrip(void **state)
     assert_int_not_equal(access(path, F_OK), 0);
 }
 
+#define ID_HEX "1111111111111111111111111111111111111111111111111111111111111111"
+
 static void test_journal_steps(void **state)
 {
     (void)state;
@@ -194,8 +197,50 @@ static void test_journal_steps(void **state)
     assert_string_equal(got.handle, "job-1");
     uint8_t other[32] = {1};
     assert_int_equal(lp_journal_get(j, other, &got), 1);
+    e.step = LP_JSTEP_RAN;
+    e.termination = LP_TERMINATION_OOM_KILLED; /* how the job ended survives a restart too */
+    assert_int_equal(lp_journal_put(j, &e), 0);
+    lp_journal_close(j);
+    assert_int_equal(lp_journal_open(path, &j, err, sizeof err), 0);
+    assert_int_equal(lp_journal_get(j, e.deal_id, &got), 0);
+    assert_int_equal(got.termination, LP_TERMINATION_OOM_KILLED);
     e.step = LP_JSTEP_POSTED;
     assert_int_equal(lp_journal_put(j, &e), 0);
+    lp_journal_close(j);
+}
+
+/* A journal written before it had the termination column opens, keeps its rows (termination
+ * unknown) and takes new ones. */
+static void test_journal_from_before_termination(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/journal-old.sqlite", tmp);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE deals (deal_id BLOB PRIMARY KEY, step INTEGER NOT "
+                                  "NULL, slot INTEGER NOT NULL, handle TEXT NOT NULL, cid TEXT NOT "
+                                  "NULL, exit_code INTEGER NOT NULL, error TEXT NOT NULL, "
+                                  "updated_ms INTEGER NOT NULL);"
+                                  "INSERT INTO deals VALUES (x'" ID_HEX "', 3, 0, 'job-9', "
+                                  "'', 0, '', 1);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    struct lp_journal *j;
+    assert_int_equal(lp_journal_open(path, &j, err, sizeof err), 0);
+    struct lp_journal_entry got;
+    uint8_t id[32];
+    memset(id, 0x11, sizeof id);
+    assert_int_equal(lp_journal_get(j, id, &got), 0);
+    assert_int_equal(got.step, LP_JSTEP_RAN);
+    assert_string_equal(got.handle, "job-9");
+    assert_int_equal(got.termination, LP_TERMINATION_UNKNOWN);
+    got.termination = LP_TERMINATION_TIMED_OUT;
+    assert_int_equal(lp_journal_put(j, &got), 0);
+    assert_int_equal(lp_journal_get(j, id, &got), 0);
+    assert_int_equal(got.termination, LP_TERMINATION_TIMED_OUT);
     lp_journal_close(j);
 }
 
@@ -394,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_wei_parse),
         cmocka_unit_test(test_tarball_roundtrip),
         cmocka_unit_test(test_journal_steps),
+        cmocka_unit_test(test_journal_from_before_termination),
         cmocka_unit_test(test_job_result_cid),
         cmocka_unit_test(test_denied_module_refused),
         cmocka_unit_test(test_killed_mid_job_fails_clearly),
