@@ -10,6 +10,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "devnet/devnet.h"
+#include "host/host.h"
 #include "loader/backend.h"
 #include "util/data_home.h"
 
@@ -87,6 +88,7 @@ int lp_cmd_devnet(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "lilypad: devnet: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lp_host_request_cancel(); /* plugins' long calls see host->cancelled() */
     lp_devnet_stop(d);
     return 0;
 }

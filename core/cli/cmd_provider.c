@@ -10,6 +10,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "config/config.h"
+#include "host/host.h"
 #include "loader/backend.h"
 #include "provider/probe.h"
 #include "provider/provider.h"
@@ -74,6 +75,7 @@ static void *signal_main(void *arg)
     sigwait(&s->set, &sig);
     if (sig == SIGINT || sig == SIGTERM) {
         fprintf(stderr, "lilypad: provider: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        lp_host_request_cancel(); /* plugins' long calls see host->cancelled() */
         lp_provider_stop(s->p);
     }
     return NULL;

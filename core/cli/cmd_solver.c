@@ -14,6 +14,7 @@
 #include "config/core_settings.h"
 #include "loader/backend.h"
 #include "crypto/keyfile.h"
+#include "host/host.h"
 #include "solver/http.h"
 #include "solver/settings.h"
 
@@ -169,6 +170,7 @@ int lp_cmd_solver(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "lilypad: solver: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lp_host_request_cancel(); /* the verifier's long calls see host->cancelled() */
     status = 0;
 out:
     if (solver)

@@ -256,7 +256,7 @@ void lp_host_bind(struct lp_host_binding *b, const char *concern, const char *na
     snprintf(path, sizeof(path), "%s.%s", concern, name);
     b->ctx.root = cfg ? lp_config_lookup(cfg, path) : NULL;
     b->ctx.gpu = gpu;
-    char home[PATH_MAX - 256], cwd[256];
+    char home[PATH_MAX / 2], cwd[PATH_MAX / 2];
     if (lp_data_home(home, sizeof(home)) != 0)
         b->ctx.data_dir[0] = '\0';
     else if (home[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)

@@ -519,6 +519,13 @@ static void deliver(struct deal_ctx *c)
         struct lp_cid cid;
         char why[900];
         if (store_result(c, &cid, why, sizeof why) != 0) {
+            if (lp_cancel_token_fired(&c->r->cancel)) {
+                /* Stopped by us, not failed: the journal still says RAN, so the next start
+                 * stores and posts it (or, if the deal ended meanwhile, closes it). */
+                lp_warn("provider: deal %s: storing the outputs interrupted (%s); %s", c->r->hex,
+                        why, "left to the next start");
+                return;
+            }
             snprintf(err, sizeof err, "storing the outputs failed: %s", why);
             fail_deal(c, err, c->j.exit_code, false);
             return;
