@@ -118,7 +118,16 @@ const struct lp_solver_config *lp_solver_get_config(const struct lp_solver *s)
 
 void lp_solver_get_metrics(struct lp_solver *s, struct lp_solver_metrics *m)
 {
-    *m = s->metrics;
+    /* The counters are bumped atomically from many threads (lp_solver_count): read them so. */
+    const struct lp_solver_metrics *c = &s->metrics;
+    memset(m, 0, sizeof *m);
+    m->job_offers = __atomic_load_n(&c->job_offers, __ATOMIC_RELAXED);
+    m->resource_offers = __atomic_load_n(&c->resource_offers, __ATOMIC_RELAXED);
+    m->deals = __atomic_load_n(&c->deals, __ATOMIC_RELAXED);
+    m->matches = __atomic_load_n(&c->matches, __ATOMIC_RELAXED);
+    m->match_ns_total = __atomic_load_n(&c->match_ns_total, __ATOMIC_RELAXED);
+    m->timeouts = __atomic_load_n(&c->timeouts, __ATOMIC_RELAXED);
+    m->rejected = __atomic_load_n(&c->rejected, __ATOMIC_RELAXED);
     m->open_resource_offers = lp_matcher_size(s->matcher);
     pthread_mutex_lock(&s->pending_lock);
     m->pending_jobs = s->n_pending;
