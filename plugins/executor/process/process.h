@@ -55,9 +55,9 @@ void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
  * this a killed provider's jobs would run on, unlimited by any timeout. Returns the number of
  * cgroups removed; *processes the number of processes killed. Root only; 0 otherwise. */
 int lp_proc_cgroup_sweep(int *processes);
-/* Kills the sandboxes of jobs of this work_dir whose executor died (process_orphans.c);
- * returns how many. */
-int lp_proc_kill_orphans(const char *bwrap, const char *work_dir);
+/* Kills the sandboxes whose bwrap command line names a path under `dir` (a work_dir, or one
+ * job's folder) and whose bwrap is gone (process_orphans.c); returns how many. */
+int lp_proc_kill_orphans(const char *bwrap, const char *dir);
 /* In the forked child: moves the calling process into the cgroup(s). Async-signal-safe. */
 int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg);
 /* Signals every process in the cgroup but `spare` (0: none); returns how many were signalled

@@ -502,9 +502,13 @@ static void *monitor(void *arg)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     close(pidfd);
-    /* Nothing of the job outlives bwrap; a process that did dies here. */
+    /* Nothing of the job outlives bwrap; a process that did dies here: through the cgroup,
+     * and, for a job killed before its sandbox init armed its parent-death signal (which is
+     * lost on it anyway, process_orphans.c), by finding that init by the job's folder. */
     if (job->cg.count > 0)
         lp_proc_cgroup_signal(&job->cg, SIGKILL, 0);
+    if (end != LP_JOB_EXITED)
+        lp_proc_kill_orphans(p->cfg.bwrap, job->dir);
     /* What the job used comes from its cgroup alone. wait4()'s rusage of bwrap would cover
      * only bwrap: Linux adds a child's usage to its parent's when the parent reaps it, but
      * bwrap never reaps the sandbox's init (the init reports the job's exit code through an

@@ -1,9 +1,12 @@
-/* Sandboxes a dead process left running. bwrap's own process dies with the process that
+/* Sandboxes left running without their bwrap. bwrap's own process dies with the process that
  * forked it (PR_SET_PDEATHSIG, process_job.c), but the sandbox's init, a second bwrap process
- * that is PID 1 of the job's PID namespace, does not: the kernel's parent-death signal is lost
- * on it. Such an orphan keeps bwrap's command line, which names this instance's work_dir, and
- * its parent is no longer a bwrap process; killing it ends the whole PID namespace. This works
- * with or without cgroups (lp_proc_cgroup_sweep also removes the cgroups). */
+ * that is PID 1 of the job's PID namespace, does not always die with bwrap: its parent-death
+ * signal is armed only part-way through its set-up, and is lost on it when bwrap's set-up
+ * changes its credentials. So a job killed early, or the jobs of a process that was killed,
+ * can leave an init behind. Such an orphan keeps bwrap's command line, which names the job's
+ * folder under the work_dir, and its parent is no longer a bwrap process; killing it ends the
+ * whole PID namespace. This works with or without cgroups (lp_proc_cgroup_sweep also removes
+ * the cgroups of dead owners). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -76,10 +79,10 @@ static bool namespace_init(long pid)
     return init;
 }
 
-int lp_proc_kill_orphans(const char *bwrap, const char *work_dir)
+int lp_proc_kill_orphans(const char *bwrap, const char *dir)
 {
     char needle[PATH_MAX + 16];
-    snprintf(needle, sizeof needle, " %s/", work_dir);
+    snprintf(needle, sizeof needle, " %s/", dir);
     size_t bwrap_len = strlen(bwrap);
     DIR *d = opendir("/proc");
     if (d == NULL)
