@@ -2,7 +2,6 @@
  * raw hex files with mode 0600 or Ethereum keystore v3 files). Secrets are never printed, and
  * passwords never come from argv (visible in ps and shell history): only from a file or an
  * environment variable. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +11,10 @@
 #include "crypto/key.h"
 #include "crypto/keyfile.h"
 #include "crypto/keystore.h"
+#include "util/small_file.h"
 
-#define PASSWORD_MAX 1024
+#define PASSWORD_MAX      1024
+#define PASSWORD_FILE_MAX 65536
 
 static void print_help(FILE *out)
 {
@@ -25,7 +26,9 @@ static void print_help(FILE *out)
             "Creates, imports and shows node identities (secp256k1 keys; the identity is the\n"
             "EIP-55 address, printed on stdout). Key files are raw hex, mode 0600, unless\n"
             "--keystore asks for an Ethereum keystore v3 file (readable by geth and ethers).\n"
-            "`key show` recognises keystore files by their content.\n"
+            "`key show` recognises keystore files by their content. A keystore costing more\n"
+            "than geth's standard (scrypt n=262144 r=8 p=1) allows for is refused before any\n"
+            "work: scrypt over 256 MiB (128*n*r) or n*r*p over 4194304, pbkdf2 c over 4194304.\n"
             "\n"
             "options:\n"
             "  --out FILE            where to write the key (never overwritten without --force)\n"
@@ -33,7 +36,7 @@ static void print_help(FILE *out)
             "                        '-' reads it from stdin, which keeps it out of `ps`\n"
             "  --keystore            write an encrypted keystore v3 file instead of raw hex\n"
             "  --kdf scrypt|pbkdf2   keystore key derivation (default scrypt n=262144 r=8 p=1)\n"
-            "  --password-file FILE  keystore password: the first line of FILE\n"
+            "  --password-file FILE  keystore password: the first line of FILE (a regular file)\n"
             "  --password-env VAR    keystore password: the value of environment variable VAR\n"
             "  --force               replace an existing --out file\n");
 }
@@ -132,29 +135,31 @@ static int read_password(const struct key_args *a, char *buf, size_t cap, size_t
         return 0;
     }
     if (a->password_file != NULL) {
-        FILE *f = fopen(a->password_file, "rb");
-        if (f == NULL) {
-            fprintf(stderr, "lilypad: key: --password-file %s: %s\n", a->password_file,
-                    strerror(errno));
+        /* Refused unless a regular file: a FIFO with no writer would hang us, and a device
+         * never ends. A password file holds a line or a few (geth's holds one per account). */
+        char err[512];
+        size_t file_len = 0;
+        char *text = lp_small_file_read(a->password_file, PASSWORD_FILE_MAX, "a password file",
+                                        &file_len, NULL, err, sizeof err);
+        if (text == NULL) {
+            fprintf(stderr, "lilypad: key: --password-file %s (or use --password-env VAR)\n", err);
             return 1;
         }
         /* The first line, like geth's --password: the file usually ends in a newline. */
-        *len = fread(buf, 1, cap - 1, f);
-        int too_long = !feof(f) && *len == cap - 1;
-        fclose(f);
-        buf[*len] = '\0';
-        char *nl = memchr(buf, '\n', *len);
-        if (too_long && nl == NULL) {
+        const char *nl = memchr(text, '\n', file_len);
+        *len = nl != NULL ? (size_t)(nl - text) : file_len;
+        if (*len > 0 && text[*len - 1] == '\r')
+            (*len)--;
+        if (*len >= cap) {
             fprintf(stderr, "lilypad: key: --password-file %s: first line longer than %zu bytes\n",
-                    a->password_file, cap - 2);
-            explicit_bzero(buf, cap);
+                    a->password_file, cap - 1);
+            lp_small_file_free(text, file_len);
+            *len = 0;
             return 1;
         }
-        if (nl != NULL)
-            *len = (size_t)(nl - buf);
-        if (*len > 0 && buf[*len - 1] == '\r')
-            (*len)--;
+        memcpy(buf, text, *len);
         buf[*len] = '\0';
+        lp_small_file_free(text, file_len);
         *have = true;
         return 0;
     }

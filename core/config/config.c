@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/small_file.h"
+
+/* Settings files are a few KiB; anything near this is not one. */
+#define LP_CONFIG_FILE_MAX (1u << 20)
+
 struct lp_config {
     config_t cfg;
     char *file;
@@ -64,8 +69,18 @@ int lp_config_load_file(const char *path, struct lp_config **out, char *err, siz
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    errno = 0;
-    if (load_common(c, path, config_read_file(&c->cfg, path), err, errlen) != 0) {
+    /* Read here rather than by libconfig's fopen, which would hang on a FIFO and read
+     * /dev/zero without end: a regular file of at most 1 MiB, or one clear line. */
+    size_t len = 0;
+    char *text =
+        lp_small_file_read(path, LP_CONFIG_FILE_MAX, "a settings file", &len, NULL, err, errlen);
+    if (text == NULL) {
+        lp_config_free(c);
+        return -1;
+    }
+    int rc = load_common(c, path, config_read_string(&c->cfg, text), err, errlen);
+    lp_small_file_free(text, len);
+    if (rc != 0) {
         lp_config_free(c);
         return -1;
     }

@@ -1,4 +1,4 @@
-/* Key files: raw hex and keystore v3, written 0600 with O_EXCL, read with size caps. */
+/* Key files: raw hex and keystore v3, written 0600 with O_EXCL, read with util/small_file. */
 #include "crypto/keyfile.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/small_file.h"
 
 static int set_err(char *err, size_t err_len, const char *fmt, ...) LP_PRINTF(3, 4);
 
@@ -153,57 +154,6 @@ int lp_keyfile_write_keystore(const char *path, const struct lp_key *key, const 
     return rc;
 }
 
-/* Reads at most cap bytes; a larger file is an error (key files are tiny). */
-static char *read_small_file(const char *path, size_t cap, size_t *len, mode_t *mode, char *err,
-                             size_t err_len)
-{
-    struct stat st;
-    char *buf;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, err_len, "%s: not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    *mode = st.st_mode;
-    buf = malloc(cap + 1);
-    if (buf == NULL) {
-        set_err(err, err_len, "%s: out of memory", path);
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + got, cap + 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            set_err(err, err_len, "%s: cannot read: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got > cap) {
-            set_err(err, err_len, "%s: larger than %zu bytes, not a key file", path, cap);
-            goto fail;
-        }
-    }
-    close(fd);
-    buf[got] = '\0';
-    *len = got;
-    return buf;
-fail:
-    explicit_bzero(buf, got);
-    free(buf);
-    close(fd);
-    return NULL;
-}
-
 int lp_keyfile_load(const char *path, const char *password, size_t password_len, struct lp_key *out,
                     bool *is_keystore, char *err, size_t err_len)
 {
@@ -211,7 +161,10 @@ int lp_keyfile_load(const char *path, const char *password, size_t password_len,
     size_t len = 0;
     int rc;
     mode_t mode = 0;
-    char *data = read_small_file(path, LP_KEYSTORE_MAX_SIZE, &len, &mode, err, err_len);
+    /* A regular file of at most LP_KEYSTORE_MAX_SIZE bytes (key files are tiny), read without
+     * blocking: a FIFO or a device given as a key file is refused instead of hanging us. */
+    char *data =
+        lp_small_file_read(path, LP_KEYSTORE_MAX_SIZE, "a key file", &len, &mode, err, err_len);
     if (data == NULL)
         return -1;
     bool keystore = lp_keyfile_is_keystore_text(data, len);
@@ -219,8 +172,15 @@ int lp_keyfile_load(const char *path, const char *password, size_t password_len,
         *is_keystore = keystore;
     if (keystore) {
         if (password == NULL) {
-            rc = LP_KEYFILE_NEEDS_PASSWORD;
-            set_err(err, err_len, "%s: is an encrypted keystore and needs its password", path);
+            /* One that could never be read (malformed, or over the KDF cost caps) says so now,
+             * rather than after the user has found its password. */
+            rc = lp_keystore_check(data, len, NULL, kerr, sizeof kerr);
+            if (rc != 0)
+                set_err(err, err_len, "%s: %s", path, kerr);
+            else {
+                rc = LP_KEYFILE_NEEDS_PASSWORD;
+                set_err(err, err_len, "%s: is an encrypted keystore and needs its password", path);
+            }
         } else {
             rc = lp_keystore_decrypt(data, len, password, password_len, NULL, out, kerr,
                                      sizeof kerr);
@@ -236,7 +196,6 @@ int lp_keyfile_load(const char *path, const char *password, size_t password_len,
         if (rc != 0)
             set_err(err, err_len, "%s: raw hex key file: %s", path, kerr);
     }
-    explicit_bzero(data, len);
-    free(data);
+    lp_small_file_free(data, len);
     return rc;
 }

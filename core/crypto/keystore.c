@@ -56,6 +56,7 @@ void lp_keystore_limits_default(struct lp_keystore_limits *limits)
 {
     limits->scrypt_n_max = LP_KEYSTORE_SCRYPT_N_MAX;
     limits->scrypt_mem_max = LP_KEYSTORE_SCRYPT_MEM_MAX;
+    limits->scrypt_work_max = LP_KEYSTORE_SCRYPT_WORK_MAX;
     limits->pbkdf2_c_max = LP_KEYSTORE_PBKDF2_C_MAX;
 }
 
@@ -130,34 +131,52 @@ static void format_uuid_v4(const uint8_t r[16], char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
+#define REENCRYPT_HINT "; re-encrypt the key with standard parameters (geth: n=262144 r=8 p=1)"
+
+/* The cost caps, checked before any KDF work: each message names the parameter and its limit. */
 static int check_params(const struct lp_keystore_params *p, const struct lp_keystore_limits *lim,
                         char *err, size_t err_len)
 {
     if (p->kdf == LP_KEYSTORE_SCRYPT) {
         uint32_t n = p->scrypt_n;
-        if (n < 2 || (n & (n - 1)) != 0 || n > lim->scrypt_n_max)
+        if (n < 2 || (n & (n - 1)) != 0)
+            return set_err(err, err_len, "crypto.kdfparams.n: %u is not a power of two >= 2", n);
+        if (n > lim->scrypt_n_max)
             return set_err(err, err_len,
-                           "crypto.kdfparams.n: %u is not a power of two in 2..%u (a larger n "
-                           "could hang us; re-encrypt the key with geth's standard 262144)",
-                           n, lim->scrypt_n_max);
+                           "crypto.kdfparams.n: %u is over the limit %u" REENCRYPT_HINT, n,
+                           lim->scrypt_n_max);
         if (p->scrypt_r < 1 || p->scrypt_r > LP_KEYSTORE_SCRYPT_R_MAX)
-            return set_err(err, err_len, "crypto.kdfparams.r: %u is outside 1..%u", p->scrypt_r,
-                           LP_KEYSTORE_SCRYPT_R_MAX);
+            return set_err(err, err_len, "crypto.kdfparams.r: %u is outside 1..%u" REENCRYPT_HINT,
+                           p->scrypt_r, LP_KEYSTORE_SCRYPT_R_MAX);
         if (p->scrypt_p < 1 || p->scrypt_p > LP_KEYSTORE_SCRYPT_P_MAX)
-            return set_err(err, err_len, "crypto.kdfparams.p: %u is outside 1..%u", p->scrypt_p,
-                           LP_KEYSTORE_SCRYPT_P_MAX);
-        if ((uint64_t)128 * p->scrypt_r * n > lim->scrypt_mem_max)
+            return set_err(err, err_len, "crypto.kdfparams.p: %u is outside 1..%u" REENCRYPT_HINT,
+                           p->scrypt_p, LP_KEYSTORE_SCRYPT_P_MAX);
+        /* No overflow: n < 2^21, r, p < 2^6. */
+        uint64_t mem = (uint64_t)128 * n * p->scrypt_r;
+        uint64_t work = (uint64_t)n * p->scrypt_r * p->scrypt_p;
+        if (mem > lim->scrypt_mem_max)
             return set_err(
                 err, err_len,
-                "crypto.kdfparams: scrypt n=%u r=%u needs %llu MiB, over the %llu MiB cap", n,
-                p->scrypt_r, (unsigned long long)((uint64_t)128 * p->scrypt_r * n >> 20),
+                "crypto.kdfparams: scrypt n=%u r=%u needs %llu MiB (128*n*r bytes), over "
+                "the limit %llu MiB" REENCRYPT_HINT,
+                n, p->scrypt_r, (unsigned long long)(mem >> 20),
                 (unsigned long long)(lim->scrypt_mem_max >> 20));
+        if (work > lim->scrypt_work_max)
+            return set_err(
+                err, err_len,
+                "crypto.kdfparams: scrypt n=%u r=%u p=%u: n*r*p = %llu is over the limit "
+                "%llu" REENCRYPT_HINT,
+                n, p->scrypt_r, p->scrypt_p, (unsigned long long)work,
+                (unsigned long long)lim->scrypt_work_max);
         return 0;
     }
     if (p->kdf == LP_KEYSTORE_PBKDF2) {
-        if (p->pbkdf2_c < 1 || p->pbkdf2_c > lim->pbkdf2_c_max)
+        if (p->pbkdf2_c < 1)
+            return set_err(err, err_len, "crypto.kdfparams.c: must be at least 1");
+        if (p->pbkdf2_c > lim->pbkdf2_c_max)
             return set_err(err, err_len,
-                           "crypto.kdfparams.c: %u is outside 1..%u (a larger count could hang us)",
+                           "crypto.kdfparams.c: %u is over the limit %u; re-encrypt the key with "
+                           "standard parameters (geth: c=262144)",
                            p->pbkdf2_c, lim->pbkdf2_c_max);
         return 0;
     }
@@ -384,16 +403,14 @@ static int parse_keystore(json_t *root, struct parsed_keystore *ks, char *err, s
     return 0;
 }
 
-int lp_keystore_decrypt(const char *json, size_t json_len, const char *password,
-                        size_t password_len, const struct lp_keystore_limits *limits,
-                        struct lp_key *out, char *err, size_t err_len)
+/* Everything before the KDF: size, JSON, fields, then the cost caps. */
+static int parse_and_check(const char *json, size_t json_len,
+                           const struct lp_keystore_limits *limits, struct parsed_keystore *ks,
+                           char *err, size_t err_len)
 {
     struct lp_keystore_limits default_limits;
-    struct parsed_keystore ks;
     json_error_t jerr;
     json_t *root;
-    uint8_t dk[DKLEN], mac[32], secret[SECRET_LEN];
-    int rc = -1;
 
     if (limits == NULL) {
         lp_keystore_limits_default(&default_limits);
@@ -406,14 +423,31 @@ int lp_keystore_decrypt(const char *json, size_t json_len, const char *password,
     if (root == NULL)
         return set_err(err, err_len, "invalid JSON at line %d column %d: %s", jerr.line,
                        jerr.column, jerr.text);
-    memset(&ks, 0, sizeof ks);
-    rc = parse_keystore(root, &ks, err, err_len);
+    memset(ks, 0, sizeof *ks);
+    int rc = parse_keystore(root, ks, err, err_len);
     json_decref(root);
     if (rc != 0)
         return -1;
-    if (check_params(&ks.params, limits, err, err_len) != 0)
-        return -1;
+    return check_params(&ks->params, limits, err, err_len);
+}
 
+int lp_keystore_check(const char *json, size_t json_len, const struct lp_keystore_limits *limits,
+                      char *err, size_t err_len)
+{
+    struct parsed_keystore ks;
+    return parse_and_check(json, json_len, limits, &ks, err, err_len);
+}
+
+int lp_keystore_decrypt(const char *json, size_t json_len, const char *password,
+                        size_t password_len, const struct lp_keystore_limits *limits,
+                        struct lp_key *out, char *err, size_t err_len)
+{
+    struct parsed_keystore ks;
+    uint8_t dk[DKLEN], mac[32], secret[SECRET_LEN];
+    int rc;
+
+    if (parse_and_check(json, json_len, limits, &ks, err, err_len) != 0)
+        return -1;
     rc = -1;
     if (derive_key(&ks.params, password, password_len, ks.salt, ks.salt_len, dk, err, err_len) != 0)
         goto out;

@@ -1,11 +1,11 @@
 #include "module/module.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/hex.h"
+#include "util/small_file.h"
 
 void lp_module_compute_id(const char *repo, const char *commit, const char *path,
                           uint8_t id[LP_KECCAK256_LEN])
@@ -37,24 +37,15 @@ static int read_dir_template(const struct lp_module *m, char **text, size_t *len
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", m->loc.dir, LP_MODULE_TEMPLATE_FILE);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        lp_module_errorf(err, m->reference, "cannot open %s: %s", path, strerror(errno));
+    /* A regular file only, read without blocking: a FIFO or a device in a module folder (or a
+     * symlink to one) must not hang us. */
+    char why[4400];
+    *text = lp_small_file_read(path, LP_TEMPLATE_MAX_TEXT, "a module template", len, NULL, why,
+                               sizeof why);
+    if (*text == NULL) {
+        lp_module_errorf(err, m->reference, "%s", why);
         return -1;
     }
-    *text = malloc(LP_TEMPLATE_MAX_TEXT + 1);
-    size_t n = *text ? fread(*text, 1, LP_TEMPLATE_MAX_TEXT + 1, f) : 0;
-    int failed = ferror(f);
-    fclose(f);
-    if (*text == NULL || failed || n > LP_TEMPLATE_MAX_TEXT) {
-        lp_module_errorf(err, m->reference, "cannot read %s (%s)", path,
-                         n > LP_TEMPLATE_MAX_TEXT ? "larger than 1 MiB" : "read error");
-        free(*text);
-        *text = NULL;
-        return -1;
-    }
-    (*text)[n] = '\0';
-    *len = n;
     return 0;
 }
 

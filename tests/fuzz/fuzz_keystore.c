@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct lp_keystore_limits limits = {
         .scrypt_n_max = 1u << 12,
         .scrypt_mem_max = 1u << 22,
+        .scrypt_work_max = 1u << 14,
         .pbkdf2_c_max = 2000,
     };
     struct lp_key key;
