@@ -252,6 +252,114 @@ static void test_kdf_cost_caps(void **state)
     free(big);
 }
 
+/* Each cap is inclusive: a keystore exactly at it decrypts, one step over is refused with the
+ * parameter and the limit named. Small limits keep the KDF work here tiny. */
+static void test_kdf_cost_cap_boundaries(void **state)
+{
+    (void)state;
+    const struct lp_keystore_limits limits = {
+        .scrypt_n_max = 64,
+        .scrypt_mem_max = 128 * 64 * 2,
+        .scrypt_work_max = 64 * 2 * 3,
+        .pbkdf2_c_max = 100,
+    };
+    static const struct {
+        enum lp_keystore_kdf kdf;
+        uint32_t n, r, p, c;
+        const char *refusal; /* NULL: accepted */
+    } cases[] = {
+        {LP_KEYSTORE_SCRYPT, 64, 2, 3, 0, NULL},
+        {LP_KEYSTORE_SCRYPT, 128, 1, 1, 0, "crypto.kdfparams.n: 128 is over the limit 64"},
+        {LP_KEYSTORE_SCRYPT, 64, 3, 1, 0, "scrypt n=64 r=3 needs"},
+        {LP_KEYSTORE_SCRYPT, 64, 2, 4, 0, "n*r*p = 512 is over the limit 384"},
+        {LP_KEYSTORE_PBKDF2, 0, 0, 0, 100, NULL},
+        {LP_KEYSTORE_PBKDF2, 0, 0, 0, 101, "crypto.kdfparams.c: 101 is over the limit 100"},
+    };
+    struct lp_key key, back;
+    assert_int_equal(lp_key_generate(&key), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lp_keystore_params p;
+        char *json = NULL, err[LP_KEYSTORE_ERR_LEN] = "";
+        lp_keystore_params_default(&p, cases[i].kdf);
+        if (cases[i].kdf == LP_KEYSTORE_SCRYPT) {
+            p.scrypt_n = cases[i].n;
+            p.scrypt_r = cases[i].r;
+            p.scrypt_p = cases[i].p;
+        } else {
+            p.pbkdf2_c = cases[i].c;
+        }
+        assert_int_equal(lp_keystore_encrypt(&key, "pw", 2, &p, &json, err, sizeof err), 0);
+        int rc = lp_keystore_decrypt(json, strlen(json), "pw", 2, &limits, &back, err, sizeof err);
+        free(json);
+        if (cases[i].refusal == NULL && rc != 0)
+            fail_msg("case %zu refused: %s", i, err);
+        if (cases[i].refusal != NULL && (rc != -1 || strstr(err, cases[i].refusal) == NULL))
+            fail_msg("case %zu: want \"%s\", got rc %d \"%s\"", i, cases[i].refusal, rc, err);
+    }
+}
+
+/* The default caps let every wallet's default through (no KDF runs here: the check comes first,
+ * so a wrong MAC would be the only error), and refuse the costs just above them. */
+static void test_default_caps_admit_wallet_defaults(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *kdfparams;
+        bool admitted;
+    } cases[] = {
+        /* geth standard, geth light, eth-keyfile and the spec vector, ethers, web3.js */
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":262144,\"r\":8,\"p\":1,", true},
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":4096,\"r\":8,\"p\":6,", true},
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":262144,\"r\":1,\"p\":8,", true},
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":131072,\"r\":8,\"p\":1,", true},
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":8192,\"r\":8,\"p\":1,", true},
+        /* the most work accepted: twice geth standard */
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":262144,\"r\":8,\"p\":2,", true},
+        {"\"kdf\":\"pbkdf2\",\"kdfparams\":{\"prf\":\"hmac-sha256\",\"c\":262144,", true},
+        {"\"kdf\":\"pbkdf2\",\"kdfparams\":{\"prf\":\"hmac-sha256\",\"c\":1000000,", true},
+        {"\"kdf\":\"pbkdf2\",\"kdfparams\":{\"prf\":\"hmac-sha256\",\"c\":4194304,", true},
+        /* just over: memory, work, iterations */
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":524288,\"r\":8,\"p\":1,", false},
+        {"\"kdf\":\"scrypt\",\"kdfparams\":{\"n\":262144,\"r\":8,\"p\":3,", false},
+        {"\"kdf\":\"pbkdf2\",\"kdfparams\":{\"prf\":\"hmac-sha256\",\"c\":4194305,", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[1024], err[LP_KEYSTORE_ERR_LEN] = "";
+        snprintf(json, sizeof json,
+                 "{\"version\":3,\"crypto\":{\"cipher\":\"aes-128-ctr\"," CP CT MAC
+                 "%s\"dklen\":32," SALT "}}}",
+                 cases[i].kdfparams);
+        int rc = lp_keystore_check(json, strlen(json), NULL, err, sizeof err);
+        if (cases[i].admitted && rc != 0)
+            fail_msg("case %zu refused: %s", i, err);
+        if (!cases[i].admitted && (rc != -1 || strstr(err, "over the limit") == NULL))
+            fail_msg("case %zu admitted (rc %d, \"%s\")", i, rc, err);
+    }
+}
+
+/* Nesting 32,000 arrays deep in 64 KiB would overflow a recursive parser's stack; jansson stops
+ * at its depth limit with an error instead. */
+static void test_deep_nesting_is_an_error(void **state)
+{
+    (void)state;
+    size_t depth = (LP_KEYSTORE_MAX_SIZE - 8) / 2;
+    char *json = malloc(LP_KEYSTORE_MAX_SIZE);
+    assert_non_null(json);
+    size_t n = 0;
+    n += (size_t)sprintf(json, "{\"a\":");
+    memset(json + n, '[', depth);
+    n += depth;
+    memset(json + n, ']', depth);
+    n += depth;
+    json[n++] = '}';
+    assert_true(n <= LP_KEYSTORE_MAX_SIZE);
+    struct lp_key key;
+    char err[LP_KEYSTORE_ERR_LEN] = "";
+    assert_int_equal(lp_keystore_decrypt(json, n, "x", 1, NULL, &key, err, sizeof err), -1);
+    assert_non_null(strstr(err, "invalid JSON"));
+    free(json);
+}
+
 static void test_scrypt_against_rfc_and_openssl(void **state)
 {
     (void)state;
@@ -386,6 +494,33 @@ static void test_keystore_files(void **state)
     assert_non_null(strstr(err, "/nonexistent/k"));
 }
 
+/* A key path that is not a small regular file is refused at once with one line naming it: a
+ * FIFO nobody writes to (open() used to wait for a writer forever), a directory, a device, a
+ * file far larger than any key. */
+static void test_key_file_must_be_a_small_regular_file(void **state)
+{
+    (void)state;
+    struct lp_key key;
+    char path[128], err[512] = "";
+    snprintf(path, sizeof path, "%s/fifo.key", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(lp_keyfile_load(path, NULL, 0, &key, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "named pipe"));
+    assert_int_equal(lp_keyfile_load(tmpdir, NULL, 0, &key, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "directory"));
+    assert_int_equal(lp_keyfile_load("/dev/zero", "pw", 2, &key, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "character device"));
+
+    snprintf(path, sizeof path, "%s/big.key", tmpdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), LP_KEYSTORE_MAX_SIZE + 1), 0);
+    fclose(f);
+    assert_int_equal(lp_keyfile_load(path, NULL, 0, &key, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "too large"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,9 +530,13 @@ int main(void)
         cmocka_unit_test(test_address_mismatch),
         cmocka_unit_test(test_malformed_rejected),
         cmocka_unit_test(test_kdf_cost_caps),
+        cmocka_unit_test(test_kdf_cost_cap_boundaries),
+        cmocka_unit_test(test_default_caps_admit_wallet_defaults),
+        cmocka_unit_test(test_deep_nesting_is_an_error),
         cmocka_unit_test(test_scrypt_against_rfc_and_openssl),
         cmocka_unit_test(test_hex_key_files),
         cmocka_unit_test(test_keystore_files),
+        cmocka_unit_test(test_key_file_must_be_a_small_regular_file),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
