@@ -53,6 +53,10 @@ struct lp_solver_config {
      * uint256, all zero = Lilypad's targetDifficulty (0x149a6a3 << 200). pow_round_ms 0: off. */
     uint64_t pow_round_ms, pow_window_ms;
     uint8_t pow_target[32];
+    /* Shares each provider should find per window: its share target is set from the work it
+     * proved the round before (as mining pools' variable difficulty), so a slow CPU and a fast
+     * GPU both send about this many. */
+    uint64_t pow_shares;
     /* Records rounds and submissions (pow_new_round / pow_submit); NULL: verified, not
      * recorded. Borrowed: the caller closes it after lp_solver_close. */
     struct lp_backend *verifier;
