@@ -124,7 +124,7 @@ void lp_u256_target_for(double difficulty, uint8_t target[32])
     int k;
     double m = frexp(difficulty, &k);
     uint64_t mantissa = (uint64_t)ldexp(1.0 / m, 52); /* bits 52..0 */
-    int shift = 256 - k - 52;                          /* where bit 0 of the mantissa goes */
+    int shift = 256 - k - 52;                         /* where bit 0 of the mantissa goes */
     memset(target, 0, 32);
     for (int bit = 0; bit < 54; bit++) {
         if (!(mantissa >> bit & 1))

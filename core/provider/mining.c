@@ -33,9 +33,9 @@ static uint64_t realtime_ms(void)
 }
 
 /* Shares are sent when this many are waiting, or SHARE_BATCH_MS after the last batch. */
-#define SHARE_BATCH       256
-#define SHARE_BATCH_MS    30000u
-#define WINDOW_MARGIN_MS  2000u /* the last batch goes out this long before the window ends */
+#define SHARE_BATCH      256
+#define SHARE_BATCH_MS   30000u
+#define WINDOW_MARGIN_MS 2000u /* the last batch goes out this long before the window ends */
 
 /* From a miner thread: a nonce below the miner's target (the easier of the share and round
  * targets). Keep it as a share and/or the round's solution; wake the main loop when a batch is
@@ -135,9 +135,9 @@ static void submit_shares(struct lp_provider *p, uint64_t now)
     pthread_mutex_lock(&p->mu);
     bool solution = p->pow_has_round && p->pow_has_solution && !p->pow_solution_sent;
     bool closing = now + WINDOW_MARGIN_MS >= p->pow_window_end_ms;
-    bool due = p->pow_has_round && (solution || p->pow_n_shares >= SHARE_BATCH ||
-                                    (p->pow_n_shares > 0 &&
-                                     (closing || now >= p->pow_last_batch_ms + SHARE_BATCH_MS)));
+    bool due = p->pow_has_round &&
+               (solution || p->pow_n_shares >= SHARE_BATCH ||
+                (p->pow_n_shares > 0 && (closing || now >= p->pow_last_batch_ms + SHARE_BATCH_MS)));
     if (due) {
         memcpy(sub->miner, p->address, LP_WIRE_ADDR_LEN);
         sub->node_id = p->address_text;

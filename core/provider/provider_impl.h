@@ -74,9 +74,9 @@ struct lp_provider {
     bool pow_has_round, pow_has_solution, pow_solution_sent;
     uint64_t pow_round, pow_round_start_hashes, pow_round_start_ms, pow_next_fetch_ms;
     uint64_t pow_window_end_ms, pow_last_batch_ms;
-    struct lp_pow_work pow_work;      /* what the miner hashes against: the easier target */
-    uint8_t pow_round_target[32];     /* a solution is below it */
-    uint8_t pow_share_target[32];     /* a share is below it */
+    struct lp_pow_work pow_work;  /* what the miner hashes against: the easier target */
+    uint8_t pow_round_target[32]; /* a solution is below it */
+    uint8_t pow_share_target[32]; /* a share is below it */
     struct lp_pow_solution pow_solution;
     struct lp_u256 pow_shares[LP_WIRE_MAX_POW_SHARES]; /* found, not yet sent */
     size_t pow_n_shares;

@@ -354,8 +354,9 @@ int lp_solver_pow_submit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_
             pthread_mutex_lock(&s->pow_lock);
             m->refused++;
             pthread_mutex_unlock(&s->pow_lock);
-            lp_solver_status_set(st, 400, "a share's keccak256(challenge || nonce) is below your "
-                                          "share target (GET /api/v1/pow/challenge)",
+            lp_solver_status_set(st, 400,
+                                 "a share's keccak256(challenge || nonce) is below your "
+                                 "share target (GET /api/v1/pow/challenge)",
                                  "round %llu: share %zu does not meet the share target",
                                  (unsigned long long)sub->round, i);
             goto out;
@@ -419,10 +420,10 @@ int lp_solver_pow_submit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_
     pthread_mutex_lock(&s->pow_lock);
     uint64_t total = m->accepted;
     pthread_mutex_unlock(&s->pow_lock);
-    *out = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:f}", "accepted", 1, "round",
-                     (json_int_t)sub->round, "accepted_total", (json_int_t)total, "shares",
-                     (json_int_t)fresh, "repeated", (json_int_t)repeated, "over_cap",
-                     (json_int_t)over, "credited_hashes", credit);
+    *out =
+        json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:f}", "accepted", 1, "round", (json_int_t)sub->round,
+                  "accepted_total", (json_int_t)total, "shares", (json_int_t)fresh, "repeated",
+                  (json_int_t)repeated, "over_cap", (json_int_t)over, "credited_hashes", credit);
     st->http = 200;
     rc = 0;
 out:
@@ -454,12 +455,12 @@ json_t *lp_solver_pow_leaderboard(struct lp_solver *s)
         /* Counts that may pass 2^53 go out as reals: JSON readers take integers that large
          * wrong or negative. */
         json_array_append_new(
-            arr, json_pack("{s:s,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:f}", "provider", addr, "accepted",
-                           (json_int_t)m->accepted, "refused", (json_int_t)m->refused,
-                           "last_round", (json_int_t)m->last_round_credited, "hashrate",
-                           rate_of(m, now), "hashes", m->last_credited, "window_ms",
-                           (json_int_t)m->last_window_ms, "shares", (json_int_t)m->shares_total,
-                           "share_difficulty", m->share_difficulty));
+            arr,
+            json_pack("{s:s,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:f}", "provider", addr, "accepted",
+                      (json_int_t)m->accepted, "refused", (json_int_t)m->refused, "last_round",
+                      (json_int_t)m->last_round_credited, "hashrate", rate_of(m, now), "hashes",
+                      m->last_credited, "window_ms", (json_int_t)m->last_window_ms, "shares",
+                      (json_int_t)m->shares_total, "share_difficulty", m->share_difficulty));
     }
     pthread_mutex_unlock(&s->pow_lock);
     json_t *j = json_object();

@@ -67,7 +67,7 @@ struct lp_wire_pow_submission {
     uint64_t hashes;
     uint64_t window_ms;
     uint64_t created_at_ms;
-    bool has_solution; /* version 1: always */
+    bool has_solution;      /* version 1: always */
     struct lp_u256 *shares; /* version 2; n_shares of them (owned: freed with the struct) */
     size_t n_shares;
 };
