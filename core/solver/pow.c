@@ -29,7 +29,8 @@
 #include "solver/solver_impl.h"
 #include "util/hex.h"
 
-/* Lilypad's targetDifficulty 0x149a6a3 << 200: about 2.08e8 hashes per solution. */
+/* Lilypad's targetDifficulty 555460709263765739036470010701196062214039696708679004195670928130048
+ * = 0x149a6a3 << 204: about 2.08e8 hashes per solution. */
 static void effective_target(const struct lp_solver *s, uint8_t t[32])
 {
     static const uint8_t zero[32];
@@ -38,10 +39,10 @@ static void effective_target(const struct lp_solver *s, uint8_t t[32])
         return;
     }
     memset(t, 0, 32);
-    t[3] = 0x01;
-    t[4] = 0x49;
-    t[5] = 0xa6;
-    t[6] = 0xa3;
+    t[3] = 0x14;
+    t[4] = 0x9a;
+    t[5] = 0x6a;
+    t[6] = 0x30;
 }
 
 static void be64(uint8_t out[32], uint64_t v)

@@ -42,7 +42,7 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(pow_window, LP_CFG_DURATION, "\"6m\"",
       "submissions are taken until window start + pow_window"),
     F(pow_target, LP_CFG_STRING, "\"\"",
-      "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 200"),
+      "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 204"),
     F(pow_shares, LP_CFG_INT, "256",
       "shares a provider should find per window (its share difficulty follows its hash rate)"),
     LP_CFG_END,
