@@ -87,7 +87,8 @@ struct lp_pow_submission {
     uint64_t round;
     uint8_t provider[20];
     uint8_t nonce[32];       /* big-endian uint256 */
-    uint64_t hashes_counted; /* the provider's hash count over the round's window */
+    uint64_t hashes_counted; /* the work the provider's verified shares prove so far this
+                                round (the solver's credit, never the provider's own count) */
     uint64_t window_ms;
 };
 

@@ -30,7 +30,7 @@
 
 #define MAX_DEVICES 64
 
-/* Lilypad's LilypadPow target, 0x149a6a3 << 200: about one winner per 2.08e8 hashes. */
+/* Lilypad's LilypadPow target, 0x149a6a3 << 204: about one winner per 2.08e8 hashes. */
 static const char lilypad_target_dec[] =
     "555460709263765739036470010701196062214039696708679004195670928130048";
 

@@ -1,5 +1,6 @@
 #include "pow/uint256.h"
 
+#include <math.h>
 #include <string.h>
 
 int lp_u256_cmp(const uint8_t a[32], const uint8_t b[32])
@@ -102,4 +103,35 @@ size_t lp_u256_to_dec(const uint8_t v[32], char out[79])
         out[i] = rev[n - 1 - i];
     out[n] = '\0';
     return n;
+}
+
+double lp_u256_difficulty(const uint8_t target[32])
+{
+    double t = 0;
+    for (int i = 0; i < 32; i++)
+        t = t * 256.0 + target[i];
+    return t > 0 ? ldexp(1.0, 256) / t : INFINITY;
+}
+
+void lp_u256_target_for(double difficulty, uint8_t target[32])
+{
+    if (!(difficulty > 1.0)) {
+        memset(target, 0xff, 32);
+        return;
+    }
+    /* 2^256 / d = (1/m) * 2^(256 - k) for d = m * 2^k, 1/m in (1, 2]: a 53-bit mantissa placed
+     * at its bit position. */
+    int k;
+    double m = frexp(difficulty, &k);
+    uint64_t mantissa = (uint64_t)ldexp(1.0 / m, 52); /* bits 52..0 */
+    int shift = 256 - k - 52;                         /* where bit 0 of the mantissa goes */
+    memset(target, 0, 32);
+    for (int bit = 0; bit < 54; bit++) {
+        if (!(mantissa >> bit & 1))
+            continue;
+        int pos = shift + bit; /* bit position in the 256-bit number */
+        if (pos < 0 || pos > 255)
+            continue;
+        target[31 - pos / 8] |= (uint8_t)(1u << (pos % 8));
+    }
 }

@@ -19,4 +19,12 @@ int lp_u256_cmp(const uint8_t a[32], const uint8_t b[32]);
 int lp_u256_add_u64(uint8_t a[32], uint64_t b);
 void lp_u256_from_u64(uint64_t v, uint8_t out[32]);
 
+/* Proof-of-work difficulty: the hashes a nonce below `target` proves on average, 2^256 / target
+ * (about 53 bits exact, plenty for a count that is an estimate anyway). A zero target gives
+ * infinity. */
+double lp_u256_difficulty(const uint8_t target[32]);
+/* The target of a difficulty: floor(2^256 / difficulty), the largest target (all ones) for a
+ * difficulty of 1 or less. */
+void lp_u256_target_for(double difficulty, uint8_t target[32]);
+
 #endif

@@ -1,10 +1,12 @@
 /* Background proof of work for the provider: the hashrate backend's devices mined through
  * core/pow/miner.h at the configured duty cycle, paused on the devices a job uses, with the
- * 10 s / 60 s / 15 min rates logged. The work is the solver's round challenge for this provider
- * (GET /api/v1/pow/challenge); the first nonce found in a round is submitted, signed, with the
- * hashes counted since the round's work was set (POST /api/v1/pow/submissions), then the
- * devices idle until the next round. Until a challenge arrives (or when the solver runs no
- * rounds) the miner measures the hash rate on a local challenge that nothing can win. */
+ * 10 s / 60 s / 15 min rates logged (the provider's own count: for its log only). The work is
+ * the solver's round challenge for this provider (GET /api/v1/pow/challenge): every nonce below
+ * the share target is a share, sent signed in batches (POST /api/v1/pow/submissions), which is
+ * how the solver credits this provider's hash rate; the first nonce below the round's target is
+ * the round's solution, sent once. Mining goes on to the window's end. Until a challenge arrives
+ * (or when the solver runs no rounds) the miner measures the hash rate on a local challenge that
+ * nothing can win. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,7 +32,14 @@ static uint64_t realtime_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* From a miner thread: keep the first solution of the round and wake the main loop. */
+/* Shares are sent when this many are waiting, or SHARE_BATCH_MS after the last batch. */
+#define SHARE_BATCH      256
+#define SHARE_BATCH_MS   30000u
+#define WINDOW_MARGIN_MS 2000u /* the last batch goes out this long before the window ends */
+
+/* From a miner thread: a nonce below the miner's target (the easier of the share and round
+ * targets). Keep it as a share and/or the round's solution; wake the main loop when a batch is
+ * due or the round is won. */
 static void on_solution(void *ctx, uint32_t device, const struct lp_pow_work *work,
                         const struct lp_pow_solution *solution)
 {
@@ -38,11 +47,17 @@ static void on_solution(void *ctx, uint32_t device, const struct lp_pow_work *wo
     struct lp_provider *p = ctx;
     bool wake = false;
     pthread_mutex_lock(&p->mu);
-    if (p->pow_has_round && !p->pow_has_solution && !p->pow_submitted &&
-        memcmp(work->challenge, p->pow_work.challenge, 32) == 0) {
-        p->pow_solution = *solution;
-        p->pow_has_solution = true;
-        wake = true;
+    if (p->pow_has_round && memcmp(work->challenge, p->pow_work.challenge, 32) == 0) {
+        if (memcmp(solution->digest, p->pow_share_target, 32) < 0 &&
+            p->pow_n_shares < LP_WIRE_MAX_POW_SHARES) {
+            memcpy(p->pow_shares[p->pow_n_shares++].be, solution->nonce, 32);
+            wake = p->pow_n_shares == SHARE_BATCH;
+        }
+        if (!p->pow_has_solution && memcmp(solution->digest, p->pow_round_target, 32) < 0) {
+            p->pow_solution = *solution;
+            p->pow_has_solution = true;
+            wake = true;
+        }
     }
     pthread_mutex_unlock(&p->mu);
     if (wake)
@@ -68,14 +83,19 @@ static void fetch_round(struct lp_provider *p, uint64_t now)
         return;
     }
     struct lp_pow_work w;
+    uint8_t round_target[32], share_target[32];
     json_t *r = json_object_get(j, "round"), *end = json_object_get(j, "window_end");
     if (!json_is_integer(r) || !json_is_integer(end) || json_hex32(j, "challenge", w.challenge) ||
-        json_hex32(j, "target", w.target)) {
+        json_hex32(j, "target", round_target)) {
         lp_warn("provider: PoW challenge: the answer lacks round, challenge, target or window");
         p->pow_next_fetch_ms = now + 60000;
         json_decref(j);
         return;
     }
+    /* A solver that sets no share target: its solutions are the only shares. */
+    if (json_hex32(j, "share_target", share_target) != 0)
+        memcpy(share_target, round_target, 32);
+    memcpy(w.target, memcmp(share_target, round_target, 32) > 0 ? share_target : round_target, 32);
     uint64_t round = (uint64_t)json_integer_value(r);
     uint64_t window_end = (uint64_t)json_integer_value(end);
     json_decref(j);
@@ -86,8 +106,13 @@ static void fetch_round(struct lp_provider *p, uint64_t now)
         p->pow_has_round = true;
         p->pow_round = round;
         p->pow_work = w;
+        memcpy(p->pow_round_target, round_target, 32);
+        memcpy(p->pow_share_target, share_target, 32);
         p->pow_has_solution = false;
-        p->pow_submitted = false;
+        p->pow_solution_sent = false;
+        p->pow_n_shares = 0; /* a closed round's shares are worth nothing */
+        p->pow_window_end_ms = window_end;
+        p->pow_last_batch_ms = now;
         p->pow_round_start_ms = now;
         p->pow_round_start_hashes = lp_miner_hashes(p->miner);
     }
@@ -98,29 +123,43 @@ static void fetch_round(struct lp_provider *p, uint64_t now)
     }
 }
 
-static void submit_solution(struct lp_provider *p, uint64_t now)
+/* Sends the shares found since the last batch, and the round's solution once, when a batch is
+ * full, SHARE_BATCH_MS have passed, the round is won, or its window is about to close. */
+static void submit_shares(struct lp_provider *p, uint64_t now)
 {
-    pthread_mutex_lock(&p->mu);
-    bool due = p->pow_has_round && p->pow_has_solution && !p->pow_submitted;
     struct lp_wire_object obj;
     memset(&obj, 0, sizeof obj);
     obj.kind = LP_WIRE_POW_SUBMISSION;
     struct lp_wire_pow_submission *sub = &obj.u.pow_submission;
-    memcpy(sub->miner, p->address, LP_WIRE_ADDR_LEN);
-    sub->node_id = p->address_text;
-    sub->round = p->pow_round;
-    memcpy(sub->challenge, p->pow_work.challenge, 32);
-    memcpy(sub->nonce.be, p->pow_solution.nonce, 32);
-    sub->hashes = lp_miner_hashes(p->miner) - p->pow_round_start_hashes;
-    sub->window_ms = now > p->pow_round_start_ms ? now - p->pow_round_start_ms : 1;
-    sub->created_at_ms = now;
-    if (due)
-        p->pow_submitted = true; /* one submission per round, as the solver takes */
+    struct lp_u256 shares[LP_WIRE_MAX_POW_SHARES];
+    pthread_mutex_lock(&p->mu);
+    bool solution = p->pow_has_round && p->pow_has_solution && !p->pow_solution_sent;
+    bool closing = now + WINDOW_MARGIN_MS >= p->pow_window_end_ms;
+    bool due = p->pow_has_round &&
+               (solution || p->pow_n_shares >= SHARE_BATCH ||
+                (p->pow_n_shares > 0 && (closing || now >= p->pow_last_batch_ms + SHARE_BATCH_MS)));
+    if (due) {
+        memcpy(sub->miner, p->address, LP_WIRE_ADDR_LEN);
+        sub->node_id = p->address_text;
+        sub->round = p->pow_round;
+        memcpy(sub->challenge, p->pow_work.challenge, 32);
+        sub->has_solution = solution;
+        if (solution)
+            memcpy(sub->nonce.be, p->pow_solution.nonce, 32);
+        sub->hashes = lp_miner_hashes(p->miner) - p->pow_round_start_hashes;
+        sub->window_ms = now > p->pow_round_start_ms ? now - p->pow_round_start_ms : 1;
+        sub->created_at_ms = now;
+        memcpy(shares, p->pow_shares, p->pow_n_shares * sizeof shares[0]);
+        sub->shares = shares;
+        sub->n_shares = p->pow_n_shares;
+        p->pow_n_shares = 0;
+        p->pow_last_batch_ms = now;
+        if (solution)
+            p->pow_solution_sent = true; /* one solution per round, as the solver takes */
+    }
     pthread_mutex_unlock(&p->mu);
     if (!due)
         return;
-    /* Nothing more to win this round: the devices idle until the next one. */
-    lp_miner_clear_work(p->miner);
     uint8_t *env = NULL;
     size_t len = 0;
     struct lp_wire_error we;
@@ -132,15 +171,20 @@ static void submit_solution(struct lp_provider *p, uint64_t now)
     struct lp_client_error e;
     if (lp_client_request_json(p->client, "POST", "/api/v1/pow/submissions", env, len, &j, &e) !=
         0) {
-        lp_warn("provider: PoW submission for round %llu refused: %s",
-                (unsigned long long)sub->round, e.message);
+        lp_warn("provider: PoW submission for round %llu (%zu shares%s) refused: %s",
+                (unsigned long long)sub->round, sub->n_shares,
+                sub->has_solution ? " and the solution" : "", e.message);
     } else {
         pthread_mutex_lock(&p->mu);
-        p->pow_accepted++;
+        p->pow_accepted += sub->has_solution;
+        p->pow_shares_sent += sub->n_shares;
         pthread_mutex_unlock(&p->mu);
-        lp_info("provider: PoW round %llu: nonce accepted (%llu hashes in %llu ms)",
-                (unsigned long long)sub->round, (unsigned long long)sub->hashes,
-                (unsigned long long)sub->window_ms);
+        lp_info("provider: PoW round %llu: %zu shares%s accepted, %.0f hashes credited (our own "
+                "count: %llu hashes in %llu ms)",
+                (unsigned long long)sub->round, sub->n_shares,
+                sub->has_solution ? " and the solution" : "",
+                json_real_value(json_object_get(j, "credited_hashes")),
+                (unsigned long long)sub->hashes, (unsigned long long)sub->window_ms);
     }
     json_decref(j);
     free(env);
@@ -151,7 +195,7 @@ void lp_provider_pow_tick(struct lp_provider *p)
     if (!p->miner)
         return;
     uint64_t now = realtime_ms();
-    submit_solution(p, now);
+    submit_shares(p, now);
     if (now >= p->pow_next_fetch_ms)
         fetch_round(p, now);
 }

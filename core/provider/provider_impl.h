@@ -12,6 +12,7 @@
 #include "loader/backend.h"
 #include "pow/hashrate.h"
 #include "pow/miner.h"
+#include "wire/pow.h"
 #include "provider/journal.h"
 #include "provider/provider.h"
 #include "provider/settings.h"
@@ -70,11 +71,16 @@ struct lp_provider {
     uint32_t pause_count[LP_WIRE_MAX_GPUS + 1];
     uint64_t next_rate_log_ns;
     /* PoW rounds at the solver (mining.c), under mu */
-    bool pow_has_round, pow_has_solution, pow_submitted;
+    bool pow_has_round, pow_has_solution, pow_solution_sent;
     uint64_t pow_round, pow_round_start_hashes, pow_round_start_ms, pow_next_fetch_ms;
-    struct lp_pow_work pow_work;
+    uint64_t pow_window_end_ms, pow_last_batch_ms;
+    struct lp_pow_work pow_work;  /* what the miner hashes against: the easier target */
+    uint8_t pow_round_target[32]; /* a solution is below it */
+    uint8_t pow_share_target[32]; /* a share is below it */
     struct lp_pow_solution pow_solution;
-    uint64_t pow_accepted;
+    struct lp_u256 pow_shares[LP_WIRE_MAX_POW_SHARES]; /* found, not yet sent */
+    size_t pow_n_shares;
+    uint64_t pow_accepted, pow_shares_sent;
 
     /* Lock order: mu is taken alone or before a backend's lock (through core/dispatch), never
      * while one is held; nothing of the provider's is locked from inside a plugin call. cond

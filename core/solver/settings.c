@@ -42,7 +42,9 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(pow_window, LP_CFG_DURATION, "\"6m\"",
       "submissions are taken until window start + pow_window"),
     F(pow_target, LP_CFG_STRING, "\"\"",
-      "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 200"),
+      "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 204"),
+    F(pow_shares, LP_CFG_INT, "256",
+      "shares a provider should find per window (its share difficulty follows its hash rate)"),
     LP_CFG_END,
 };
 
@@ -69,6 +71,7 @@ static void config_from_settings(const struct lp_solver_settings *s, struct lp_s
     c->offer_skew_ms = OFFER_SKEW_MS;
     c->pow_round_ms = s->pow_round;
     c->pow_window_ms = s->pow_window;
+    c->pow_shares = s->pow_shares > 0 ? (uint64_t)s->pow_shares : 1;
 }
 
 /* The schema's defaults are the only copy of the solver's defaults: this reads them as a

@@ -24,6 +24,7 @@ struct lp_solver_settings {
     struct lp_str_list blocklist;   /* "REPO[@COMMIT] reason" */
     uint64_t pow_round, pow_window; /* ms */
     const char *pow_target;         /* 0x + 64 hex digits, "" = Lilypad's */
+    int64_t pow_shares;
 };
 
 extern const struct lp_cfg_field lp_solver_schema[];

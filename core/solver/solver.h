@@ -50,9 +50,13 @@ struct lp_solver_config {
     uint64_t offer_skew_ms; /* |created_at - now| allowed on offers */
     /* Proof-of-work rounds (pow.c): round r covers [r*pow_round_ms, (r+1)*pow_round_ms); its
      * submissions are taken until window start + pow_window_ms. pow_target: big-endian
-     * uint256, all zero = Lilypad's targetDifficulty (0x149a6a3 << 200). pow_round_ms 0: off. */
+     * uint256, all zero = Lilypad's targetDifficulty (0x149a6a3 << 204). pow_round_ms 0: off. */
     uint64_t pow_round_ms, pow_window_ms;
     uint8_t pow_target[32];
+    /* Shares each provider should find per window: its share target is set from the work it
+     * proved the round before (as mining pools' variable difficulty), so a slow CPU and a fast
+     * GPU both send about this many. */
+    uint64_t pow_shares;
     /* Records rounds and submissions (pow_new_round / pow_submit); NULL: verified, not
      * recorded. Borrowed: the caller closes it after lp_solver_close. */
     struct lp_backend *verifier;

@@ -48,15 +48,24 @@ struct lp_solver {
     struct lp_pow_miner *miners;
 };
 
-/* PoW bookkeeping per provider (pow.c). */
+/* PoW bookkeeping per provider (pow.c), under pow_lock. Work is credited from verified
+ * shares only: each share of difficulty D (= 2^256 / share_target) proves D hashes on average. */
 struct lp_pow_miner {
     uint8_t provider[LP_WIRE_ADDR_LEN];
     uint64_t round; /* the last round issued to it */
-    bool issued, submitted;
+    bool issued, solved;
     uint8_t challenge[32];
+    uint8_t share_target[32];
+    double share_difficulty;
     uint64_t window_start_ms, window_end_ms;
-    uint64_t accepted, refused;
-    uint64_t last_hashes, last_window_ms, last_round_submitted;
+    /* this round: the share nonces credited (sorted, for duplicates) and the work they prove */
+    uint8_t (*shares)[32];
+    size_t n_shares, cap_shares;
+    double credited;
+    /* the last round that had shares: what the leaderboard shows */
+    double last_credited;
+    uint64_t last_window_ms, last_round_credited, last_shares;
+    uint64_t accepted, refused, shares_total;
     struct lp_pow_miner *next;
 };
 void lp_solver_pow_free(struct lp_solver *s);

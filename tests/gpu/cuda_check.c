@@ -270,12 +270,12 @@ static void bench_one(const char *rot, const char *kernel, int tpb, int bps, int
     ops->device_info(inst, 0, &info);
     struct lp_pow_work work;
     rnd_bytes(work.challenge, 32);
-    /* Lilypad's difficulty: 0x149a6a3 << 200, a winner every ~2e8 hashes */
+    /* Lilypad's difficulty: 0x149a6a3 << 204, a winner every ~2.08e8 hashes */
     memset(work.target, 0, 32);
-    work.target[3] = 0x01;
-    work.target[4] = 0x49;
-    work.target[5] = 0xa6;
-    work.target[6] = 0xa3;
+    work.target[3] = 0x14;
+    work.target[4] = 0x9a;
+    work.target[5] = 0x6a;
+    work.target[6] = 0x30;
     uint8_t base[32] = {0};
     rnd_bytes(base, 24);
     struct lp_pow_solution sol[64];

@@ -54,7 +54,7 @@ if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
 fi
 [ $rc -eq 0 ] || echo "CORRECTNESS FAILED (exit $rc): rates below are not trustworthy"
 
-echo "== rates, ${SECS}s per shape (difficulty 0x149a6a3 << 200)"
+echo "== rates, ${SECS}s per shape (difficulty 0x149a6a3 << 204)"
 timeout 150 "$CHECK" "$SO" bench "$SECS"
 
 echo "== SASS per kernel: lp_pow_search<ROT, FORM>, ROT 0 shf / 1 imad / 2 mixed; FORM 0 unrolled"

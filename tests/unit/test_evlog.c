@@ -90,7 +90,7 @@ static void test_valid_pow_submitted(void **state)
     uint8_t addr[20], challenge[32], difficulty[32];
     unhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266", addr, sizeof addr);
     lp_keccak256("challenge", 9, challenge);
-    /* 0x149a6a3 << 200, LilypadPow's initial targetDifficulty */
+    /* 0x149a6a3 << 204, LilypadPow's initial targetDifficulty */
     memset(difficulty, 0, sizeof difficulty);
     difficulty[3] = 0x14;
     difficulty[4] = 0x9a;

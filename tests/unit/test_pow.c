@@ -1,5 +1,6 @@
 /* core/pow: the PoW hash against Lilypad's and independently computed vectors, uint256 text,
  * nonce batches, the hashrate meter's windows and the background miner. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,12 +251,52 @@ static void test_miner(void **state)
     lp_backend_close(backend);
 }
 
+/* Difficulty and target convert both ways: exact for powers of two, within double precision
+ * otherwise; the easiest target is all ones. */
+static void test_difficulty_target(void **state)
+{
+    (void)state;
+    uint8_t t[32], want[32];
+    lp_u256_target_for(1.0, t);
+    memset(want, 0xff, 32);
+    assert_memory_equal(t, want, 32);
+    lp_u256_target_for(0.25, t);
+    assert_memory_equal(t, want, 32);
+    lp_u256_target_for(256.0, t); /* 2^248: 0x01 then zeros */
+    memset(want, 0, 32);
+    want[0] = 0x01;
+    assert_memory_equal(t, want, 32);
+    assert_true(lp_u256_difficulty(t) == 256.0);
+    /* Lilypad's round target 0x149a6a3 << 204 is about 2.08e8 hashes a solution; the solver
+     * issues it (core/solver/pow.c), and lilypad hashrate uses its decimal form */
+    memset(t, 0, 32);
+    t[3] = 0x14, t[4] = 0x9a, t[5] = 0x6a, t[6] = 0x30;
+    uint8_t dec[32];
+    assert_int_equal(
+        lp_u256_from_dec("555460709263765739036470010701196062214039696708679004195670928130048",
+                         dec),
+        0);
+    assert_memory_equal(dec, t, 32);
+    double d = lp_u256_difficulty(t);
+    assert_true(d > 2.07e8 && d < 2.09e8);
+    static const double ds[] = {3.0, 1000.5, 2.08e8, 5.6e9, 1.0e15, 1.0e30};
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
+        lp_u256_target_for(ds[i], t);
+        double back = lp_u256_difficulty(t);
+        if (fabs(back - ds[i]) > 1e-9 * ds[i])
+            fail_msg("difficulty %g -> target -> %g", ds[i], back);
+    }
+    memset(t, 0, 32);
+    assert_true(isinf(lp_u256_difficulty(t)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lilypad_vectors), cmocka_unit_test(test_python_vectors),
-        cmocka_unit_test(test_uint256_text),    cmocka_unit_test(test_batches),
-        cmocka_unit_test(test_meter_windows),   cmocka_unit_test(test_miner),
+        cmocka_unit_test(test_lilypad_vectors),   cmocka_unit_test(test_python_vectors),
+        cmocka_unit_test(test_uint256_text),      cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_meter_windows),     cmocka_unit_test(test_miner),
+        cmocka_unit_test(test_difficulty_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,7 @@ static int submit(struct lp_client *c, const struct lp_key *k, json_t *ch, const
         lp_hex_decode_fixed(json_string_value(json_object_get(ch, "challenge")), s->challenge, 32),
         0);
     memcpy(s->nonce.be, nonce, 32);
+    s->has_solution = true;
     s->hashes = 1000;
     s->window_ms = 1000;
     s->created_at_ms = 1;

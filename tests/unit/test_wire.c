@@ -121,43 +121,51 @@ static void test_round_trip_fields(void **state)
 
 /* ---- vectors ------------------------------------------------------------------------------ */
 
-/* msgpack written out by hand from the spec, independently of msgpack-c. */
+/* msgpack written out by hand from the spec, independently of msgpack-c: version 1 (8 fields)
+ * and version 2 (the share target appended). */
 static void test_hand_encoded_pow_challenge(void **state)
 {
     (void)state;
-    struct lp_wire_pow_challenge c;
-    memset(&c, 0, sizeof(c));
-    memset(c.issuer, 0x11, 20);
-    memset(c.provider, 0x22, 20);
-    c.round = 7;
-    memset(c.challenge, 0x33, 32);
-    lp_wei_from_u64(&c.target, 1);
-    c.window_start_ms = 1000;
-    c.window_end_ms = 2000;
-    uint8_t want[2 + 22 + 22 + 1 + 34 + 34 + 3 + 3];
-    size_t n = 0;
-    want[n++] = 0x98; /* fixarray 8 */
-    want[n++] = 0x01; /* version */
-    want[n++] = 0xc4, want[n++] = 20;
-    memset(want + n, 0x11, 20), n += 20;
-    want[n++] = 0xc4, want[n++] = 20;
-    memset(want + n, 0x22, 20), n += 20;
-    want[n++] = 0x07;
-    want[n++] = 0xc4, want[n++] = 32;
-    memset(want + n, 0x33, 32), n += 32;
-    want[n++] = 0xc4, want[n++] = 32;
-    memset(want + n, 0, 31), n += 31;
-    want[n++] = 0x01;
-    want[n++] = 0xcd, want[n++] = 0x03, want[n++] = 0xe8;
-    want[n++] = 0xcd, want[n++] = 0x07, want[n++] = 0xd0;
-    assert_int_equal(n, sizeof(want));
-    uint8_t *enc;
-    size_t len;
-    struct lp_wire_error err;
-    assert_int_equal(lp_pow_challenge_encode(&c, &enc, &len, &err), 0);
-    assert_int_equal(len, n);
-    assert_memory_equal(enc, want, n);
-    free(enc);
+    for (uint32_t version = 1; version <= 2; version++) {
+        struct lp_wire_pow_challenge c;
+        memset(&c, 0, sizeof(c));
+        c.version = version;
+        memset(c.issuer, 0x11, 20);
+        memset(c.provider, 0x22, 20);
+        c.round = 7;
+        memset(c.challenge, 0x33, 32);
+        lp_wei_from_u64(&c.target, 1);
+        c.window_start_ms = 1000;
+        c.window_end_ms = 2000;
+        memset(c.share_target.be, 0x44, 32);
+        uint8_t want[2 + 22 + 22 + 1 + 34 + 34 + 3 + 3 + 34];
+        size_t n = 0;
+        want[n++] = version == 1 ? 0x98 : 0x99; /* fixarray 8 or 9 */
+        want[n++] = (uint8_t)version;
+        want[n++] = 0xc4, want[n++] = 20;
+        memset(want + n, 0x11, 20), n += 20;
+        want[n++] = 0xc4, want[n++] = 20;
+        memset(want + n, 0x22, 20), n += 20;
+        want[n++] = 0x07;
+        want[n++] = 0xc4, want[n++] = 32;
+        memset(want + n, 0x33, 32), n += 32;
+        want[n++] = 0xc4, want[n++] = 32;
+        memset(want + n, 0, 31), n += 31;
+        want[n++] = 0x01;
+        want[n++] = 0xcd, want[n++] = 0x03, want[n++] = 0xe8;
+        want[n++] = 0xcd, want[n++] = 0x07, want[n++] = 0xd0;
+        if (version == 2) {
+            want[n++] = 0xc4, want[n++] = 32;
+            memset(want + n, 0x44, 32), n += 32;
+        }
+        uint8_t *enc;
+        size_t len;
+        struct lp_wire_error err;
+        assert_int_equal(lp_pow_challenge_encode(&c, &enc, &len, &err), 0);
+        assert_int_equal(len, n);
+        assert_memory_equal(enc, want, n);
+        free(enc);
+    }
 }
 
 /* tests/vectors/wire/ids.txt: "kind encoding_hex id_hex" per line. Regenerate (only after a
@@ -354,6 +362,86 @@ static void test_result_v1_vector(void **state)
     free(bytes);
     lp_result_free(&back);
     lp_result_free(&sample);
+}
+
+/* Bytes the version 1 PoW encoders wrote (pinned before shares existed) still decode as
+ * version 1, with no share target and the nonce as the solution, re-encode to the same bytes
+ * and keep their IDs. */
+static void test_pow_v1_vectors(void **state)
+{
+    (void)state;
+    FILE *f = fopen(LP_SOURCE_DIR "/tests/vectors/wire/pow_v1.txt", "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    int seen = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (line[0] == '#')
+            continue;
+        char kind[32], enc_hex[4096], id_hex[80];
+        assert_int_equal(sscanf(line, "%31s %4095s %79s", kind, enc_hex, id_hex), 3);
+        size_t n = strlen(enc_hex) / 2, len = 0;
+        uint8_t *bytes = malloc(n), *again = NULL, id[32];
+        assert_int_equal(lp_hex_decode_var(enc_hex, bytes, n, &len), 0);
+        struct lp_wire_error err = {{0}};
+        size_t len2 = 0;
+        if (strcmp(kind, "pow_challenge") == 0) {
+            struct lp_wire_pow_challenge c;
+            assert_int_equal(lp_pow_challenge_decode(bytes, len, &c, &err), 0);
+            assert_int_equal(c.version, 1);
+            static const uint8_t zero[32];
+            assert_memory_equal(c.share_target.be, zero, 32);
+            assert_int_equal(lp_pow_challenge_encode(&c, &again, &len2, &err), 0);
+        } else {
+            assert_string_equal(kind, "pow_submission");
+            struct lp_wire_pow_submission sub;
+            assert_int_equal(lp_pow_submission_decode(bytes, len, &sub, &err), 0);
+            assert_int_equal(sub.version, 1);
+            assert_true(sub.has_solution);
+            assert_int_equal(sub.n_shares, 0);
+            assert_int_equal(lp_pow_submission_encode(&sub, &again, &len2, &err), 0);
+            lp_pow_submission_free(&sub);
+        }
+        assert_int_equal(len2, len);
+        assert_memory_equal(again, bytes, len);
+        lp_wire_id(again, len2, id);
+        char idhex[65];
+        lp_hex_encode(id, 32, idhex);
+        assert_string_equal(idhex, id_hex);
+        free(again);
+        free(bytes);
+        seen++;
+    }
+    free(line);
+    fclose(f);
+    assert_int_equal(seen, 2);
+}
+
+/* A version 2 submission may not list a share twice (it would be credited once anyway, but a
+ * canonical object has no such slack), nor carry more than the maximum. */
+static void test_pow_submission_shares_checked(void **state)
+{
+    (void)state;
+    struct lp_wire_pow_submission sub;
+    lp_sample_pow_submission(7, &sub);
+    struct lp_u256 *two = calloc(2, sizeof *two);
+    memset(two[0].be, 0x55, 32);
+    two[1] = two[0];
+    free(sub.shares);
+    sub.shares = two;
+    sub.n_shares = 2;
+    uint8_t *enc;
+    size_t len;
+    struct lp_wire_error err = {{0}};
+    assert_int_equal(lp_pow_submission_encode(&sub, &enc, &len, &err), 0);
+    struct lp_wire_pow_submission back;
+    assert_int_equal(lp_pow_submission_decode(enc, len, &back, &err), -1);
+    assert_non_null(strstr(err.message, "listed twice"));
+    free(enc);
+    sub.version = 1; /* version 1 cannot carry shares */
+    assert_int_equal(lp_pow_submission_encode(&sub, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "version 1"));
+    lp_pow_submission_free(&sub);
 }
 
 /* Decoding data as a result must fail with a message containing `needle`. */
@@ -878,6 +966,8 @@ int main(void)
         cmocka_unit_test(test_pinned_ids),
         cmocka_unit_test(test_result_versions_round_trip),
         cmocka_unit_test(test_result_v1_vector),
+        cmocka_unit_test(test_pow_v1_vectors),
+        cmocka_unit_test(test_pow_submission_shares_checked),
         cmocka_unit_test(test_result_version_rejections),
         cmocka_unit_test(test_reject_fields),
         cmocka_unit_test(test_reject_structure),

@@ -1,8 +1,8 @@
 /* Keeps the fuzz seed corpora (tests/fuzz/corpus/wire, tests/fuzz/corpus/sigreq) in step with
  * the format: every seed named valid_* must still decode/verify. Run with
  * LP_WIRE_WRITE_CORPUS=1 to regenerate the seeds (after a deliberate format change). Results
- * have seeds of both versions a decoder accepts (valid_result_v1_*: the layout without
- * termination). */
+ * and PoW objects have seeds of both versions a decoder accepts (valid_*_v1_*: the layouts
+ * without termination, without shares). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,6 +84,17 @@ static void write_corpora(void)
                 obj.u.result.version = 1;
                 obj.u.result.termination = LP_TERMINATION_UNKNOWN;
                 write_seed(&key, &obj, "result_v1", seed);
+            } else if (k == LP_WIRE_POW_CHALLENGE) {
+                obj.u.pow_challenge.version = 1;
+                memset(obj.u.pow_challenge.share_target.be, 0, 32);
+                write_seed(&key, &obj, "pow_challenge_v1", seed);
+            } else if (k == LP_WIRE_POW_SUBMISSION) {
+                obj.u.pow_submission.version = 1;
+                obj.u.pow_submission.has_solution = true;
+                free(obj.u.pow_submission.shares);
+                obj.u.pow_submission.shares = NULL;
+                obj.u.pow_submission.n_shares = 0;
+                write_seed(&key, &obj, "pow_submission_v1", seed);
             }
             lp_wire_object_free(&obj);
         }
@@ -139,14 +150,21 @@ static void test_corpus_seeds_still_valid(void **state)
         }
         if (ok != 0)
             fail_msg("seed %s no longer decodes: %s", e->d_name, err.message);
+        bool v1 = strstr(e->d_name, "_v1_") != NULL;
         if (obj.kind == LP_WIRE_RESULT)
-            assert_int_equal(obj.u.result.version, strstr(e->d_name, "result_v1_") ? 1 : 2);
+            assert_int_equal(obj.u.result.version, v1 ? 1 : 2);
+        if (obj.kind == LP_WIRE_POW_CHALLENGE)
+            assert_int_equal(obj.u.pow_challenge.version, v1 ? 1 : 2);
+        if (obj.kind == LP_WIRE_POW_SUBMISSION)
+            assert_int_equal(obj.u.pow_submission.version, v1 ? 1 : 2);
         lp_wire_object_free(&obj);
         free(data);
         checked++;
     }
     closedir(d);
-    assert_int_equal(checked, 4 * (LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1) + 4 /* result v1 */);
+    /* 4 seeds a kind (plain and enveloped), plus 4 version 1 seeds of result, pow challenge and
+     * pow submission each */
+    assert_int_equal(checked, 4 * (LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1) + 3 * 4);
 
     d = opendir(SIGREQ_DIR);
     assert_non_null(d);

@@ -253,6 +253,7 @@ static LP_SAMPLE_UNUSED void lp_sample_pow_challenge(uint64_t seed, struct lp_wi
     lp_sample_u256(&s, &c->target);
     c->window_start_ms = lp_sample_uint(&s) / 2;
     c->window_end_ms = c->window_start_ms + lp_sample_uint(&s) / 2;
+    lp_sample_u256(&s, &c->share_target);
 }
 
 static LP_SAMPLE_UNUSED void lp_sample_pow_submission(uint64_t seed,
@@ -268,6 +269,16 @@ static LP_SAMPLE_UNUSED void lp_sample_pow_submission(uint64_t seed,
     p->hashes = lp_sample_uint(&s);
     p->window_ms = lp_sample_uint(&s);
     p->created_at_ms = lp_sample_uint(&s);
+    p->has_solution = true;
+    /* 1..3 distinct shares (the nonce's index in the last byte keeps them apart) */
+    p->n_shares = 1 + (size_t)(seed % 3);
+    p->shares = calloc(p->n_shares, sizeof *p->shares);
+    for (size_t i = 0; p->shares && i < p->n_shares; i++) {
+        lp_sample_u256(&s, &p->shares[i]);
+        p->shares[i].be[31] = (uint8_t)i;
+    }
+    if (!p->shares)
+        p->n_shares = 0;
 }
 
 /* A random object of the given kind. */
