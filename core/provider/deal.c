@@ -401,8 +401,9 @@ static int job_network(const struct deal_ctx *c, const struct lp_job_plan *plan,
         return 0;
     if (strcmp(p->s->module_network, "egress") != 0) {
         snprintf(error, cap,
-                 "the module asks for network access (job.Spec.Network) and this provider runs "
-                 "no module with network (provider.module_network = \"%s\")",
+                 "refused by the provider: the module asks for network access "
+                 "(job.Spec.Network) and it runs no module with network "
+                 "(provider.module_network = \"%s\")",
                  p->s->module_network);
         return -1;
     }
@@ -410,8 +411,8 @@ static int job_network(const struct deal_ctx *c, const struct lp_job_plan *plan,
     if (p->executor_described && (p->executor_info.attach & need) == need)
         return 0;
     snprintf(error, cap,
-             "the module asks for network access and %s cannot give outbound-only network "
-             "here (%s)",
+             "refused by the provider: the module asks for network access and %s cannot "
+             "give outbound-only network here (%s)",
              lp_backend_label(p->executor),
              p->executor_described ? p->executor_info.runtime : "it does not describe itself");
     return -1;
