@@ -6,10 +6,10 @@
  * logs and releases it. Inputs are mounted read-only at /inputs, outputs writable at /outputs.
  * Required ops: submit and poll.
  *
- * ABI 1.1 appends: the GPU devices to attach (lp_job_limits.gpu_devices) and the names a
- * networked job may reach (network_domains), what the executor can attach and enforce
- * (describe), the out-of-memory flag, peak memory and CPU time of a job (lp_job_status), logs
- * from a byte offset (logs_from) and a blocking wait with a timeout.
+ * ABI 1.1 appends: the GPU devices to attach (lp_job_limits.gpu_devices), what the executor can
+ * attach and enforce (describe), the out-of-memory flag, peak memory and CPU time of a job
+ * (lp_job_status), logs from a byte offset (logs_from) and a blocking wait with a timeout;
+ * and the names a networked job may reach (network_domains, with LP_EXEC_ATTACH_EGRESS).
  */
 #ifndef LILYPAD_EXECUTOR_H
 #define LILYPAD_EXECUTOR_H

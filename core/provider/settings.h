@@ -28,12 +28,13 @@ struct lp_provider_settings {
     int64_t gpus;                   /* GPUs to offer; -1: every GPU found */
     struct lp_str_list allow;       /* empty: any module the denylist does not name */
     struct lp_str_list deny;
-    int64_t max_jobs;           /* concurrent deals (one resource offer per free slot) */
-    int64_t mining_duty;        /* percent of device time spent mining; 0: no mining */
-    uint64_t poll_wait;         /* ms, event long-poll */
-    uint64_t hashrate_log;      /* ms between hash rate log lines; 0: never */
-    uint64_t request_timeout;   /* ms per request to the solver */
-    const char *module_network; /* refuse | egress: what a module asking for network gets */
+    int64_t max_jobs;         /* concurrent deals (one resource offer per free slot) */
+    int64_t mining_duty;      /* percent of device time spent mining; 0: no mining */
+    uint64_t poll_wait;       /* ms, event long-poll */
+    uint64_t hashrate_log;    /* ms between hash rate log lines; 0: never */
+    uint64_t request_timeout; /* ms per request to the solver */
+    /* refuse | egress: what a module asking for network gets */
+    const char *module_network;
 };
 
 extern const struct lp_cfg_field lp_provider_schema[];
