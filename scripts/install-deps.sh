@@ -11,6 +11,7 @@ packages=(
     libjansson-dev libmicrohttpd-dev libgit2-dev libcurl4-openssl-dev
     libcmocka-dev clang clang-format libclang-rt-14-dev libarchive-dev
     bubblewrap busybox-static nodejs
+    slirp4netns nftables # executor/process: outbound-only network for modules that ask for it
     ipfs-cid
     npm  # Debian's nodejs does not pull it; the ethers.js cross-check runs `npm ci`
     curl # the end-to-end tests send their requests with it

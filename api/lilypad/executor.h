@@ -8,7 +8,8 @@
  *
  * ABI 1.1 appends: the GPU devices to attach (lp_job_limits.gpu_devices), what the executor can
  * attach and enforce (describe), the out-of-memory flag, peak memory and CPU time of a job
- * (lp_job_status), logs from a byte offset (logs_from) and a blocking wait with a timeout.
+ * (lp_job_status), logs from a byte offset (logs_from) and a blocking wait with a timeout;
+ * and the names a networked job may reach (network_domains, with LP_EXEC_ATTACH_EGRESS).
  */
 #ifndef LILYPAD_EXECUTOR_H
 #define LILYPAD_EXECUTOR_H
@@ -53,12 +54,22 @@ struct lp_job_limits {
     /* The GPUs to attach, `gpus` of them, chosen by the core (the provider's slot). NULL with
      * gpus > 0 only from a 1.0 core: then any `gpus` GPUs. */
     const struct lp_gpu_device *gpu_devices;
+    /* With `network`: the only host names (or IPv4 literals) the job may reach, at the
+     * addresses they resolve to when the job starts; count entries. NULL or 0: any address
+     * outside the provider's machine and local networks. Honoured only by an executor that
+     * declares LP_EXEC_ATTACH_EGRESS. */
+    const char *const *network_domains;
+    size_t network_domain_count;
 };
 
 /* What an executor can do on this machine (ABI 1.1, describe()). */
 #define LP_EXEC_ATTACH_NVIDIA  (1u << 0) /* attaches NVIDIA GPUs */
 #define LP_EXEC_ATTACH_AMD     (1u << 1) /* attaches AMD GPUs */
 #define LP_EXEC_ATTACH_NETWORK (1u << 2) /* gives a job network access when limits ask for it */
+/* The network it gives is outbound only: the provider's machine (its loopback and its own
+ * addresses) and local networks (private, link-local, its own subnets) are unreachable, and
+ * lp_job_limits.network_domains is honoured. */
+#define LP_EXEC_ATTACH_EGRESS (1u << 3)
 
 #define LP_EXEC_LIMIT_MEMORY  (1u << 0)
 #define LP_EXEC_LIMIT_CPU     (1u << 1)

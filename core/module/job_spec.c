@@ -149,6 +149,35 @@ static int strings(struct ctx *c, const json_t *arr, const char *path, char ***o
     return 0;
 }
 
+/* A Network.Domains entry: a host name (dot-separated labels of letters, digits and '-', up
+ * to 63 each, 253 in all), maybe led by "." or "*." for its subdomains, or an IPv4 address
+ * (which is a host name by this grammar too). Anything else could smuggle text into the files
+ * an executor writes from it. */
+static bool domain_valid(const char *name)
+{
+    if (strncmp(name, "*.", 2) == 0)
+        name += 2;
+    else if (name[0] == '.')
+        name++;
+    size_t len = strlen(name), label = 0;
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (isalnum((unsigned char)ch) || ch == '-') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
 /* An optional non-negative integer. Returns 1 present, 0 absent, -1 bad. */
 static int uint_field(struct ctx *c, const json_t *obj, const char *key, const char *path,
                       uint64_t max, uint64_t *out)
@@ -335,6 +364,13 @@ static int rest(struct ctx *c, const json_t *root, const json_t *spec, struct lp
         if (strings(c, json_object_get(net, "Domains"), "job.Spec.Network.Domains", &out->domains,
                     &out->n_domains) != 0)
             return -1;
+        if (out->n_domains > LP_JOB_MAX_DOMAINS)
+            return bad(c, "job.Spec.Network.Domains", "lists more than 64 names");
+        for (size_t i = 0; i < out->n_domains; i++)
+            if (!domain_valid(out->domains[i]))
+                return bad(c, "job.Spec.Network.Domains",
+                           "each entry must be a host name (\"example.com\", \".example.com\" "
+                           "for its subdomains) or an IPv4 address");
     }
 
     const json_t *outs = json_object_get(spec, "Outputs");

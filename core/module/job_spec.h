@@ -27,6 +27,7 @@
 #include "wire/offers.h"
 
 #define LP_JOB_DEFAULT_TIMEOUT_S 1800 /* what every published template states */
+#define LP_JOB_MAX_DOMAINS       64   /* Network.Domains entries */
 
 struct lp_job_output {
     char *name;
@@ -43,7 +44,7 @@ struct lp_module_spec {
     struct lp_job_resources resources;
     uint64_t timeout_s;
     bool network;   /* Network.Type other than "None" */
-    char **domains; /* Network.Domains */
+    char **domains; /* Network.Domains: host names or IPv4 addresses, maybe led by "." */
     size_t n_domains;
     struct lp_job_output *outputs;
     size_t n_outputs;

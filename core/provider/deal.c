@@ -389,16 +389,32 @@ static int job_gpus(const struct deal_ctx *c, const struct lp_job_plan *plan,
     return 0;
 }
 
-/* A job that needs the network only runs on an executor that says it can give it. */
+/* A module that asks for network runs only where the provider allows it (module_network =
+ * "egress"), and then only on an executor that says its network is outbound only: the
+ * provider's own machine and local networks unreachable, the module's domains honoured. An
+ * executor that says nothing (ABI 1.0) is not trusted with it. */
 static int job_network(const struct deal_ctx *c, const struct lp_job_plan *plan, char *error,
                        size_t cap)
 {
     const struct lp_provider *p = c->p;
-    if (!plan->network || !p->executor_described ||
-        (p->executor_info.attach & LP_EXEC_ATTACH_NETWORK))
+    if (!plan->network)
         return 0;
-    snprintf(error, cap, "the job needs network access and %s cannot give it",
-             lp_backend_label(p->executor));
+    if (strcmp(p->s->module_network, "egress") != 0) {
+        snprintf(error, cap,
+                 "refused by the provider: the module asks for network access "
+                 "(job.Spec.Network) and it runs no module with network "
+                 "(provider.module_network = \"%s\")",
+                 p->s->module_network);
+        return -1;
+    }
+    const uint32_t need = LP_EXEC_ATTACH_NETWORK | LP_EXEC_ATTACH_EGRESS;
+    if (p->executor_described && (p->executor_info.attach & need) == need)
+        return 0;
+    snprintf(error, cap,
+             "refused by the provider: the module asks for network access and %s cannot "
+             "give outbound-only network here (%s)",
+             lp_backend_label(p->executor),
+             p->executor_described ? p->executor_info.runtime : "it does not describe itself");
     return -1;
 }
 
@@ -597,7 +613,8 @@ static void run_deal(struct deal_ctx *c)
     }
     if (c->j.step == 0) {
         char reason[1024];
-        if (check_policy(c, &plan, reason, sizeof reason) != 0) {
+        if (check_policy(c, &plan, reason, sizeof reason) != 0 ||
+            job_network(c, &plan, reason, sizeof reason) != 0) {
             fail_deal(c, reason, EXIT_NOT_RUN, true);
             lp_job_plan_free(&plan);
             return;
@@ -796,7 +813,8 @@ static void run_mediation(struct deal_ctx *c)
         return;
     }
     char reason[1024];
-    if (check_policy(c, &plan, reason, sizeof reason) != 0) {
+    if (check_policy(c, &plan, reason, sizeof reason) != 0 ||
+        job_network(c, &plan, reason, sizeof reason) != 0) {
         lp_warn("provider: mediation of deal %s refused: %s; no verdict", c->r->hex, reason);
         lp_job_plan_free(&plan);
         return;

@@ -36,6 +36,8 @@ int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan
         .timeout_ms = plan->timeout_s * 1000u,
         .network = plan->network,
         .gpu_devices = plan->gpus ? gpus : NULL,
+        .network_domains = (const char *const *)plan->domains,
+        .network_domain_count = plan->n_domains,
     };
     struct lp_job_handle h;
     struct lp_plugin_error pe;

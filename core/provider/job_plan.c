@@ -35,6 +35,8 @@ int lp_job_plan_from_offer(const struct lp_job_offer *offer, struct lp_job_plan 
     out->workdir = spec.working_dir;
     spec.working_dir = NULL;
     out->network = spec.network;
+    if (spec.network)
+        out->domains = steal(&spec.domains, &spec.n_domains, &out->n_domains);
     out->cpu_millicores = offer->resources.cpu_millicores;
     out->ram_bytes = offer->resources.ram_bytes;
     out->disk_bytes = offer->resources.disk_bytes;
@@ -61,6 +63,7 @@ void lp_job_plan_free(struct lp_job_plan *p)
     free(p->image);
     free_vec(p->argv, p->argc);
     free_vec(p->env, p->n_env);
+    free_vec(p->domains, p->n_domains);
     free(p->workdir);
     memset(p, 0, sizeof *p);
 }

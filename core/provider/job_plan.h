@@ -20,7 +20,9 @@ struct lp_job_plan {
     uint64_t cpu_millicores, ram_bytes, disk_bytes;
     uint32_t gpus;
     uint64_t timeout_s;
-    bool network;
+    bool network;   /* the module's Network.Type is not "None" */
+    char **domains; /* its Network.Domains: the only names it may reach; NULL: any */
+    size_t n_domains;
 };
 
 /* Limits come from the offer's signed resources (what the deal matched on), the timeout is the

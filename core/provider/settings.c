@@ -37,6 +37,10 @@ const struct lp_cfg_field lp_provider_schema[] = {
       "event long-poll wait (also bounds how fast a stop is noticed)"),
     F(hashrate_log, LP_CFG_DURATION, "\"60s\"", "interval of the hash rate log line; 0: never"),
     F(request_timeout, LP_CFG_DURATION, "\"30s\"", "limit of one request to the solver"),
+    F(module_network, LP_CFG_STRING, "\"refuse\"",
+      "a module asking for network (job.Spec.Network): refuse (its deal is refused before "
+      "anything runs) or egress (outbound only: never this machine or its local networks; "
+      "needs an executor that can, e.g. executor/process with slirp4netns and nftables)"),
     LP_CFG_END,
 };
 
@@ -114,6 +118,10 @@ int lp_provider_settings_load(const struct lp_config *cfg, struct lp_provider_ru
         return bad(out, err, errlen, file, "mining_duty", "must be a percentage 0..100");
     if (s->poll_wait > 60000)
         return bad(out, err, errlen, file, "poll_wait", "must be at most 60s (the solver's cap)");
+    if (strcmp(s->module_network, "refuse") != 0 && strcmp(s->module_network, "egress") != 0)
+        return bad(out, err, errlen, file, "module_network",
+                   "must be \"refuse\" or \"egress\" (hint: \"egress\" gives a module outbound "
+                   "network only)");
     if (!s->work_dir[0])
         return bad(out, err, errlen, file, "work_dir", "must not be empty");
     resolve(cfg, s->work_dir, out->work_dir, sizeof out->work_dir);

@@ -33,6 +33,8 @@ struct lp_provider_settings {
     uint64_t poll_wait;       /* ms, event long-poll */
     uint64_t hashrate_log;    /* ms between hash rate log lines; 0: never */
     uint64_t request_timeout; /* ms per request to the solver */
+    /* refuse | egress: what a module asking for network gets */
+    const char *module_network;
 };
 
 extern const struct lp_cfg_field lp_provider_schema[];

@@ -58,8 +58,10 @@ LP_ABI_OFFSET(struct lp_gpu_device, vendor, 0);
 LP_ABI_OFFSET(struct lp_gpu_device, index, 16);
 LP_ABI_OFFSET(struct lp_gpu_device, uuid, 20);
 LP_ABI_OFFSET(struct lp_gpu_device, pci_bus_id, 68);
-LP_ABI_SIZE(struct lp_job_limits, 56);
+LP_ABI_SIZE(struct lp_job_limits, 72);
 LP_ABI_OFFSET(struct lp_job_limits, gpu_devices, 48);
+LP_ABI_OFFSET(struct lp_job_limits, network_domains, 56);
+LP_ABI_OFFSET(struct lp_job_limits, network_domain_count, 64);
 LP_ABI_SIZE(struct lp_executor_info, 108);
 LP_ABI_OFFSET(struct lp_executor_info, struct_size, 0);
 LP_ABI_OFFSET(struct lp_executor_info, attach, 4);
@@ -88,7 +90,8 @@ LP_ABI_OFFSET(struct lp_verifier_ops, cancel_deal_v2, 160);
 LP_ABI_OFFSET(struct lp_verifier_ops, read_deal_v2, 168);
 LP_ABI_OFFSET(struct lp_verifier_ops, pow_new_round_v2, 176);
 LP_ABI_OFFSET(struct lp_verifier_ops, pow_submit_v2, 184);
-_Static_assert(LP_EXEC_ATTACH_NVIDIA == 1 && LP_EXEC_ATTACH_AMD == 2 && LP_EXEC_ATTACH_NETWORK == 4,
+_Static_assert(LP_EXEC_ATTACH_NVIDIA == 1 && LP_EXEC_ATTACH_AMD == 2 &&
+                   LP_EXEC_ATTACH_NETWORK == 4 && LP_EXEC_ATTACH_EGRESS == 8,
                "ABI 1.1: executor attach flags");
 _Static_assert(LP_EXEC_LIMIT_MEMORY == 1 && LP_EXEC_LIMIT_CPU == 2 && LP_EXEC_LIMIT_PIDS == 4 &&
                    LP_EXEC_LIMIT_DISK == 8 && LP_EXEC_LIMIT_TIMEOUT == 16,

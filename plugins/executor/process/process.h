@@ -22,6 +22,9 @@ struct lp_process_config {
     const char *rootfs;       /* auto | overlay | copy | readonly */
     const char *cgroup;       /* auto | none */
     int64_t default_max_pids; /* when limits->max_pids is 0 */
+    const char *network;      /* egress | none: what a job asking for network gets */
+    const char *slirp4netns;  /* path of slirp4netns (user-mode networking) */
+    const char *nft;          /* path of nft (the job's firewall) */
 };
 
 enum lp_rootfs_mode { LP_ROOTFS_READONLY, LP_ROOTFS_COPY, LP_ROOTFS_OVERLAY };
@@ -71,8 +74,41 @@ void lp_proc_cgroup_destroy(struct lp_proc_cgroup *cg);
 /* "cgroup v1 (memory pids cpu)" or "rlimits (no writable cgroup)" for the log. */
 void lp_proc_cgroup_describe(const struct lp_proc_cgroup *cg, char *out, size_t len);
 
-/* ---- jobs (process_job.c) ---------------------------------------------------------------- */
+/* ---- network (process_network.c) --------------------------------------------------------- */
+/* A job's network: its own namespace, firewalled by nft, outbound through slirp4netns. */
+struct lp_proc_net {
+    bool prepared; /* lp_proc_net_prepare ran: the fds below are set (-1 or open) */
+    bool enabled;  /* the job has a network: the child makes the namespace */
+    bool dns;      /* slirp4netns's DNS forwarder is on (no domain list) */
+    char *args[8]; /* bwrap arguments (--share-net, binds of /etc files), NULL-terminated */
+    size_t argc;
+    char rules[PATH_MAX + 32]; /* the job's nftables ruleset */
+    int sync[2];               /* socketpair: [0] the monitor's end, [1] the child's */
+    pid_t slirp;               /* 0: not running */
+    int slirp_exit;            /* write end of slirp4netns's --exit-fd: closing it stops it */
+};
+
 struct lp_process;
+struct lp_proc_job;
+
+/* At create(): can this instance give a job outbound network here (the tools, root, a
+ * firewall the kernel loads)? Sets p->net_egress, p->net_runtime and p->net_reason. */
+void lp_proc_net_setup(struct lp_process *p);
+/* At submit, for a job whose limits ask for network: resolves its domains and writes its
+ * firewall, /etc/hosts and /etc/resolv.conf into the job's folder. LP_OK, or an error code
+ * with the reason recorded (LP_EUNAVAILABLE when this instance gives no network). */
+int lp_proc_net_prepare(struct lp_process *p, struct lp_proc_job *job, const char *image_root);
+/* In the forked child: makes the namespace and waits until the monitor has set it up; exits
+ * the child on failure. Nothing for a job without network. */
+void lp_proc_net_child(const struct lp_proc_net *net);
+/* On the monitor thread, right after the fork: loads the firewall into the child's namespace,
+ * starts slirp4netns on it, and lets the child go on. 0, or -1 with why. */
+int lp_proc_net_attach(struct lp_process *p, struct lp_proc_job *job, pid_t child, char *why,
+                       size_t len);
+/* Stops slirp4netns and frees what prepare took (again: nothing). */
+void lp_proc_net_stop(struct lp_proc_job *job);
+
+/* ---- jobs (process_job.c) ---------------------------------------------------------------- */
 
 struct lp_proc_job {
     struct lp_proc_job *next;
@@ -92,6 +128,7 @@ struct lp_proc_job {
     bool rlimit_memory, rlimit_pids;
     uint32_t max_pids;
     struct lp_proc_cgroup cg;
+    struct lp_proc_net net;
 
     /* run state, under owner->lock */
     pthread_t monitor;
@@ -114,6 +151,9 @@ struct lp_process {
     char work_dir[PATH_MAX];
     enum lp_rootfs_mode rootfs_mode;
     struct lp_executor_info info; /* what describe() reports, settled at create */
+    bool net_egress;              /* jobs asking for network get it (process_network.c) */
+    char net_runtime[48];         /* "egress by slirp4netns", "no network: ..." */
+    char net_reason[400];         /* why not, with the hint */
     pthread_mutex_t lock;
     pthread_cond_t changed; /* on CLOCK_MONOTONIC: a job changed state or left */
     struct lp_proc_job *jobs;

@@ -67,8 +67,9 @@ void lp_proc_describe_init(struct lp_process *p)
     struct lp_executor_info *info = &p->info;
     memset(info, 0, sizeof *info);
     info->struct_size = sizeof *info;
-    /* --share-net when limits->network; no GPU is attached yet. */
-    info->attach = LP_EXEC_ATTACH_NETWORK;
+    /* Network only where a job's can be outbound only (process_network.c); no GPU is
+     * attached yet. */
+    info->attach = p->net_egress ? LP_EXEC_ATTACH_NETWORK | LP_EXEC_ATTACH_EGRESS : 0;
     info->enforces = LP_EXEC_LIMIT_DISK | LP_EXEC_LIMIT_TIMEOUT;
 
     char probe_id[64], how[64];
@@ -95,5 +96,5 @@ void lp_proc_describe_init(struct lp_process *p)
 
     char version[48];
     bwrap_version(p->cfg.bwrap, version, sizeof version);
-    snprintf(info->runtime, sizeof info->runtime, "%s, %s", version, how);
+    snprintf(info->runtime, sizeof info->runtime, "%s, %s, %s", version, how, p->net_runtime);
 }

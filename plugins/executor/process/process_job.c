@@ -173,8 +173,6 @@ static int build_command(struct lp_process *p, struct lp_proc_job *job,
     /* --unshare-all takes user, pid, net, ipc, uts and cgroup namespaces; the job keeps no
      * capability and dies with us. */
     vpush(&argv, "--unshare-all");
-    if (job->limits.network)
-        vpush(&argv, "--share-net");
     vpush(&argv, "--die-with-parent");
     vpush(&argv, "--new-session");
     vpush(&argv, "--cap-drop");
@@ -190,6 +188,9 @@ static int build_command(struct lp_process *p, struct lp_proc_job *job,
     vpush(&argv, "/dev");
     vpush(&argv, "--tmpfs");
     vpush(&argv, "/tmp");
+    /* A job with network keeps the namespace made for it (process_network.c). */
+    for (char *const *a = job->net.args; *a != NULL; a++)
+        vpush(&argv, *a);
     if (inputs_dir != NULL) {
         vpush(&argv, "--ro-bind");
         vpush(&argv, inputs_dir);
@@ -291,6 +292,7 @@ static void child_exec(struct lp_proc_job *job, int out_fd, int err_fd, int stat
         if (s != SIGKILL && s != SIGSTOP)
             signal(s, SIG_DFL);
     setpgid(0, 0);
+    lp_proc_net_child(&job->net);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
         dup2(status_fd, 3) < 0)
@@ -426,6 +428,12 @@ static void *monitor(void *arg)
         close(err_fd);
     if (status_pipe[1] >= 0)
         close(status_pipe[1]);
+    char net_why[256] = "";
+    if (pid > 0 && lp_proc_net_attach(p, job, pid, net_why, sizeof net_why) != 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        pid = -1;
+    }
     if (pid > 0)
         pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
@@ -437,8 +445,11 @@ static void *monitor(void *arg)
         job->status.started_ns = p->host->realtime_ns(p->host);
     } else {
         job->status.state = LP_JOB_FAILED;
-        snprintf(job->status.message, sizeof job->status.message, "cannot start bwrap: %s",
-                 strerror(fork_errno ? fork_errno : errno));
+        if (net_why[0])
+            snprintf(job->status.message, sizeof job->status.message, "%s", net_why);
+        else
+            snprintf(job->status.message, sizeof job->status.message, "cannot start bwrap: %s",
+                     strerror(fork_errno ? fork_errno : errno));
         job->status.finished_ns = p->host->realtime_ns(p->host);
     }
     pthread_cond_broadcast(&p->changed);
@@ -448,6 +459,7 @@ static void *monitor(void *arg)
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
         }
+        lp_proc_net_stop(job);
         if (status_pipe[0] >= 0)
             close(status_pipe[0]);
         return NULL;
@@ -502,6 +514,7 @@ static void *monitor(void *arg)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     close(pidfd);
+    lp_proc_net_stop(job);
     /* Nothing of the job outlives bwrap; a process that did dies here: through the cgroup,
      * and, for a job killed before its sandbox init armed its parent-death signal (which is
      * lost on it anyway, process_orphans.c), by finding that init by the job's folder. */
@@ -634,6 +647,8 @@ int lp_proc_job_start(struct lp_process *p, const struct lp_job_spec *spec, cons
     }
     if (prepare_rootfs(p, job, img.rootfs) != 0)
         goto fail;
+    if (job->limits.network && (rc = lp_proc_net_prepare(p, job, img.rootfs)) != LP_OK)
+        goto fail;
     rc = build_command(p, job, spec, &img, inputs_dir, outputs_dir);
     if (rc != LP_OK)
         goto fail;
@@ -702,6 +717,7 @@ void lp_proc_job_free(struct lp_proc_job *job)
     if (job->wake[1] >= 0)
         close(job->wake[1]);
     lp_proc_cgroup_destroy(&job->cg);
+    lp_proc_net_stop(job);
     if (job->dir[0] && lp_fs_remove_tree(job->dir) != 0)
         job->owner->host->log(job->owner->host, LP_LOG_WARN, "job %s: cannot remove %s: %s",
                               job->id, job->dir, strerror(errno));

@@ -33,6 +33,14 @@ static const struct lp_cfg_field process_schema[] = {
                  "auto: cgroup v2, else v1, else rlimits; none: rlimits only"),
     LP_CFG_FIELD(struct lp_process_config, default_max_pids, LP_CFG_INT, 0, "1024",
                  "process limit of a job whose limits set none (0: no limit)"),
+    LP_CFG_FIELD(struct lp_process_config, network, LP_CFG_STRING, 0, "\"egress\"",
+                 "what a job asking for network gets: egress (outbound only, through "
+                 "slirp4netns; never this machine or its local networks) or none"),
+    LP_CFG_FIELD(struct lp_process_config, slirp4netns, LP_CFG_STRING, 0,
+                 "\"/usr/bin/slirp4netns\"",
+                 "path of slirp4netns (Debian package slirp4netns), for network = egress"),
+    LP_CFG_FIELD(struct lp_process_config, nft, LP_CFG_STRING, 0, "\"/usr/sbin/nft\"",
+                 "path of nft (Debian package nftables): the firewall of a job's network"),
     LP_CFG_END,
 };
 
@@ -116,6 +124,10 @@ static int process_create(const struct lp_host *host, const void *config, void *
         host->log(host, LP_LOG_ERROR, "cgroup = \"%s\": expected auto or none", cfg->cgroup);
         return LP_EINVAL;
     }
+    if (strcmp(cfg->network, "egress") != 0 && strcmp(cfg->network, "none") != 0) {
+        host->log(host, LP_LOG_ERROR, "network = \"%s\": expected egress or none", cfg->network);
+        return LP_EINVAL;
+    }
     struct lp_process *p = calloc(1, sizeof *p);
     if (p == NULL)
         return LP_ERR;
@@ -179,6 +191,7 @@ static int process_create(const struct lp_host *host, const void *config, void *
                       "process%s still running in them",
                       removed, removed == 1 ? "" : "s", killed, killed == 1 ? "" : "es");
     }
+    lp_proc_net_setup(p);
     lp_proc_describe_init(p);
     host->log(host, LP_LOG_INFO, "images in %s, jobs in %s, rootfs by %s; %s", p->store.dir,
               p->work_dir, rootfs_modes[mode], p->info.runtime);
