@@ -55,6 +55,33 @@ static LP_FIXTURE_UNUSED void write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* The file's text (malloc'd), or NULL when it cannot be read. */
+static LP_FIXTURE_UNUSED char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0, got;
+    char *buf = malloc(cap + 1);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *more = realloc(buf, 2 * cap + 1);
+            if (!more) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = more;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
 /* A provider configuration with its own key and work folder; extra goes into provider {}. */
 static LP_FIXTURE_UNUSED void make_config(char *path, size_t cap, const char *extra)
 {
@@ -126,14 +153,22 @@ static LP_FIXTURE_UNUSED void wait_offer(struct prov_thread *t)
     fail_msg("the provider posted no resource offer within 10 s");
 }
 
-/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
-static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
+/* What a posted job runs on and asks for. */
+struct job_ask {
+    const char *image;
+    uint64_t cpu_millicores, ram_bytes, disk_bytes;
+};
+
+/* Posts a job offer running `sh -c script` on ask->image, asking for ask's resources; returns
+ * its ID. */
+static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct job_ask *ask,
+                                              uint8_t id[32])
 {
-    char raw[1024], *canon = NULL;
+    char raw[4096], *canon = NULL;
     json_t *argv = json_pack("[sss]", "/bin/sh", "-c", script);
     json_t *spec =
         json_pack("{s:{s:s,s:{s:{s:s,s:o},s:{s:s}}}}", "job", "APIVersion", "V1beta1", "Spec",
-                  "Docker", "Image", IMAGE, "Entrypoint", argv, "Network", "Type", "None");
+                  "Docker", "Image", ask->image, "Entrypoint", argv, "Network", "Type", "None");
     char *text = json_dumps(spec, JSON_COMPACT);
     snprintf(raw, sizeof raw, "%s", text);
     free(text);
@@ -148,9 +183,9 @@ static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
     j->module.repo = (char *)REPO;
     j->module.commit = (char *)COMMIT;
     j->module.spec = canon;
-    j->resources.cpu_millicores = 500;
-    j->resources.ram_bytes = 64u << 20;
-    j->resources.disk_bytes = 16u << 20;
+    j->resources.cpu_millicores = ask->cpu_millicores;
+    j->resources.ram_bytes = ask->ram_bytes;
+    j->resources.disk_bytes = ask->disk_bytes;
     lp_wei_from_u64(&j->max_price, 100);
     lp_wei_from_u64(&j->payment_collateral, 1);
     j->timeout_s = 60;
@@ -162,6 +197,13 @@ static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
     if (lp_client_post_object(creator, &obj, NULL, id, NULL, &e) != 0)
         fail_msg("post job offer: %s", e.message);
     free(canon);
+}
+
+/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
+static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
+{
+    const struct job_ask ask = {IMAGE, 500, 64u << 20, 16u << 20};
+    post_job_asking(script, &ask, id);
 }
 
 /* The deal of a job offer, once matched. */
