@@ -202,12 +202,15 @@ static bool backoff(struct deal_ctx *c, unsigned attempt)
     return !lp_cancel_token_fired(&c->r->cancel);
 }
 
-/* A full disk, logged once (until a deal is delivered again) with what to do about it. */
+/* A full disk, logged once with what to do about it, and again at most every ten minutes while
+ * it lasts (every deal in flight hits it). */
 static void note_disk_full(struct deal_ctx *c, int err_no, const char *what)
 {
     if (err_no != ENOSPC && err_no != EDQUOT)
         return;
-    if (atomic_exchange(&c->p->disk_full_logged, true))
+    uint64_t now = realtime_ms(), last = atomic_load(&c->p->disk_full_logged_ms);
+    if ((last != 0 && now - last < 10u * 60u * 1000u) ||
+        !atomic_compare_exchange_strong(&c->p->disk_full_logged_ms, &last, now))
         return;
     lp_error("provider: the disk holding %s is full (%s for deal %s); results cannot be written "
              "until there is room (hint: free space there, lower max_jobs or max_result, or move "
@@ -696,7 +699,6 @@ static void deliver(struct deal_ctx *c)
         return;
     }
     journal(c, LP_JSTEP_POSTED);
-    atomic_store(&p->disk_full_logged, false);
     count(p, &p->stats.deals_posted);
     if (c->j.error[0])
         count(p, &p->stats.deals_failed);

@@ -12,10 +12,13 @@
 
 #include "util/log.h"
 
+#define DISK_FULL_LOG_MS (10u * 60u * 1000u)
+
 struct lp_journal {
     sqlite3 *db;
     char path[4096];
-    atomic_bool full_logged; /* the disk-full line is logged once, until a write succeeds */
+    /* A full disk is logged once, and again at most every DISK_FULL_LOG_MS while it lasts. */
+    atomic_uint_least64_t full_logged_ms;
 };
 
 static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS deals ("
@@ -116,12 +119,12 @@ int lp_journal_put(struct lp_journal *j, struct lp_journal_entry *e)
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    if (rc == SQLITE_DONE) {
-        atomic_store(&j->full_logged, false);
+    if (rc == SQLITE_DONE)
         return 0;
-    }
     if ((sqlite3_extended_errcode(j->db) & 0xff) == SQLITE_FULL) {
-        if (!atomic_exchange(&j->full_logged, true))
+        uint64_t last = atomic_load(&j->full_logged_ms), now = e->updated_ms;
+        if ((last == 0 || now - last >= DISK_FULL_LOG_MS) &&
+            atomic_compare_exchange_strong(&j->full_logged_ms, &last, now ? now : 1))
             lp_error("provider: the journal %s cannot be written: the disk is full; deals in "
                      "flight cannot record their progress, and a restart would redo or lose "
                      "their last steps (hint: free space on the disk holding work_dir)",

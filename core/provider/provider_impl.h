@@ -62,7 +62,7 @@ struct lp_provider {
     uint64_t offer_cpu, offer_ram, offer_disk; /* per slot */
     size_t offer_gpus;                         /* GPUs offered in all */
     struct lp_job_limit_policy limits;         /* every job's (limits.c) */
-    atomic_bool disk_full_logged;              /* a full disk is logged once (deal.c) */
+    atomic_uint_least64_t disk_full_logged_ms; /* a full disk is logged once (deal.c) */
     size_t n_slots;
     struct lp_slot slots[LP_PROVIDER_MAX_SLOTS];
 

@@ -1,4 +1,5 @@
-/* The fixtures test_provider.c and test_provider_mediation.c share: the in-process solver and
+/* The fixtures the provider's tests share (test_provider*.c here, and the provider's attacks in
+ * tests/security): the in-process solver and
  * job creator they both set up (the globals below, filled by each test's group_setup), provider
  * configurations, a provider on its own thread, and posting a job offer and reading back its
  * deal and result. Everything is static, marked unused, so a test may use any subset. */
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +30,12 @@
 #include "image/store.h"
 #include "crypto/keyfile.h"
 #include "crypto/random.h"
+#include "provider/journal.h"
 #include "provider/provider.h"
 #include "solver/http.h"
 #include "solver/solver.h"
 #include "util/hex.h"
+#include "util/tarball.h"
 #include "wire/object.h"
 
 #define LP_FIXTURE_UNUSED __attribute__((unused))
@@ -241,6 +246,86 @@ static LP_FIXTURE_UNUSED void result_of(const uint8_t deal_id[32], struct lp_res
     assert_int_equal(obj.kind, LP_WIRE_RESULT);
     *out = obj.u.result;
     json_decref(v);
+}
+
+/* The journal of the provider of configuration n (make_config's counter). */
+static LP_FIXTURE_UNUSED void journal_path(int n, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/work%d/journal.sqlite", tmp, n);
+}
+
+/* The deal's journal step, 0 when unknown (or the journal cannot be read yet). */
+static LP_FIXTURE_UNUSED int journal_step(int n, const uint8_t deal[32])
+{
+    char path[256], err[256];
+    journal_path(n, path, sizeof path);
+    struct lp_journal *j = NULL;
+    if (access(path, F_OK) != 0 || lp_journal_open(path, &j, err, sizeof err) != 0)
+        return 0;
+    struct lp_journal_entry e;
+    int step = lp_journal_get(j, deal, &e) == 0 ? e.step : 0;
+    lp_journal_close(j);
+    return step;
+}
+
+/* The built provider as a child process, stderr appended to log. */
+static LP_FIXTURE_UNUSED pid_t spawn_provider(const char *cfg, const char *log, bool once)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/bin/lilypad", LP_BINARY_DIR);
+    if (access(bin, X_OK) != 0)
+        fail_msg("%s is missing: build the lilypad target first", bin);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, 2);
+        if (once)
+            execl(bin, bin, "provider", "-c", cfg, "--once", (char *)NULL);
+        else
+            execl(bin, bin, "provider", "-c", cfg, (char *)NULL);
+        _exit(127);
+    }
+    return child;
+}
+
+/* The deal's outputs as the job creator downloads them, unpacked into dir; -1 when there are
+ * none. */
+static LP_FIXTURE_UNUSED int download_outputs(const uint8_t deal[32], const char *dir)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    struct lp_client_error e;
+    char err[512];
+    if (lp_client_download(creator, deal, "outputs", &blob, &len, &e) != 0)
+        return -1;
+    int rc = lp_tarball_unpack(blob, len, dir, 0, err, sizeof err);
+    free(blob);
+    if (rc != 0)
+        fail_msg("the outputs do not unpack: %s", err);
+    return 0;
+}
+
+/* The deal's result is posted without an error, and its outputs hold file with text. */
+static LP_FIXTURE_UNUSED void assert_delivered(const uint8_t deal[32], const char *file,
+                                               const char *text)
+{
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    if (r.error[0])
+        fail_msg("the result carries an error instead of the outputs: %s", r.error);
+    assert_int_equal(st, 2 /* RESULTS_SUBMITTED */);
+    assert_true(strncmp(r.cid, "Qm", 2) == 0);
+    lp_result_free(&r);
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/got-%d", tmp, cfg_counter);
+    assert_int_equal(download_outputs(deal, dir), 0);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *got = read_text_file(path);
+    assert_non_null(got);
+    assert_string_equal(got, text);
+    free(got);
 }
 
 /* The group setup both tests share: the example image in tmp/images, an in-process solver on an

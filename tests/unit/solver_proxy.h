@@ -1,8 +1,9 @@
-/* A TCP proxy in front of the in-process solver for the provider's recovery attacks: it passes
- * every request through, except the provider's outputs upload (PUT /api/v1/deals/ID/outputs),
- * which it can hold unanswered (a solver or network that stalls mid-upload, so the provider can
- * be killed between its journal's steps) or answer 503 a number of times (a solver failing for
- * a while). One thread per connection; header-only, shared by the tests that include it. */
+/* A TCP proxy in front of the in-process solver for the provider's delivery tests: it passes
+ * every request through, except the provider's outputs upload (PUT /api/v1/deals/ID/outputs)
+ * and result (POST /api/v1/deals/ID/result), which it can hold unanswered (a solver or network
+ * that stalls, so the provider can be killed between its journal's steps), and the upload,
+ * which it can answer 503 a number of times (a solver failing for a while). One thread per
+ * connection; header-only. */
 #ifndef LP_TEST_SOLVER_PROXY_H
 #define LP_TEST_SOLVER_PROXY_H
 
@@ -24,7 +25,9 @@ struct solver_proxy {
     char url[64];
     pthread_t thread;
     atomic_bool stop;
-    atomic_bool hold_uploads;  /* leave outputs uploads unanswered */
+    atomic_bool hold_uploads; /* leave outputs uploads unanswered */
+    atomic_bool hold_results; /* leave result posts unanswered */
+    atomic_int results_held;
     atomic_int fail_uploads;   /* answer this many outputs uploads with 503 */
     atomic_int uploads_seen;   /* outputs uploads that reached the proxy */
     atomic_int uploads_held;   /* ... of which held */
@@ -85,10 +88,14 @@ static void *proxy_conn_main(void *arg)
     ssize_t len = head ? proxy_read_head(c->fd, head, 1 << 16) : -1;
     bool upload = len > 0 && strncmp(head, "PUT /api/v1/deals/", 18) == 0 &&
                   strstr(head, "/outputs HTTP/") != NULL;
+    bool result = len > 0 && strncmp(head, "POST /api/v1/deals/", 19) == 0 &&
+                  strstr(head, "/result HTTP/") != NULL;
     if (upload)
         atomic_fetch_add(&px->uploads_seen, 1);
-    if (len > 0 && upload && atomic_load(&px->hold_uploads)) {
-        atomic_fetch_add(&px->uploads_held, 1);
+    bool hold =
+        (upload && atomic_load(&px->hold_uploads)) || (result && atomic_load(&px->hold_results));
+    if (hold) {
+        atomic_fetch_add(upload ? &px->uploads_held : &px->results_held, 1);
         /* Read and drop what comes, answering nothing, until the client leaves. */
         char sink[65536];
         while (!px->stop) {
