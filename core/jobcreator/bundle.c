@@ -14,7 +14,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "image/unpack.h"
 #include "util/tarball.h"
 
 /* ---- packing ----------------------------------------------------------------------------- */
@@ -115,36 +114,28 @@ int lp_bundle_pack_inputs(const char *dir, char *const *required, size_t n_requi
 
 /* ---- unpacking --------------------------------------------------------------------------- */
 
-int lp_bundle_unpack_results(const uint8_t *data, size_t len, const char *dest, uint64_t max_bytes,
-                             char *err, size_t errlen)
+int lp_bundle_unpack_results(const uint8_t *data, size_t len, const char *dest,
+                             const struct lp_bundle_result_limits *limits, char *err, size_t errlen)
 {
-    if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "results %s: %s", dest, strerror(errno));
-        return -1;
+    struct lp_tarball_declared declared[2];
+    size_t n_declared = 0;
+    if (limits->has_stdout_size)
+        declared[n_declared++] = (struct lp_tarball_declared){"stdout", limits->stdout_size};
+    if (limits->has_stderr_size)
+        declared[n_declared++] = (struct lp_tarball_declared){"stderr", limits->stderr_size};
+    char why[160];
+    uint64_t cap = len;
+    snprintf(why, sizeof why, "the downloaded blob's own size");
+    if (limits->max_bytes && limits->max_bytes < cap) {
+        cap = limits->max_bytes;
+        snprintf(why, sizeof why, "the job creator's limit on unpacked results");
     }
-    int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "results %s: %s", dest, strerror(errno));
-        return -1;
-    }
-    struct archive *a = archive_read_new();
-    int rc = -1;
-    if (!a) {
-        snprintf(err, errlen, "results: out of memory");
-    } else if (archive_read_support_filter_all(a) != ARCHIVE_OK ||
-               archive_read_support_format_tar(a) != ARCHIVE_OK ||
-               archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-        snprintf(err, errlen, "results: not a tar archive (%s)",
-                 archive_error_string(a) ? archive_error_string(a) : "unknown format");
-    } else {
-        struct lp_image_unpack_stats stats = {.max_bytes = max_bytes};
-        char why[384];
-        rc = lp_image_apply_layer(fd, a, &stats, why, sizeof why);
-        if (rc != 0)
-            snprintf(err, errlen, "results: %s", why);
-    }
-    if (a)
-        archive_read_free(a);
-    close(fd);
-    return rc;
+    struct lp_tarball_unpack_options o = {
+        .what = "results",
+        .max_bytes = cap,
+        .max_why = why,
+        .declared = declared,
+        .n_declared = n_declared,
+    };
+    return lp_tarball_unpack_with(data, len, dest, &o, err, errlen);
 }

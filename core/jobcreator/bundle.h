@@ -2,12 +2,15 @@
  *  - inputs: the --inputs folder as one tar (POSIX pax, entries sorted, owner 0 and mtime 0 so
  *    the same folder always gives the same bytes and the same keccak), the format Lilypad
  *    uploads as inputs.tar;
- *  - results: the provider's outputs blob, a tar (any compression libarchive reads) of the
- *    results folder (stdout, stderr, exitCode, outputs/ as Lilypad's results are), unpacked
- *    with the image store's layer rules, so no entry can land outside the destination. */
+ *  - results: the provider's outputs blob, a plain tar of the results folder (stdout, stderr,
+ *    exitCode, outputs/ as Lilypad's results are), unpacked by util/tarball.h: no entry lands
+ *    outside the destination, no link points out of it, names are bytes (".wh.*" is a file
+ *    like any other, a name that is not UTF-8 is kept as it is), and the content is capped
+ *    (lp_bundle_result_limits) before anything is verified. */
 #ifndef LP_JOBCREATOR_BUNDLE_H
 #define LP_JOBCREATOR_BUNDLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,9 +24,20 @@ int lp_bundle_pack_inputs(const char *dir, char *const *required, size_t n_requi
                           char *const *optional, size_t n_optional, uint8_t **out, size_t *out_len,
                           char *err, size_t errlen);
 
-/* Unpacks a results blob into dest (created; must not exist or be empty). max_bytes caps the
- * unpacked file bytes (0: no cap). 0, or -1 with one line in err. */
-int lp_bundle_unpack_results(const uint8_t *data, size_t len, const char *dest, uint64_t max_bytes,
-                             char *err, size_t errlen);
+/* What a results blob may unpack to, as it is unpacked before it can be verified: no more
+ * content than the blob's own length (a plain tar holds its content; only a sparse entry could
+ * claim more, and a compressed blob is refused), nor than max_bytes (the job creator's own
+ * limit; 0: none), and stdout and stderr no larger than the sizes the provider signed. */
+struct lp_bundle_result_limits {
+    uint64_t max_bytes;
+    bool has_stdout_size, has_stderr_size; /* false: the provider did not capture that stream */
+    uint64_t stdout_size, stderr_size;
+};
+
+/* Unpacks a results blob into dest (created; must not exist or be empty). 0, or -1 with one
+ * line in err. */
+int lp_bundle_unpack_results(const uint8_t *data, size_t len, const char *dest,
+                             const struct lp_bundle_result_limits *limits, char *err,
+                             size_t errlen);
 
 #endif

@@ -26,8 +26,7 @@
 #include "util/hex.h"
 #include "wire/object.h"
 
-#define RESULTS_MAX_BYTES (4ull << 30) /* unpacked; the solver caps the blob itself */
-#define STATE_POLL_MS     10000u       /* re-read the state even without events */
+#define STATE_POLL_MS 10000u /* re-read the state even without events */
 
 const char *lp_jc_outcome_name(enum lp_jc_outcome o)
 {
@@ -267,6 +266,13 @@ static int open_result(struct run *r, json_t *deal, struct lp_wire_object *obj)
     return 0;
 }
 
+/* An all-zero digest with size 0 is a provider that did not capture the stream. */
+static bool captured(const struct lp_output_digest *d)
+{
+    static const uint8_t zero[32];
+    return d->size != 0 || memcmp(d->keccak, zero, 32) != 0;
+}
+
 static int check_stream(struct run *r, const char *dir, const char *name,
                         const struct lp_output_digest *d, char **text, size_t *len)
 {
@@ -281,10 +287,7 @@ static int check_stream(struct run *r, const char *dir, const char *name,
                     (unsigned long long)d->size);
     }
     char err[PATH_MAX + 128];
-    /* An all-zero digest with size 0 is a provider that did not capture the stream. */
-    static const uint8_t zero[32];
-    if (!(d->size == 0 && memcmp(d->keccak, zero, 32) == 0) &&
-        lp_verify_file_keccak(path, d->keccak, d->size, err, sizeof err) != 0)
+    if (captured(d) && lp_verify_file_keccak(path, d->keccak, d->size, err, sizeof err) != 0)
         return fail(r, LP_JC_UNVERIFIED, "results: %s", err);
     *text = read_small_file(path, len);
     return 0;
@@ -369,8 +372,17 @@ static int take_results(struct run *r, json_t *deal)
     int blob_match = rc == 0 ? lp_verify_blob_cid(res->cid, blob, len, err, sizeof err) : -1;
     if (rc == 0 && blob_match < 0)
         rc = fail(r, LP_JC_UNVERIFIED, "%s", err);
-    if (rc == 0 &&
-        lp_bundle_unpack_results(blob, len, partial, RESULTS_MAX_BYTES, err, sizeof err) != 0)
+    /* Unpacked before the folder's CID can be checked, so capped by what the provider signed
+     * (stdout's and stderr's sizes), the blob's own size and our own limit. */
+    struct lp_bundle_result_limits limits = {
+        .max_bytes =
+            r->req->max_results_bytes ? r->req->max_results_bytes : LP_JC_DEFAULT_MAX_RESULTS,
+        .has_stdout_size = captured(&rs->stdout_digest),
+        .has_stderr_size = captured(&rs->stderr_digest),
+        .stdout_size = rs->stdout_digest.size,
+        .stderr_size = rs->stderr_digest.size,
+    };
+    if (rc == 0 && lp_bundle_unpack_results(blob, len, partial, &limits, err, sizeof err) != 0)
         rc = fail(r, blob_match == 0 ? LP_JC_JOB_FAILED : LP_JC_UNVERIFIED, "%s", err);
     free(blob);
     if (rc == 0 && blob_match != 0 && lp_verify_dir_cid(res->cid, partial, err, sizeof err) != 0)

@@ -54,6 +54,9 @@ struct lp_jc_request {
     uint64_t timeout_s;     /* 0: the module's; else the job's execution timeout */
     uint64_t max_price_wei; /* 0: LP_JC_DEFAULT_MAX_PRICE */
     unsigned unreachable_s; /* give up after the solver fails this long; 0 = 30 */
+    /* Most content unpacked from a result (its outputs are unpacked before they can be
+     * verified); 0: LP_JC_DEFAULT_MAX_RESULTS. Never more than the downloaded blob's size. */
+    uint64_t max_results_bytes;
     struct lp_progress *progress;
     lp_jc_blob_hook blob_hook;
     void *hook_arg;
@@ -63,6 +66,7 @@ struct lp_jc_request {
  * which any provider at Lilypad's default price meets. Payment collateral: 2 LP, as Lilypad. */
 #define LP_JC_DEFAULT_MAX_PRICE          1000000000000000000ull
 #define LP_JC_DEFAULT_PAYMENT_COLLATERAL 2000000000000000000ull
+#define LP_JC_DEFAULT_MAX_RESULTS        (4ull << 30)
 
 /* Times (monotonic ms since the request started) at which each step finished; 0 = not reached.
  * The devnet benchmark reads them. */

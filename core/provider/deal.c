@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,10 +185,45 @@ static void file_digest(const char *path, struct lp_output_digest *d)
     lp_keccak256_final(&k, d->keccak);
 }
 
+/* Unreachable, timed out, rate-limited or failing at the solver: worth another try. */
+static bool transient(const struct lp_client_error *e)
+{
+    return e->status == 0 || e->status == 408 || e->status == 429 || e->status >= 500;
+}
+
+/* Waits before try number attempt + 1 (0.5 s, doubling, at most 30 s), waking within 100 ms of
+ * the deal's cancellation (the provider stopping, or the deal ended at the solver). false when
+ * cancelled. */
+static bool backoff(struct deal_ctx *c, unsigned attempt)
+{
+    uint64_t ms = attempt >= 6 ? 30000u : 500u << attempt;
+    for (uint64_t slept = 0; slept < ms && !lp_cancel_token_fired(&c->r->cancel); slept += 100)
+        usleep(100000);
+    return !lp_cancel_token_fired(&c->r->cancel);
+}
+
+/* A full disk, logged once with what to do about it, and again at most every ten minutes while
+ * it lasts (every deal in flight hits it). */
+static void note_disk_full(struct deal_ctx *c, int err_no, const char *what)
+{
+    if (err_no != ENOSPC && err_no != EDQUOT)
+        return;
+    uint64_t now = realtime_ms(), last = atomic_load(&c->p->disk_full_logged_ms);
+    if ((last != 0 && now - last < 10u * 60u * 1000u) ||
+        !atomic_compare_exchange_strong(&c->p->disk_full_logged_ms, &last, now))
+        return;
+    lp_error("provider: the disk holding %s is full (%s for deal %s); results cannot be written "
+             "until there is room (hint: free space there, lower max_jobs or max_result, or move "
+             "work_dir to a bigger disk)",
+             c->p->rt.work_dir, what, c->r->hex);
+}
+
 /* Posts the signed result; error != "" marks a failed or refused deal. How the job ended goes
  * in the result's termination, so the job creator never has to read it out of error: a deal
  * that never reached the end of a run (refused, not started, lost by the executor) is not_run;
- * after the run it is what run_job found. */
+ * after the run it is what run_job found. The error leaves without this machine's paths.
+ * A solver that is unreachable or failing is tried again until it takes the result or the
+ * deal is cancelled. 0 posted, 1 interrupted by the cancellation, -1 refused by the solver. */
 static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, const char *error,
                        uint8_t result_id[LP_WIRE_ID_LEN])
 {
@@ -201,7 +237,7 @@ static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, c
     res->exit_code = exit_code;
     res->termination = c->j.step < LP_JSTEP_RAN ? LP_TERMINATION_NOT_RUN : c->j.termination;
     char reason[LP_WIRE_MAX_REASON];
-    snprintf(reason, sizeof reason, "%s", error);
+    lp_provider_public_text(c->p, c->dir, error, reason, sizeof reason);
     res->error = reason;
     char path[4700];
     snprintf(path, sizeof path, "%s/stdout", c->result);
@@ -213,15 +249,39 @@ static int post_result(struct deal_ctx *c, const char *cid, int32_t exit_code, c
     res->instruction_count = 1; /* as Lilypad posts: one job */
     res->created_at_ms = realtime_ms();
     struct lp_client_error e;
-    for (int attempt = 0;; attempt++) {
+    for (unsigned attempt = 0;; attempt++) {
         if (lp_client_post_object(c->p->client, &obj, NULL, result_id, NULL, &e) == 0)
             return 0;
-        if ((e.status >= 400 && e.status < 500 && e.status != 429) || attempt == 4)
+        if (!transient(&e))
             break;
-        usleep(500000u << attempt);
+        if (attempt == 0)
+            lp_warn("provider: deal %s: posting the result failed (%s); retrying until the "
+                    "solver takes it",
+                    c->r->hex, e.message);
+        if (!backoff(c, attempt))
+            return 1;
     }
     lp_error("provider: deal %s: posting the result failed: %s", c->r->hex, e.message);
     return -1;
+}
+
+/* A delivery step cut short by the deal's cancellation. The provider stopping leaves the
+ * journal at the last step done, so the next start goes on from there; a deal that ended at
+ * the solver is closed. */
+static void interrupted(struct deal_ctx *c, const char *what)
+{
+    pthread_mutex_lock(&c->p->mu);
+    bool stop = c->p->stopping;
+    pthread_mutex_unlock(&c->p->mu);
+    if (stop) {
+        lp_warn("provider: deal %s: %s interrupted by the stop; left to the next start (journal: "
+                "%s)",
+                c->r->hex, what, lp_journal_step_name(c->j.step));
+        return;
+    }
+    lp_warn("provider: deal %s: %s interrupted: the deal ended at the solver", c->r->hex, what);
+    journal(c, LP_JSTEP_ABANDONED);
+    count(c->p, &c->p->stats.deals_abandoned);
 }
 
 /* Ends a deal that did not run: the reason goes to the solver so the job creator sees it. */
@@ -231,10 +291,13 @@ static void fail_deal(struct deal_ctx *c, const char *why, int32_t exit_code, bo
     snprintf(c->j.error, sizeof c->j.error, "%s", why);
     c->j.exit_code = exit_code;
     uint8_t rid[LP_WIRE_ID_LEN];
-    if (post_result(c, "", exit_code, why, rid) == 0) {
+    int rc = post_result(c, "", exit_code, why, rid);
+    if (rc == 0) {
         journal(c, LP_JSTEP_POSTED);
         count(c->p, &c->p->stats.deals_posted);
         count(c->p, refused ? &c->p->stats.deals_refused : &c->p->stats.deals_failed);
+    } else if (rc > 0) {
+        interrupted(c, "posting the failure");
     } else {
         lp_warn("provider: deal %s: left to the solver's execution timeout", c->r->hex);
         journal(c, LP_JSTEP_ABANDONED);
@@ -350,17 +413,22 @@ static int prepare_dirs(struct deal_ctx *c, bool fresh, char *err, size_t errlen
         return -1;
     }
     int rc = lp_tarball_unpack(data, len, c->inputs, MAX_INPUT_SIZE, err, errlen);
+    if (rc != 0)
+        note_disk_full(c, errno, "unpacking the inputs");
     free(data);
     return rc;
 }
 
-static void write_text(const char *path, const char *text)
+/* 0, or the errno of the failed write. */
+static int write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    if (!f)
+        return errno;
+    int rc = fputs(text, f) < 0 ? errno : 0;
+    if (fclose(f) != 0 && rc == 0)
+        rc = errno;
+    return rc;
 }
 
 static const char *stopping_reason(struct deal_ctx *c)
@@ -498,8 +566,10 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
     char ep[4700], xp[4700];
     snprintf(ep, sizeof ep, "%s/stdout", c->result);
     snprintf(xp, sizeof xp, "%s/stderr", c->result);
-    if (lp_provider_exec_logs(p->executor, c->j.handle, ep, xp, err, sizeof err) != 0)
+    if (lp_provider_exec_logs(p->executor, c->j.handle, ep, xp, err, sizeof err) != 0) {
+        note_disk_full(c, errno, "writing the job's stdout and stderr");
         lp_warn("provider: deal %s: %s", c->r->hex, err);
+    }
     lp_provider_exec_release(p->executor, c->j.handle);
     error[0] = '\0';
     c->j.termination = termination_of(&st);
@@ -526,20 +596,92 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
     return 0;
 }
 
+/* Packs the result folder into the deal's folder (streamed, stopped at max_result) and uploads
+ * it from there. The file is mapped rather than read into memory: the request's signature (a
+ * keccak of the body) and libcurl read it page by page, and the pages are the page cache's to
+ * drop, so a large result never sits in the provider's memory whole. An unreachable or failing
+ * solver is tried again until it takes the upload or the deal is cancelled. 0 uploaded,
+ * 1 interrupted by the cancellation, -1 with one line in err. */
+static int upload_outputs(struct deal_ctx *c, char *err, size_t errlen)
+{
+    char path[4500];
+    snprintf(path, sizeof path, "%s/upload.tar", c->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        note_disk_full(c, errno, "creating the upload");
+        snprintf(err, errlen, "cannot create the outputs archive %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct lp_tarball_pack_options o;
+    lp_tarball_pack_options_default(&o, c->p->s->max_result);
+    o.max_hint = "the provider's max_result";
+    uint64_t len = 0;
+    int rc = lp_tarball_pack_to_fd(c->result, &o, fd, &len, err, errlen);
+    if (rc != 0)
+        note_disk_full(c, errno, "packing the outputs");
+    void *map = MAP_FAILED;
+    if (rc == 0 && (len == 0 || len > SIZE_MAX ||
+                    (map = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED)) {
+        snprintf(err, errlen, "cannot map the outputs archive (%llu bytes): %s",
+                 (unsigned long long)len, strerror(errno));
+        rc = -1;
+    }
+    close(fd);
+    if (rc == 0) {
+        madvise(map, (size_t)len, MADV_SEQUENTIAL);
+        struct lp_client_error e;
+        for (unsigned attempt = 0;; attempt++) {
+            if (lp_client_put_outputs(c->p->client, c->r->deal_id, map, (size_t)len, &e) == 0)
+                break;
+            if (!transient(&e)) {
+                snprintf(err, errlen, "uploading the outputs failed: %s", e.message);
+                rc = -1;
+                break;
+            }
+            if (attempt == 0)
+                lp_warn("provider: deal %s: uploading the outputs failed (%s); retrying until "
+                        "the solver takes them",
+                        c->r->hex, e.message);
+            if (!backoff(c, attempt)) {
+                rc = 1;
+                break;
+            }
+        }
+        munmap(map, (size_t)len);
+    }
+    unlink(path);
+    return rc;
+}
+
 /* RAN -> STORED -> UPLOADED -> POSTED. */
 static void deliver(struct deal_ctx *c)
 {
     struct lp_provider *p = c->p;
     char err[1024];
     if (c->j.step < LP_JSTEP_STORED) {
+        /* Checked before anything is stored: a sparse file counts at its apparent size, as
+         * that is what the archive would hold. */
+        uint64_t bytes = 0, entries = 0;
+        if (lp_fs_tree_usage(c->result, &bytes, &entries) != 0) {
+            snprintf(err, sizeof err, "the job's result folder cannot be read: %s",
+                     strerror(errno));
+            fail_deal(c, err, c->j.exit_code, false);
+            return;
+        }
+        if (bytes > p->s->max_result) {
+            snprintf(err, sizeof err,
+                     "the job left %llu bytes (stdout, stderr and outputs), more than this "
+                     "provider delivers (max_result, %llu bytes); nothing was stored or "
+                     "uploaded (hint: write less to /outputs and stdout)",
+                     (unsigned long long)bytes, (unsigned long long)p->s->max_result);
+            fail_deal(c, err, c->j.exit_code, false);
+            return;
+        }
         struct lp_cid cid;
         char why[900];
         if (store_result(c, &cid, why, sizeof why) != 0) {
             if (lp_cancel_token_fired(&c->r->cancel)) {
-                /* Stopped by us, not failed: the journal still says RAN, so the next start
-                 * stores and posts it (or, if the deal ended meanwhile, closes it). */
-                lp_warn("provider: deal %s: storing the outputs interrupted (%s); %s", c->r->hex,
-                        why, "left to the next start");
+                interrupted(c, "storing the outputs");
                 return;
             }
             snprintf(err, sizeof err, "storing the outputs failed: %s", why);
@@ -550,24 +692,24 @@ static void deliver(struct deal_ctx *c)
         journal(c, LP_JSTEP_STORED);
     }
     if (c->j.step < LP_JSTEP_UPLOADED) {
-        uint8_t *blob = NULL;
-        size_t len = 0;
-        struct lp_client_error e;
-        if (lp_tarball_pack(c->result, 0, &blob, &len, err, sizeof err) != 0) {
-            fail_deal(c, err, c->j.exit_code, false);
+        int rc = upload_outputs(c, err, sizeof err);
+        if (rc > 0) {
+            interrupted(c, "uploading the outputs");
             return;
         }
-        int rc = lp_client_put_outputs(p->client, c->r->deal_id, blob, len, &e);
-        free(blob);
-        if (rc != 0) {
-            snprintf(err, sizeof err, "uploading the outputs failed: %s", e.message);
+        if (rc < 0) {
             fail_deal(c, err, c->j.exit_code, false);
             return;
         }
         journal(c, LP_JSTEP_UPLOADED);
     }
     uint8_t rid[LP_WIRE_ID_LEN];
-    if (post_result(c, c->j.cid, c->j.exit_code, c->j.error, rid) != 0) {
+    int rc = post_result(c, c->j.cid, c->j.exit_code, c->j.error, rid);
+    if (rc > 0) {
+        interrupted(c, "posting the result");
+        return;
+    }
+    if (rc < 0) {
         journal(c, LP_JSTEP_ABANDONED);
         count(p, &p->stats.deals_abandoned);
         return;
@@ -611,6 +753,12 @@ static void run_deal(struct deal_ctx *c)
         fail_deal(c, err, EXIT_NOT_RUN, true);
         return;
     }
+    if (c->j.step <= LP_JSTEP_RUNNING &&
+        lp_job_plan_apply_limits(&plan, &p->limits, err, sizeof err) != 0) {
+        fail_deal(c, err, EXIT_NOT_RUN, true);
+        lp_job_plan_free(&plan);
+        return;
+    }
     if (c->j.step == 0) {
         char reason[1024];
         if (check_policy(c, &plan, reason, sizeof reason) != 0 ||
@@ -649,8 +797,22 @@ static void run_deal(struct deal_ctx *c)
         char path[4700], code[32];
         snprintf(path, sizeof path, "%s/exitCode", c->result);
         snprintf(code, sizeof code, "%d", c->j.exit_code);
-        write_text(path, code);
+        note_disk_full(c, write_text(path, code), "writing the job's exit code");
+        /* Before RAN is journalled, so the note of what was dropped is journalled with it. */
+        char note[LP_WIRE_MAX_REASON], why[512];
+        int clean = lp_provider_clean_outputs(c->outputs, note, sizeof note, why, sizeof why);
+        if (clean == 0 && note[0]) {
+            lp_warn("provider: deal %s: %s", c->r->hex, note);
+            size_t used = strlen(c->j.error);
+            snprintf(c->j.error + used, sizeof c->j.error - used, "%s%s", used ? "; " : "", note);
+        }
         journal(c, LP_JSTEP_RAN);
+        if (clean != 0) {
+            snprintf(err, sizeof err, "the job's outputs cannot be delivered: %s", why);
+            fail_deal(c, err, c->j.exit_code, false);
+            lp_job_plan_free(&plan);
+            return;
+        }
     }
     lp_job_plan_free(&plan);
     struct stat st;
@@ -770,7 +932,7 @@ static int post_verdict(struct deal_ctx *c, bool accepted, const char *cid, cons
     v->verdict = accepted ? LP_VERDICT_ACCEPTED : LP_VERDICT_REJECTED;
     v->mediator_cid = (char *)cid;
     char r[LP_WIRE_MAX_REASON];
-    snprintf(r, sizeof r, "%s", reason);
+    lp_provider_public_text(c->p, c->dir, reason, r, sizeof r);
     v->reason = r;
     v->created_at_ms = realtime_ms();
     struct lp_client_error e;
@@ -812,6 +974,11 @@ static void run_mediation(struct deal_ctx *c)
         lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex, err);
         return;
     }
+    if (lp_job_plan_apply_limits(&plan, &p->limits, err, sizeof err) != 0) {
+        lp_warn("provider: mediation of deal %s: %s; no verdict", c->r->hex, err);
+        lp_job_plan_free(&plan);
+        return;
+    }
     char reason[1024];
     if (check_policy(c, &plan, reason, sizeof reason) != 0 ||
         job_network(c, &plan, reason, sizeof reason) != 0) {
@@ -837,7 +1004,13 @@ static void run_mediation(struct deal_ctx *c)
     char path[4700], code[32];
     snprintf(path, sizeof path, "%s/exitCode", c->result);
     snprintf(code, sizeof code, "%d", c->j.exit_code);
-    write_text(path, code);
+    note_disk_full(c, write_text(path, code), "writing the job's exit code");
+    /* Cleaned as the deal's provider cleans its outputs, so equal runs give equal CIDs. */
+    char note[LP_WIRE_MAX_REASON], why[512];
+    if (lp_provider_clean_outputs(c->outputs, note, sizeof note, why, sizeof why) != 0) {
+        lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex, why);
+        return;
+    }
     struct lp_cid cid;
     if (store_result(c, &cid, err, sizeof err) != 0) {
         lp_error("provider: mediation of deal %s: storing our outputs failed: %s; no verdict",
@@ -882,6 +1055,10 @@ void *lp_provider_deal_main(void *arg)
             run_mediation(c);
         else
             run_deal(c);
+        /* A finished deal's folder is no longer needed (the storage backend and the solver
+         * hold its result); one the next start resumes from stays. */
+        if (c->mediation || c->j.step >= LP_JSTEP_POSTED)
+            lp_fs_remove_tree(c->dir);
         if (c->slot >= 0)
             lp_provider_release_slot(c->p, c->slot);
         if (c->has_offer)

@@ -33,6 +33,7 @@ int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan
         .gpus = plan->gpus,
         .memory_bytes = plan->ram_bytes,
         .disk_bytes = plan->disk_bytes,
+        .max_pids = plan->max_pids,
         .timeout_ms = plan->timeout_s * 1000u,
         .network = plan->network,
         .gpu_devices = plan->gpus ? gpus : NULL,
@@ -77,13 +78,16 @@ int lp_provider_exec_cancel(struct lp_backend *b, const char *handle)
 struct sink {
     FILE *f;
     int failed;
+    int err_no; /* of the failed write */
 };
 
 static int to_file(void *arg, const void *data, size_t len)
 {
     struct sink *s = arg;
-    if (fwrite(data, 1, len, s->f) != len)
+    if (fwrite(data, 1, len, s->f) != len) {
         s->failed = 1;
+        s->err_no = errno;
+    }
     return s->failed;
 }
 
@@ -107,12 +111,15 @@ int lp_provider_exec_logs(struct lp_backend *b, const char *handle, const char *
             rc = LP_OK;
         else if (rc != LP_OK)
             snprintf(err, errlen, "%s", pe.message);
-        if (fclose(s.f) != 0)
+        if (fclose(s.f) != 0 && !s.failed) {
             s.failed = 1;
+            s.err_no = errno;
+        }
         if (rc != LP_OK)
             return -1;
         if (s.failed) {
-            snprintf(err, errlen, "logs: writing %s failed", paths[i]);
+            snprintf(err, errlen, "logs: writing %s failed: %s", paths[i], strerror(s.err_no));
+            errno = s.err_no;
             return -1;
         }
     }

@@ -22,7 +22,7 @@ int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan
 int lp_provider_exec_wait(struct lp_backend *b, const char *handle, uint64_t timeout_ms,
                           struct lp_job_status *st, char *err, size_t errlen);
 int lp_provider_exec_cancel(struct lp_backend *b, const char *handle);
-/* Writes the job's stdout and stderr to the two files. */
+/* Writes the job's stdout and stderr to the two files; a failed write leaves its errno. */
 int lp_provider_exec_logs(struct lp_backend *b, const char *handle, const char *stdout_path,
                           const char *stderr_path, char *err, size_t errlen);
 int lp_provider_exec_release(struct lp_backend *b, const char *handle);

@@ -67,3 +67,45 @@ void lp_job_plan_free(struct lp_job_plan *p)
     free(p->workdir);
     memset(p, 0, sizeof *p);
 }
+
+/* "1500 millicores" or "64.0 MiB" */
+static void amount(uint64_t v, bool bytes, char *out, size_t cap)
+{
+    if (bytes)
+        snprintf(out, cap, "%.1f MiB", (double)v / (1024.0 * 1024.0));
+    else
+        snprintf(out, cap, "%llu millicores", (unsigned long long)v);
+}
+
+static int over(const char *what, uint64_t asked, uint64_t max, bool bytes, char *err,
+                size_t errlen)
+{
+    char a[48], m[48];
+    amount(asked, bytes, a, sizeof a);
+    amount(max, bytes, m, sizeof m);
+    snprintf(err, errlen,
+             "refused by the provider: the job asks for %s of %s, this provider gives a job at "
+             "most %s (what its resource offer advertises; hint: ask for less, or target "
+             "another provider)",
+             a, what, m);
+    return -1;
+}
+
+int lp_job_plan_apply_limits(struct lp_job_plan *plan, const struct lp_job_limit_policy *policy,
+                             char *err, size_t errlen)
+{
+    if (plan->cpu_millicores > policy->max_cpu)
+        return over("CPU", plan->cpu_millicores, policy->max_cpu, false, err, errlen);
+    if (plan->ram_bytes > policy->max_ram)
+        return over("memory", plan->ram_bytes, policy->max_ram, true, err, errlen);
+    if (plan->disk_bytes > policy->max_disk)
+        return over("disk", plan->disk_bytes, policy->max_disk, true, err, errlen);
+    if (!plan->cpu_millicores)
+        plan->cpu_millicores = policy->def_cpu;
+    if (!plan->ram_bytes)
+        plan->ram_bytes = policy->def_ram;
+    if (!plan->disk_bytes)
+        plan->disk_bytes = policy->def_disk;
+    plan->max_pids = policy->pids;
+    return 0;
+}

@@ -18,6 +18,7 @@ struct lp_job_plan {
     size_t n_env;
     char *workdir; /* NULL: the image's */
     uint64_t cpu_millicores, ram_bytes, disk_bytes;
+    uint32_t max_pids; /* set by lp_job_plan_apply_limits */
     uint32_t gpus;
     uint64_t timeout_s;
     bool network;   /* the module's Network.Type is not "None" */
@@ -30,5 +31,21 @@ struct lp_job_plan {
 int lp_job_plan_from_offer(const struct lp_job_offer *offer, struct lp_job_plan *out, char *err,
                            size_t errlen);
 void lp_job_plan_free(struct lp_job_plan *p);
+
+/* The limits every job runs under, whatever its module asks. The maximum is a slot's share of
+ * what the provider offers (what its resource offer advertises, the only thing the solver's
+ * matcher sees); the default is what a job that asks for 0 gets, never "no limit". */
+struct lp_job_limit_policy {
+    uint64_t max_cpu, max_ram, max_disk; /* millicores, bytes, bytes (/outputs) */
+    uint64_t def_cpu, def_ram, def_disk;
+    uint32_t pids; /* every job: the wire carries no ask for it */
+};
+
+/* Fills the plan's 0 asks with the defaults and sets its process limit. A job that asks for
+ * more than the maximum is refused, not clamped: it would run with less than it was matched
+ * on and fail in ways its job creator could not tell apart from its own bugs. -1 with one
+ * line in err naming the resource, both amounts and a hint. */
+int lp_job_plan_apply_limits(struct lp_job_plan *plan, const struct lp_job_limit_policy *policy,
+                             char *err, size_t errlen);
 
 #endif

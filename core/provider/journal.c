@@ -1,6 +1,7 @@
 /* SQLite journal of the provider's deals (see journal.h). */
 #include "provider/journal.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,13 @@
 
 #include "util/log.h"
 
+#define DISK_FULL_LOG_MS (10u * 60u * 1000u)
+
 struct lp_journal {
     sqlite3 *db;
+    char path[4096];
+    /* A full disk is logged once, and again at most every DISK_FULL_LOG_MS while it lasts. */
+    atomic_uint_least64_t full_logged_ms;
 };
 
 static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS deals ("
@@ -78,6 +84,7 @@ int lp_journal_open(const char *path, struct lp_journal **out, char *err, size_t
         free(j);
         return -1;
     }
+    snprintf(j->path, sizeof j->path, "%s", path);
     *out = j;
     return 0;
 }
@@ -112,11 +119,20 @@ int lp_journal_put(struct lp_journal *j, struct lp_journal_entry *e)
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        lp_error("provider: journal write failed: %s", sqlite3_errmsg(j->db));
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((sqlite3_extended_errcode(j->db) & 0xff) == SQLITE_FULL) {
+        uint64_t last = atomic_load(&j->full_logged_ms), now = e->updated_ms;
+        if ((last == 0 || now - last >= DISK_FULL_LOG_MS) &&
+            atomic_compare_exchange_strong(&j->full_logged_ms, &last, now ? now : 1))
+            lp_error("provider: the journal %s cannot be written: the disk is full; deals in "
+                     "flight cannot record their progress, and a restart would redo or lose "
+                     "their last steps (hint: free space on the disk holding work_dir)",
+                     j->path);
         return -1;
     }
-    return 0;
+    lp_error("provider: journal write failed: %s", sqlite3_errmsg(j->db));
+    return -1;
 }
 
 static void row(sqlite3_stmt *st, struct lp_journal_entry *e)

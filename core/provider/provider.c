@@ -201,6 +201,7 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
              t[5] - t0, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4]);
     check_executor(p);
     plan_slots(p);
+    lp_provider_limits_init(p);
     p->client = lp_client_new(p->s->solver, &p->key, (long)p->s->request_timeout);
     p->wake = lp_client_cancel_new();
     if (!p->client || !p->wake) {
@@ -615,6 +616,7 @@ int lp_provider_run(struct lp_provider *p)
     }
     /* The cursor now points past every old event: deals we missed come from the journal and
      * from the list of active deals instead. */
+    lp_provider_sweep_folders(p);
     if (lp_journal_scan_unfinished(p->journal, resume_cb, p) < 0)
         lp_error("provider: reading the journal failed; unfinished deals are picked up from the "
                  "solver's list only");

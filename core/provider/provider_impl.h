@@ -3,6 +3,7 @@
 #define LP_PROVIDER_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <lilypad/executor.h>
@@ -13,6 +14,7 @@
 #include "pow/hashrate.h"
 #include "pow/miner.h"
 #include "wire/pow.h"
+#include "provider/job_plan.h"
 #include "provider/journal.h"
 #include "provider/provider.h"
 #include "provider/settings.h"
@@ -60,6 +62,8 @@ struct lp_provider {
     struct lp_probe probe;
     uint64_t offer_cpu, offer_ram, offer_disk; /* per slot */
     size_t offer_gpus;                         /* GPUs offered in all */
+    struct lp_job_limit_policy limits;         /* every job's (limits.c) */
+    atomic_uint_least64_t disk_full_logged_ms; /* a full disk is logged once (deal.c) */
     size_t n_slots;
     struct lp_slot slots[LP_PROVIDER_MAX_SLOTS];
 
@@ -112,6 +116,29 @@ void lp_provider_pow_tick(struct lp_provider *p);
 /* Pauses the miner on the devices of a slot (slot -1: none but CPU devices). */
 void lp_provider_mining_pause(struct lp_provider *p, int slot);
 void lp_provider_mining_resume(struct lp_provider *p, int slot);
+
+/* limits.c: the job limit policy from the settings and the slots' shares (after the slots are
+ * planned; caps the disk offered per slot at max_result). */
+void lp_provider_limits_init(struct lp_provider *p);
+
+/* folders.c: removes the folders of the deals the journal shows finished, and every
+ * mediation's (a restart re-runs those from scratch). Called at start, before any deal runs. */
+void lp_provider_sweep_folders(struct lp_provider *p);
+
+/* public_text.c: text posted to the solver (a result's error, a verdict's reason) without this
+ * machine's filesystem layout: the deal's folders become /inputs, /outputs and <result>, the
+ * work_dir, image store, data folder and home folder neutral names; the text is made valid
+ * UTF-8 (other bytes as \xNN) and cut to fit cap on a character boundary. */
+void lp_provider_public_text(const struct lp_provider *p, const char *deal_dir, const char *text,
+                             char *out, size_t cap);
+
+/* outputs.c: removes from a finished job's outputs folder what must not be delivered: links to
+ * an absolute path or through "..", which would point outside the job creator's results folder,
+ * and entries that are not files, folders or links (a named pipe blocks whoever reads it). note
+ * names what was removed ("" nothing). 0, or -1 with one line in err (the folder cannot be
+ * read). */
+int lp_provider_clean_outputs(const char *outputs, char *note, size_t cap, char *err,
+                              size_t errlen);
 
 /* provider.c: slot bookkeeping for the deal threads. */
 int lp_provider_claim_slot(struct lp_provider *p, const uint8_t offer_id[LP_WIRE_ID_LEN],

@@ -26,6 +26,19 @@ const struct lp_cfg_field lp_provider_schema[] = {
     F(ram, LP_CFG_SIZE, "0", "RAM to offer; 0: the probe's available RAM"),
     F(disk, LP_CFG_SIZE, "0", "disk to offer; 0: free space at work_dir"),
     F(gpus, LP_CFG_INT, "-1", "GPUs to offer; -1: every GPU the hashrate plugin found"),
+    F(job_cpu, LP_CFG_INT, "0",
+      "CPU millicores of a job whose module asks for none; 0: its slot's share (cpu / "
+      "max_jobs), which is also the most a job gets"),
+    F(job_ram, LP_CFG_SIZE, "0",
+      "memory limit of a job whose module asks for none; 0: its slot's share (ram / max_jobs), "
+      "also the most a job gets"),
+    F(job_disk, LP_CFG_SIZE, "0",
+      "/outputs cap of a job whose module asks for none; 0: its slot's share (disk / "
+      "max_jobs, at most max_result), also the most a job gets"),
+    F(job_pids, LP_CFG_INT, "1024", "processes a job may run at once (every job)"),
+    F(max_result, LP_CFG_SIZE, "\"64M\"",
+      "largest result a job may leave: stdout, stderr and outputs as packed for upload (keep "
+      "it at most the solver's max_file_size); larger ones are refused before they are stored"),
     F(allow, LP_CFG_STRING_LIST, "[]",
       "modules this provider runs (empty: any not denied): NAME, REPO, REPO@COMMIT, COMMIT "
       "(40/64 hex) or sha256:IMAGE_DIGEST"),
@@ -109,6 +122,13 @@ int lp_provider_settings_load(const struct lp_config *cfg, struct lp_provider_ru
     }
     if (s->cpu < 0)
         return bad(out, err, errlen, file, "cpu", "must be >= 0 (0: what the probe found)");
+    if (s->job_cpu < 0)
+        return bad(out, err, errlen, file, "job_cpu", "must be >= 0 (0: the slot's share)");
+    if (s->job_pids < 1 || s->job_pids > 4194304)
+        return bad(out, err, errlen, file, "job_pids", "must be 1..4194304");
+    if (s->max_result < 65536)
+        return bad(out, err, errlen, file, "max_result",
+                   "must be at least 64K (a result holds stdout, stderr and exitCode)");
     if (s->gpus < -1 || s->gpus > LP_WIRE_MAX_GPUS)
         return bad(out, err, errlen, file, "gpus", "must be -1 (all) or 0..64");
     if (s->max_jobs < 1 || s->max_jobs > 16)

@@ -26,7 +26,14 @@ struct lp_provider_settings {
     uint64_t ram;                   /* bytes; 0: the probe's available RAM */
     uint64_t disk;                  /* bytes; 0: the work dir's free space */
     int64_t gpus;                   /* GPUs to offer; -1: every GPU found */
-    struct lp_str_list allow;       /* empty: any module the denylist does not name */
+    /* What a job gets when its module asks for none (0: its slot's share, the most a job
+     * gets, which is what the slot's offer advertises). */
+    int64_t job_cpu;          /* millicores */
+    uint64_t job_ram;         /* bytes */
+    uint64_t job_disk;        /* bytes, the /outputs cap */
+    int64_t job_pids;         /* processes at once, every job (the wire has no such ask) */
+    uint64_t max_result;      /* bytes: stdout + stderr + outputs as packed for upload */
+    struct lp_str_list allow; /* empty: any module the denylist does not name */
     struct lp_str_list deny;
     int64_t max_jobs;         /* concurrent deals (one resource offer per free slot) */
     int64_t mining_duty;      /* percent of device time spent mining; 0: no mining */

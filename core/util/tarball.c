@@ -18,20 +18,39 @@
 
 /* ---- packing ----------------------------------------------------------------------------- */
 
-struct membuf {
-    uint8_t *data;
-    size_t len, cap;
-    uint64_t max;
+/* Where the archive goes: memory (lp_tarball_pack_with) or a file (lp_tarball_pack_to_fd). Both
+ * stop at max: libarchive gets an error back and stops writing at once. */
+struct sink {
+    uint8_t *data; /* memory */
+    size_t cap;
+    int fd; /* -1: memory */
+    uint64_t len, max;
     int over;
+    int write_errno; /* the fd's failed write */
 };
 
-static la_ssize_t mem_write(struct archive *a, void *ctx, const void *buf, size_t n)
+static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t n)
 {
     (void)a;
-    struct membuf *m = ctx;
+    struct sink *m = ctx;
     if (m->max && m->len + n > m->max) {
         m->over = 1;
         return -1;
+    }
+    if (m->fd >= 0) {
+        size_t done = 0;
+        while (done < n) {
+            ssize_t w = write(m->fd, (const uint8_t *)buf + done, n - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                m->write_errno = w < 0 ? errno : ENOSPC;
+                return -1;
+            }
+            done += (size_t)w;
+        }
+        m->len += n;
+        return (la_ssize_t)n;
     }
     if (m->len + n > m->cap) {
         size_t cap = m->cap ? m->cap : 65536;
@@ -61,6 +80,14 @@ struct pack_ctx {
     size_t errlen;
 };
 
+/* ARCHIVE_WARN from a header write is libarchive saying a name could not be converted to
+ * UTF-8 (we run in the C locale, so any byte above 0x7f): it then writes the name raw under
+ * hdrcharset=BINARY, which reads back byte for byte. Only a failure is one. */
+static bool header_ok(int rc)
+{
+    return rc == ARCHIVE_OK || rc == ARCHIVE_WARN;
+}
+
 static void write_failed(struct pack_ctx *c, const char *path)
 {
     const char *why = archive_error_string(c->a);
@@ -83,7 +110,7 @@ static int add_entry(struct pack_ctx *c, const char *path, const char *name, con
     if (S_ISDIR(st->st_mode)) {
         archive_entry_set_filetype(e, AE_IFDIR);
         archive_entry_set_perm(e, 0755);
-        if (archive_write_header(c->a, e) != ARCHIVE_OK) {
+        if (!header_ok(archive_write_header(c->a, e))) {
             write_failed(c, path);
             rc = -1;
         }
@@ -95,10 +122,18 @@ static int add_entry(struct pack_ctx *c, const char *path, const char *name, con
             rc = -1;
         } else {
             target[tl] = '\0';
+            if (c->o->refuse_escaping_links && !lp_tarball_link_target_safe(target)) {
+                snprintf(c->err, c->errlen,
+                         "%s %s: symbolic link to \"%.200s\" points outside the folder (hint: "
+                         "relative links without \"..\" only)",
+                         c->o->what, path, target);
+                archive_entry_free(e);
+                return -1;
+            }
             archive_entry_set_filetype(e, AE_IFLNK);
             archive_entry_set_perm(e, 0777);
             archive_entry_set_symlink(e, target);
-            if (archive_write_header(c->a, e) != ARCHIVE_OK) {
+            if (!header_ok(archive_write_header(c->a, e))) {
                 write_failed(c, path);
                 rc = -1;
             }
@@ -115,7 +150,7 @@ static int add_entry(struct pack_ctx *c, const char *path, const char *name, con
             archive_entry_free(e);
             return -1;
         }
-        rc = archive_write_header(c->a, e) == ARCHIVE_OK ? 0 : -1;
+        rc = header_ok(archive_write_header(c->a, e)) ? 0 : -1;
         char buf[65536];
         ssize_t n;
         off_t total = 0;
@@ -201,26 +236,39 @@ void lp_tarball_pack_options_default(struct lp_tarball_pack_options *o, uint64_t
     *o = (struct lp_tarball_pack_options){
         .what = "pack",
         .max_bytes = max_bytes,
+        .refuse_escaping_links = true,
         .trim_last_block = true,
         .refused_hint = "not a regular file, directory or symlink (hint: jobs may only leave "
                         "files, folders and links in /outputs)",
     };
 }
 
-int lp_tarball_pack_with(const char *dir, const struct lp_tarball_pack_options *o, uint8_t **out,
-                         size_t *out_len, char *err, size_t errlen)
+bool lp_tarball_link_target_safe(const char *target)
 {
-    *out = NULL;
-    *out_len = 0;
-    struct membuf m = {.max = o->max_bytes};
+    if (!target || target[0] == '/')
+        return false;
+    for (const char *p = target; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return true;
+}
+
+/* Packs dir into the sink. */
+static int pack_into(const char *dir, const struct lp_tarball_pack_options *o, struct sink *m,
+                     char *err, size_t errlen)
+{
     struct archive *a = archive_write_new();
     if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         (o->trim_last_block && archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK) ||
-        archive_write_open2(a, &m, NULL, mem_write, NULL, NULL) != ARCHIVE_OK) {
+        archive_write_open2(a, m, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
         snprintf(err, errlen, "%s: cannot start the archive", o->what);
         if (a)
             archive_write_free(a);
-        free(m.data);
         return -1;
     }
     struct pack_ctx c = {.a = a, .o = o, .err = err, .errlen = errlen};
@@ -230,17 +278,30 @@ int lp_tarball_pack_with(const char *dir, const struct lp_tarball_pack_options *
         rc = -1;
     }
     archive_write_free(a);
-    if (m.over) {
-        snprintf(err, errlen, "%s %s: larger than %llu bytes (hint: the solver's max_file_size)",
-                 o->what, dir, (unsigned long long)o->max_bytes);
+    if (m->over) {
+        snprintf(err, errlen, "%s %s: larger than %llu bytes (hint: %s)", o->what, dir,
+                 (unsigned long long)o->max_bytes,
+                 o->max_hint ? o->max_hint : "the solver's max_file_size");
         rc = -1;
+    } else if (m->write_errno && rc != 0) {
+        snprintf(err, errlen, "%s %s: writing the archive: %s", o->what, dir,
+                 strerror(m->write_errno));
     }
-    if (rc != 0) {
+    return rc;
+}
+
+int lp_tarball_pack_with(const char *dir, const struct lp_tarball_pack_options *o, uint8_t **out,
+                         size_t *out_len, char *err, size_t errlen)
+{
+    *out = NULL;
+    *out_len = 0;
+    struct sink m = {.fd = -1, .max = o->max_bytes};
+    if (pack_into(dir, o, &m, err, errlen) != 0) {
         free(m.data);
         return -1;
     }
     *out = m.data;
-    *out_len = m.len;
+    *out_len = (size_t)m.len;
     return 0;
 }
 
@@ -252,13 +313,84 @@ int lp_tarball_pack(const char *dir, uint64_t max_bytes, uint8_t **out, size_t *
     return lp_tarball_pack_with(dir, &o, out, out_len, err, errlen);
 }
 
+int lp_tarball_pack_to_fd(const char *dir, const struct lp_tarball_pack_options *o, int fd,
+                          uint64_t *out_len, char *err, size_t errlen)
+{
+    *out_len = 0;
+    struct sink m = {.fd = fd, .max = o->max_bytes};
+    int rc = pack_into(dir, o, &m, err, errlen);
+    *out_len = m.len;
+    errno = rc == 0 ? 0 : m.write_errno;
+    return rc;
+}
+
 /* ---- unpacking --------------------------------------------------------------------------- */
 
-int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t max_bytes, char *err,
-                      size_t errlen)
+/* A relative name of "/"-separated components, none of them "..". */
+static bool name_safe(const char *name)
+{
+    return name && *name && lp_tarball_link_target_safe(name);
+}
+
+static const struct lp_tarball_declared *declared_of(const struct lp_tarball_unpack_options *o,
+                                                     const char *name)
+{
+    size_t n = strlen(name);
+    while (n > 0 && name[n - 1] == '/')
+        n--;
+    for (size_t i = 0; i < o->n_declared; i++) {
+        const char *d = o->declared[i].name;
+        if (strlen(d) == n && strncmp(d, name, n) == 0)
+            return &o->declared[i];
+    }
+    return NULL;
+}
+
+/* One entry's header: what it is and whether it may be written; 0 or -1 with err set. */
+static int check_entry(const struct lp_tarball_unpack_options *o, struct archive_entry *e,
+                       uint64_t *total, char *err, size_t errlen)
+{
+    const char *name = archive_entry_pathname(e);
+    mode_t type = archive_entry_filetype(e);
+    if (!name_safe(name) || (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) ||
+        archive_entry_hardlink(e)) {
+        snprintf(err, errlen,
+                 "%s: entry \"%.200s\" refused (only relative files, folders and links without "
+                 "\"..\")",
+                 o->what, name ? name : "");
+        return -1;
+    }
+    if (type == AE_IFLNK && !lp_tarball_link_target_safe(archive_entry_symlink(e))) {
+        snprintf(err, errlen,
+                 "%s: link \"%.200s\" points outside the folder (to \"%.200s\"); nothing more "
+                 "is unpacked",
+                 o->what, name, archive_entry_symlink(e) ? archive_entry_symlink(e) : "");
+        return -1;
+    }
+    uint64_t size = archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
+    const struct lp_tarball_declared *d = declared_of(o, name);
+    if (d && size > d->size) {
+        snprintf(err, errlen,
+                 "%s: %s holds %llu bytes, %llu were declared for it; nothing more is unpacked",
+                 o->what, d->name, (unsigned long long)size, (unsigned long long)d->size);
+        return -1;
+    }
+    *total += size;
+    if (o->max_bytes && *total > o->max_bytes) {
+        snprintf(err, errlen,
+                 "%s: more than %llu bytes of content (%s); unpacking stopped at \"%.200s\"",
+                 o->what, (unsigned long long)o->max_bytes, o->max_why ? o->max_why : "the cap",
+                 name);
+        return -1;
+    }
+    return 0;
+}
+
+int lp_tarball_unpack_with(const void *data, size_t len, const char *dest,
+                           const struct lp_tarball_unpack_options *o, char *err, size_t errlen)
 {
     if (lp_fs_mkdir_p(dest, 0755) != 0) {
-        snprintf(err, errlen, "unpack: cannot create %s: %s", dest, strerror(errno));
+        snprintf(err, errlen, "%s: cannot create %s: %s", o->what, dest, strerror(errno));
         return -1;
     }
     struct archive *in = archive_read_new();
@@ -266,9 +398,12 @@ int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t m
     if (!in || !disk) {
         archive_read_free(in);
         archive_write_free(disk);
-        snprintf(err, errlen, "unpack: out of memory");
+        snprintf(err, errlen, "%s: out of memory", o->what);
         return -1;
     }
+    /* Every filter is recognised so that a compressed blob gets its own clear line below
+     * rather than "not a tar archive". */
+    archive_read_support_filter_all(in);
     archive_read_support_format_tar(in);
     /* Names are made absolute below (dest + name), so NOABSOLUTEPATHS is checked by hand on
      * the entry's own name; SECURE_SYMLINKS checks every component, hence the real path. */
@@ -276,7 +411,7 @@ int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t m
                                              ARCHIVE_EXTRACT_SECURE_SYMLINKS);
     char real[PATH_MAX];
     if (!realpath(dest, real)) {
-        snprintf(err, errlen, "unpack: %s: %s", dest, strerror(errno));
+        snprintf(err, errlen, "%s: %s: %s", o->what, dest, strerror(errno));
         archive_read_free(in);
         archive_write_free(disk);
         return -1;
@@ -284,45 +419,39 @@ int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t m
     int rc = 0;
     uint64_t total = 0;
     if (archive_read_open_memory(in, data, len) != ARCHIVE_OK) {
-        snprintf(err, errlen, "unpack: not a tar archive: %s", archive_error_string(in));
+        snprintf(err, errlen, "%s: not a tar archive: %s", o->what, archive_error_string(in));
         rc = -1;
     }
     struct archive_entry *e;
-    int r;
-    while (rc == 0 && (r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+    int r = ARCHIVE_OK;
+    /* ARCHIVE_WARN: a name that is not valid in the C locale, delivered raw (tarball.h). */
+    while (rc == 0 && ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)) {
+        if (archive_filter_count(in) > 1) {
+            snprintf(err, errlen,
+                     "%s: the archive is compressed (%s); only a plain tar is accepted, as a "
+                     "compressed one can unpack to far more than its own size",
+                     o->what, archive_filter_name(in, 0));
+            rc = -1;
+            break;
+        }
+        if (check_entry(o, e, &total, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
         const char *name = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
-        if (!name || !*name || name[0] == '/' || strstr(name, "..") ||
-            (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) ||
-            archive_entry_hardlink(e)) {
-            snprintf(err, errlen,
-                     "unpack: entry \"%.200s\" refused (only relative files, folders and "
-                     "links without \"..\")",
-                     name ? name : "");
-            rc = -1;
-            break;
-        }
-        if (type == AE_IFLNK) {
-            const char *t = archive_entry_symlink(e);
-            if (!t || t[0] == '/' || strstr(t, "..")) {
-                snprintf(err, errlen, "unpack: link \"%.200s\" points outside the folder", name);
-                rc = -1;
-                break;
-            }
-        }
-        total += (uint64_t)archive_entry_size(e);
-        if (max_bytes && total > max_bytes) {
-            snprintf(err, errlen, "unpack: more than %llu bytes of content",
-                     (unsigned long long)max_bytes);
-            rc = -1;
-            break;
-        }
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", real, name);
+        if (snprintf(path, sizeof path, "%s/%s", real, name) >= (int)sizeof path) {
+            snprintf(err, errlen, "%s: entry \"%.200s\" refused: path too long", o->what, name);
+            rc = -1;
+            break;
+        }
+        char shown[256];
+        snprintf(shown, sizeof shown, "%s", name);
         archive_entry_set_pathname(e, path);
         archive_entry_set_perm(e, type == AE_IFDIR || (archive_entry_perm(e) & 0111) ? 0755 : 0644);
-        if (archive_write_header(disk, e) != ARCHIVE_OK) {
-            snprintf(err, errlen, "unpack %s: %s", name, archive_error_string(disk));
+        if (!header_ok(archive_write_header(disk, e))) {
+            snprintf(err, errlen, "%s %s: %s", o->what, shown, archive_error_string(disk));
             rc = -1;
             break;
         }
@@ -331,22 +460,32 @@ int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t m
         la_int64_t off;
         while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
             if (archive_write_data_block(disk, buf, size, off) != ARCHIVE_OK) {
-                snprintf(err, errlen, "unpack %s: %s", name, archive_error_string(disk));
+                snprintf(err, errlen, "%s %s: %s", o->what, shown, archive_error_string(disk));
                 rc = -1;
                 break;
             }
         }
         if (rc == 0 && r != ARCHIVE_EOF) {
-            snprintf(err, errlen, "unpack %s: %s", name, archive_error_string(in));
+            snprintf(err, errlen, "%s %s: %s", o->what, shown, archive_error_string(in));
             rc = -1;
         }
-        archive_write_finish_entry(disk);
+        if (!header_ok(archive_write_finish_entry(disk)) && rc == 0) {
+            snprintf(err, errlen, "%s %s: %s", o->what, shown, archive_error_string(disk));
+            rc = -1;
+        }
     }
     if (rc == 0 && r != ARCHIVE_EOF) {
-        snprintf(err, errlen, "unpack: %s", archive_error_string(in));
+        snprintf(err, errlen, "%s: %s", o->what, archive_error_string(in));
         rc = -1;
     }
     archive_read_free(in);
     archive_write_free(disk);
     return rc;
+}
+
+int lp_tarball_unpack(const void *data, size_t len, const char *dest, uint64_t max_bytes, char *err,
+                      size_t errlen)
+{
+    struct lp_tarball_unpack_options o = {.what = "unpack", .max_bytes = max_bytes};
+    return lp_tarball_unpack_with(data, len, dest, &o, err, errlen);
 }

@@ -1,4 +1,5 @@
-/* The fixtures test_provider.c and test_provider_mediation.c share: the in-process solver and
+/* The fixtures the provider's tests share (test_provider*.c here, and the provider's attacks in
+ * tests/security): the in-process solver and
  * job creator they both set up (the globals below, filled by each test's group_setup), provider
  * configurations, a provider on its own thread, and posting a job offer and reading back its
  * deal and result. Everything is static, marked unused, so a test may use any subset. */
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +30,12 @@
 #include "image/store.h"
 #include "crypto/keyfile.h"
 #include "crypto/random.h"
+#include "provider/journal.h"
 #include "provider/provider.h"
 #include "solver/http.h"
 #include "solver/solver.h"
 #include "util/hex.h"
+#include "util/tarball.h"
 #include "wire/object.h"
 
 #define LP_FIXTURE_UNUSED __attribute__((unused))
@@ -53,6 +58,33 @@ static LP_FIXTURE_UNUSED void write_file(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* The file's text (malloc'd), or NULL when it cannot be read. */
+static LP_FIXTURE_UNUSED char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0, got;
+    char *buf = malloc(cap + 1);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *more = realloc(buf, 2 * cap + 1);
+            if (!more) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = more;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
 }
 
 /* A provider configuration with its own key and work folder; extra goes into provider {}. */
@@ -126,14 +158,22 @@ static LP_FIXTURE_UNUSED void wait_offer(struct prov_thread *t)
     fail_msg("the provider posted no resource offer within 10 s");
 }
 
-/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
-static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
+/* What a posted job runs on and asks for. */
+struct job_ask {
+    const char *image;
+    uint64_t cpu_millicores, ram_bytes, disk_bytes;
+};
+
+/* Posts a job offer running `sh -c script` on ask->image, asking for ask's resources; returns
+ * its ID. */
+static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct job_ask *ask,
+                                              uint8_t id[32])
 {
-    char raw[1024], *canon = NULL;
+    char raw[4096], *canon = NULL;
     json_t *argv = json_pack("[sss]", "/bin/sh", "-c", script);
     json_t *spec =
         json_pack("{s:{s:s,s:{s:{s:s,s:o},s:{s:s}}}}", "job", "APIVersion", "V1beta1", "Spec",
-                  "Docker", "Image", IMAGE, "Entrypoint", argv, "Network", "Type", "None");
+                  "Docker", "Image", ask->image, "Entrypoint", argv, "Network", "Type", "None");
     char *text = json_dumps(spec, JSON_COMPACT);
     snprintf(raw, sizeof raw, "%s", text);
     free(text);
@@ -148,9 +188,9 @@ static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
     j->module.repo = (char *)REPO;
     j->module.commit = (char *)COMMIT;
     j->module.spec = canon;
-    j->resources.cpu_millicores = 500;
-    j->resources.ram_bytes = 64u << 20;
-    j->resources.disk_bytes = 16u << 20;
+    j->resources.cpu_millicores = ask->cpu_millicores;
+    j->resources.ram_bytes = ask->ram_bytes;
+    j->resources.disk_bytes = ask->disk_bytes;
     lp_wei_from_u64(&j->max_price, 100);
     lp_wei_from_u64(&j->payment_collateral, 1);
     j->timeout_s = 60;
@@ -162,6 +202,13 @@ static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
     if (lp_client_post_object(creator, &obj, NULL, id, NULL, &e) != 0)
         fail_msg("post job offer: %s", e.message);
     free(canon);
+}
+
+/* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
+static LP_FIXTURE_UNUSED void post_job(const char *script, uint8_t id[32])
+{
+    const struct job_ask ask = {IMAGE, 500, 64u << 20, 16u << 20};
+    post_job_asking(script, &ask, id);
 }
 
 /* The deal of a job offer, once matched. */
@@ -199,6 +246,86 @@ static LP_FIXTURE_UNUSED void result_of(const uint8_t deal_id[32], struct lp_res
     assert_int_equal(obj.kind, LP_WIRE_RESULT);
     *out = obj.u.result;
     json_decref(v);
+}
+
+/* The journal of the provider of configuration n (make_config's counter). */
+static LP_FIXTURE_UNUSED void journal_path(int n, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/work%d/journal.sqlite", tmp, n);
+}
+
+/* The deal's journal step, 0 when unknown (or the journal cannot be read yet). */
+static LP_FIXTURE_UNUSED int journal_step(int n, const uint8_t deal[32])
+{
+    char path[256], err[256];
+    journal_path(n, path, sizeof path);
+    struct lp_journal *j = NULL;
+    if (access(path, F_OK) != 0 || lp_journal_open(path, &j, err, sizeof err) != 0)
+        return 0;
+    struct lp_journal_entry e;
+    int step = lp_journal_get(j, deal, &e) == 0 ? e.step : 0;
+    lp_journal_close(j);
+    return step;
+}
+
+/* The built provider as a child process, stderr appended to log. */
+static LP_FIXTURE_UNUSED pid_t spawn_provider(const char *cfg, const char *log, bool once)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/bin/lilypad", LP_BINARY_DIR);
+    if (access(bin, X_OK) != 0)
+        fail_msg("%s is missing: build the lilypad target first", bin);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, 2);
+        if (once)
+            execl(bin, bin, "provider", "-c", cfg, "--once", (char *)NULL);
+        else
+            execl(bin, bin, "provider", "-c", cfg, (char *)NULL);
+        _exit(127);
+    }
+    return child;
+}
+
+/* The deal's outputs as the job creator downloads them, unpacked into dir; -1 when there are
+ * none. */
+static LP_FIXTURE_UNUSED int download_outputs(const uint8_t deal[32], const char *dir)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    struct lp_client_error e;
+    char err[512];
+    if (lp_client_download(creator, deal, "outputs", &blob, &len, &e) != 0)
+        return -1;
+    int rc = lp_tarball_unpack(blob, len, dir, 0, err, sizeof err);
+    free(blob);
+    if (rc != 0)
+        fail_msg("the outputs do not unpack: %s", err);
+    return 0;
+}
+
+/* The deal's result is posted without an error, and its outputs hold file with text. */
+static LP_FIXTURE_UNUSED void assert_delivered(const uint8_t deal[32], const char *file,
+                                               const char *text)
+{
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    if (r.error[0])
+        fail_msg("the result carries an error instead of the outputs: %s", r.error);
+    assert_int_equal(st, 2 /* RESULTS_SUBMITTED */);
+    assert_true(strncmp(r.cid, "Qm", 2) == 0);
+    lp_result_free(&r);
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "%s/got-%d", tmp, cfg_counter);
+    assert_int_equal(download_outputs(deal, dir), 0);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *got = read_text_file(path);
+    assert_non_null(got);
+    assert_string_equal(got, text);
+    free(got);
 }
 
 /* The group setup both tests share: the example image in tmp/images, an in-process solver on an

@@ -25,6 +25,8 @@ struct lp_process_config {
     const char *network;      /* egress | none: what a job asking for network gets */
     const char *slirp4netns;  /* path of slirp4netns (user-mode networking) */
     const char *nft;          /* path of nft (the job's firewall) */
+    uint64_t default_memory;  /* bytes, when limits->memory_bytes is 0 (0: none) */
+    uint64_t default_disk;    /* bytes, the /outputs cap when limits->disk_bytes is 0 (0: none) */
 };
 
 enum lp_rootfs_mode { LP_ROOTFS_READONLY, LP_ROOTFS_COPY, LP_ROOTFS_OVERLAY };
@@ -58,9 +60,14 @@ void lp_proc_cgroup_create(struct lp_proc_cgroup *cg, const char *job_id,
  * this a killed provider's jobs would run on, unlimited by any timeout. Returns the number of
  * cgroups removed; *processes the number of processes killed. Root only; 0 otherwise. */
 int lp_proc_cgroup_sweep(int *processes);
-/* Kills the sandboxes whose bwrap command line names a path under `dir` (a work_dir, or one
- * job's folder) and whose bwrap is gone (process_orphans.c); returns how many. */
-int lp_proc_kill_orphans(const char *bwrap, const char *dir);
+/* The name a job's bwrap runs under (its argv[0], the only part of its command line besides
+ * the job's own entrypoint: the rest, host paths included, goes through --args, so a job that
+ * reads /proc/1/cmdline learns nothing of the host). "lilypad-sandbox:TAG:JOB", TAG a hash of
+ * the work_dir; job_id NULL gives the prefix every job of that work_dir shares. */
+void lp_proc_sandbox_marker(const char *work_dir, const char *job_id, char *out, size_t cap);
+/* Kills the sandboxes of work_dir (of its job job_id only, unless NULL), found by their marker,
+ * whose bwrap is gone (process_orphans.c); returns how many. */
+int lp_proc_kill_orphans(const char *bwrap, const char *work_dir, const char *job_id);
 /* In the forked child: moves the calling process into the cgroup(s). Async-signal-safe. */
 int lp_proc_cgroup_enter(const struct lp_proc_cgroup *cg);
 /* Signals every process in the cgroup but `spare` (0: none); returns how many were signalled
@@ -116,9 +123,11 @@ struct lp_proc_job {
     char id[64];
     char dir[PATH_MAX];
     char outputs[PATH_MAX];
+    char inputs[PATH_MAX];
 
     /* prepared before the fork, read by the child */
-    char **argv;
+    char **argv; /* marker, "--args", "4", "--", the entrypoint */
+    int args_fd; /* memfd with bwrap's options, NUL-separated; -1 none */
     char **envp;
     enum lp_rootfs_mode rootfs_mode;
     char overlay_opts[3 * PATH_MAX + 64];
@@ -164,6 +173,12 @@ struct lp_process {
 /* Records the calling thread's last failure, which last_error() returns on that thread, and
  * logs it as an error. */
 void lp_proc_set_error(const struct lp_process *p, const char *fmt, ...) LP_PRINTF(2, 3);
+
+/* Text a caller may pass on (last_error, a job's status message) without the host's layout:
+ * the job's folder, its inputs and outputs folders, the work_dir and the image store become
+ * <job>, /inputs, /outputs, <jobs> and <images> (process_text.c). job may be NULL. */
+void lp_proc_neutral_text(const struct lp_process *p, const struct lp_proc_job *job,
+                          const char *text, char *out, size_t cap);
 
 /* ---- what this instance can do (process_describe.c) --------------------------------------- */
 /* Fills p->info: bubblewrap's version (run once), and the limits a probe cgroup, created and

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -164,12 +165,44 @@ static int prepare_rootfs(struct lp_process *p, struct lp_proc_job *job, const c
 }
 
 /* ---- command line -------------------------------------------------------------------------- */
+/* bwrap's options (the host paths among them) into a memfd for --args: the sandbox's PID 1 is
+ * bwrap's own child, whose /proc/1/cmdline any job can read, so the command line itself holds
+ * only the marker and the job's entrypoint. */
+static int options_fd(struct lp_process *p, struct lp_proc_job *job, char **opts, size_t count)
+{
+    int fd = memfd_create("lilypad-bwrap-args", MFD_CLOEXEC);
+    if (fd < 0) {
+        lp_proc_set_error(p, "job %s: memfd_create: %s", job->id, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(opts[i]) + 1, done = 0;
+        while (done < len) {
+            ssize_t w = write(fd, opts[i] + done, len - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                lp_proc_set_error(p, "job %s: writing bwrap's options: %s", job->id,
+                                  strerror(errno));
+                close(fd);
+                return -1;
+            }
+            done += (size_t)w;
+        }
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        lp_proc_set_error(p, "job %s: lseek: %s", job->id, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static int build_command(struct lp_process *p, struct lp_proc_job *job,
                          const struct lp_job_spec *spec, const struct lp_image_info *img,
                          const char *inputs_dir, const char *outputs_dir)
 {
     struct vec argv = {0}, env = {0};
-    vpush(&argv, p->cfg.bwrap);
     /* --unshare-all takes user, pid, net, ipc, uts and cgroup namespaces; the job keeps no
      * capability and dies with us. */
     vpush(&argv, "--unshare-all");
@@ -210,6 +243,15 @@ static int build_command(struct lp_process *p, struct lp_proc_job *job,
                                                                         : "/";
     vpush(&argv, "--chdir");
     vpush(&argv, workdir);
+    /* Everything so far goes through --args; the command line is the marker, which finds
+     * the sandbox again if its bwrap dies (process_orphans.c), and the job's own entrypoint. */
+    struct vec options = argv;
+    memset(&argv, 0, sizeof argv);
+    char marker[128];
+    lp_proc_sandbox_marker(p->work_dir, job->id, marker, sizeof marker);
+    vpush(&argv, marker);
+    vpush(&argv, "--args");
+    vpush(&argv, "4");
     vpush(&argv, "--");
     size_t before = argv.count;
     if (spec->entrypoint_count > 0) {
@@ -221,8 +263,9 @@ static int build_command(struct lp_process *p, struct lp_proc_job *job,
         for (size_t i = 0; i < img->config.cmd.count; i++)
             vpush(&argv, img->config.cmd.items[i]);
     }
-    if (argv.count == before && !argv.oom) {
+    if (argv.count == before && !argv.oom && !options.oom) {
         vfree(argv.items);
+        vfree(options.items);
         lp_proc_set_error(p, "job for %s: no entrypoint in the job spec or the image", spec->image);
         return LP_EINVAL;
     }
@@ -233,6 +276,7 @@ static int build_command(struct lp_process *p, struct lp_proc_job *job,
     for (size_t i = 0; i < spec->env_count; i++) {
         if (spec->env[i] == NULL || strchr(spec->env[i], '=') == NULL || spec->env[i][0] == '=') {
             vfree(argv.items);
+            vfree(options.items);
             vfree(env.items);
             lp_proc_set_error(p, "job for %s: environment entry \"%.60s\" is not KEY=VALUE",
                               spec->image, spec->env[i] ? spec->env[i] : "(null)");
@@ -246,10 +290,18 @@ static int build_command(struct lp_process *p, struct lp_proc_job *job,
         vpush(&env, "HOME=/root");
     if (env.count == 0)
         vpush(&env, "PATH=/bin"); /* never hand execve a NULL envp */
-    if (argv.oom || env.oom) {
+    if (argv.oom || env.oom || options.oom) {
         vfree(argv.items);
+        vfree(options.items);
         vfree(env.items);
         lp_proc_set_error(p, "out of memory");
+        return LP_ERR;
+    }
+    job->args_fd = options_fd(p, job, options.items, options.count);
+    vfree(options.items);
+    if (job->args_fd < 0) {
+        vfree(argv.items);
+        vfree(env.items);
         return LP_ERR;
     }
     job->argv = argv.items;
@@ -293,11 +345,13 @@ static void child_exec(struct lp_proc_job *job, int out_fd, int err_fd, int stat
             signal(s, SIG_DFL);
     setpgid(0, 0);
     lp_proc_net_child(&job->net);
+    /* Out of the way of the descriptors set below (dup2 onto itself would keep close-on-exec). */
+    int args_fd = job->args_fd < 5 ? fcntl(job->args_fd, F_DUPFD_CLOEXEC, 5) : job->args_fd;
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
-        dup2(status_fd, 3) < 0)
+        dup2(status_fd, 3) < 0 || args_fd < 0 || dup2(args_fd, 4) < 0)
         _exit(126);
-    syscall(SYS_close_range, 4, ~0U, 0);
+    syscall(SYS_close_range, 5, ~0U, 0);
     if (job->cg.count > 0 && lp_proc_cgroup_enter(&job->cg) != 0)
         child_fail("cannot join the job's cgroup");
     if (job->rlimit_memory)
@@ -315,7 +369,7 @@ static void child_exec(struct lp_proc_job *job, int out_fd, int err_fd, int stat
             mount("overlay", job->root, "overlay", 0, job->overlay_opts) != 0)
             child_fail("cannot mount the job's overlay");
     }
-    execve(job->argv[0], job->argv, job->envp);
+    execve(job->owner->cfg.bwrap, job->argv, job->envp);
     child_fail("cannot run bwrap");
 }
 
@@ -521,7 +575,7 @@ static void *monitor(void *arg)
     if (job->cg.count > 0)
         lp_proc_cgroup_signal(&job->cg, SIGKILL, 0);
     if (end != LP_JOB_EXITED)
-        lp_proc_kill_orphans(p->cfg.bwrap, job->dir);
+        lp_proc_kill_orphans(p->cfg.bwrap, p->work_dir, job->id);
     /* What the job used comes from its cgroup alone. wait4()'s rusage of bwrap would cover
      * only bwrap: Linux adds a child's usage to its parent's when the parent reaps it, but
      * bwrap never reaps the sandbox's init (the init reports the job's exit code through an
@@ -562,7 +616,7 @@ static void *monitor(void *arg)
     job->status.state = end;
     job->status.exit_code = code;
     job->status.finished_ns = p->host->realtime_ns(p->host);
-    snprintf(job->status.message, sizeof job->status.message, "%s", why);
+    lp_proc_neutral_text(p, job, why, job->status.message, sizeof job->status.message);
     job->status.oom_killed = oom;
     pthread_cond_broadcast(&p->changed);
     pthread_mutex_unlock(&p->lock);
@@ -592,6 +646,7 @@ static struct lp_proc_job *job_new(struct lp_process *p)
         return NULL;
     job->owner = p;
     job->wake[0] = job->wake[1] = -1;
+    job->args_fd = -1;
     job->status.struct_size = sizeof job->status;
     job->status.state = LP_JOB_PENDING;
     unsigned char r[8] = {0};
@@ -636,10 +691,16 @@ int lp_proc_job_start(struct lp_process *p, const struct lp_job_spec *spec, cons
     else
         job->limits = none;
     job->timeout_ms = job->limits.timeout_ms ? job->limits.timeout_ms : p->cfg.default_timeout;
+    /* A job whose limits give none still gets some: "no limit" is never a default. */
+    if (!job->limits.memory_bytes)
+        job->limits.memory_bytes = p->cfg.default_memory;
+    if (!job->limits.disk_bytes)
+        job->limits.disk_bytes = p->cfg.default_disk;
     job->max_pids = job->limits.max_pids
                         ? job->limits.max_pids
                         : (uint32_t)(p->cfg.default_max_pids > 0 ? p->cfg.default_max_pids : 0);
     snprintf(job->outputs, sizeof job->outputs, "%s", outputs_dir ? outputs_dir : "");
+    snprintf(job->inputs, sizeof job->inputs, "%s", inputs_dir ? inputs_dir : "");
     int rc = LP_ERR;
     if (mkdir(job->dir, 0700) != 0) {
         lp_proc_set_error(p, "job %s: cannot create %s: %s", job->id, job->dir, strerror(errno));
@@ -716,6 +777,8 @@ void lp_proc_job_free(struct lp_proc_job *job)
         close(job->wake[0]);
     if (job->wake[1] >= 0)
         close(job->wake[1]);
+    if (job->args_fd >= 0)
+        close(job->args_fd);
     lp_proc_cgroup_destroy(&job->cg);
     lp_proc_net_stop(job);
     if (job->dir[0] && lp_fs_remove_tree(job->dir) != 0)

@@ -3,15 +3,17 @@
  * that is PID 1 of the job's PID namespace, does not always die with bwrap: its parent-death
  * signal is armed only part-way through its set-up, and is lost on it when bwrap's set-up
  * changes its credentials. So a job killed early, or the jobs of a process that was killed,
- * can leave an init behind. Such an orphan keeps bwrap's command line, which names the job's
- * folder under the work_dir, and its parent is no longer a bwrap process; killing it ends the
- * whole PID namespace. This works with or without cgroups (lp_proc_cgroup_sweep also removes
- * the cgroups of dead owners). */
+ * can leave an init behind. Such an orphan keeps bwrap's command line, whose argv[0] is the
+ * job's marker (lp_proc_sandbox_marker: the work_dir's tag and the job's ID; the host paths go
+ * through --args, out of the job's sight), and its parent is no longer a bwrap process; killing
+ * it ends the whole PID namespace. This works with or without cgroups (lp_proc_cgroup_sweep
+ * also removes the cgroups of dead owners). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,11 +81,26 @@ static bool namespace_init(long pid)
     return init;
 }
 
-int lp_proc_kill_orphans(const char *bwrap, const char *dir)
+void lp_proc_sandbox_marker(const char *work_dir, const char *job_id, char *out, size_t cap)
 {
-    char needle[PATH_MAX + 16];
-    snprintf(needle, sizeof needle, " %s/", dir);
-    size_t bwrap_len = strlen(bwrap);
+    /* FNV-1a: a tag that tells work_dirs apart, not a secret. */
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)work_dir; *c; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    snprintf(out, cap, "lilypad-sandbox:%016llx:%s", (unsigned long long)h, job_id ? job_id : "");
+}
+
+int lp_proc_kill_orphans(const char *bwrap, const char *work_dir, const char *job_id)
+{
+    /* A job's marker ends its argv[0]; the work_dir's prefix is followed by some job's ID. */
+    char needle[192];
+    lp_proc_sandbox_marker(work_dir, job_id, needle, sizeof needle);
+    size_t needle_len = strlen(needle);
+    /* The kernel names a process after its executable (15 characters at most), whatever its
+     * argv[0] says. */
+    const char *base = strrchr(bwrap, '/');
+    char exe_comm[16];
+    snprintf(exe_comm, sizeof exe_comm, "%s", base ? base + 1 : bwrap);
     DIR *d = opendir("/proc");
     if (d == NULL)
         return 0;
@@ -94,12 +111,12 @@ int lp_proc_kill_orphans(const char *bwrap, const char *dir)
         long pid = strtol(e->d_name, &end, 10);
         if (*end != '\0' || pid <= 1 || pid == (long)getpid())
             continue;
-        static char cmd[65536]; /* bwrap's command line holds every path of the job */
+        char cmd[512]; /* the marker is at its start */
         long ppid;
         char comm[64], parent_comm[64];
-        if (read_cmdline(pid, cmd, sizeof cmd) != 0 || strncmp(cmd, bwrap, bwrap_len) != 0 ||
-            cmd[bwrap_len] != ' ' || strstr(cmd, needle) == NULL ||
-            read_stat(pid, &ppid, comm, sizeof comm) != 0)
+        if (read_cmdline(pid, cmd, sizeof cmd) != 0 || strncmp(cmd, needle, needle_len) != 0 ||
+            (job_id && cmd[needle_len] != ' ') || read_stat(pid, &ppid, comm, sizeof comm) != 0 ||
+            strcmp(comm, exe_comm) != 0)
             continue;
         /* Only a sandbox init whose outer bwrap is gone, or an outer bwrap whose forker is
          * gone (re-parented to init). A live job's init has its outer bwrap as parent, and a

@@ -41,6 +41,10 @@ static const struct lp_cfg_field process_schema[] = {
                  "path of slirp4netns (Debian package slirp4netns), for network = egress"),
     LP_CFG_FIELD(struct lp_process_config, nft, LP_CFG_STRING, 0, "\"/usr/sbin/nft\"",
                  "path of nft (Debian package nftables): the firewall of a job's network"),
+    LP_CFG_FIELD(struct lp_process_config, default_memory, LP_CFG_SIZE, 0, "\"4G\"",
+                 "memory limit of a job whose limits set none (0: no limit)"),
+    LP_CFG_FIELD(struct lp_process_config, default_disk, LP_CFG_SIZE, 0, "\"1G\"",
+                 "/outputs cap of a job whose limits set none (0: no cap)"),
     LP_CFG_END,
 };
 
@@ -66,13 +70,17 @@ static void note_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The log gets the full line; last_error(), which the caller may pass on, gets it without the
+ * host's paths. */
 void lp_proc_set_error(const struct lp_process *p, const char *fmt, ...)
 {
+    char full[sizeof thread_error];
     va_list ap;
     va_start(ap, fmt);
-    set_error_v(fmt, ap);
+    vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
-    p->host->log(p->host, LP_LOG_ERROR, "%s", thread_error);
+    p->host->log(p->host, LP_LOG_ERROR, "%s", full);
+    lp_proc_neutral_text(p, NULL, full, thread_error, sizeof thread_error);
 }
 
 static const char *process_last_error(void *instance)
@@ -178,7 +186,7 @@ static int process_create(const struct lp_host *host, const void *config, void *
     }
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&p->lock, NULL);
-    int orphans = lp_proc_kill_orphans(cfg->bwrap, p->work_dir);
+    int orphans = lp_proc_kill_orphans(cfg->bwrap, p->work_dir, NULL);
     if (orphans > 0)
         host->log(host, LP_LOG_WARN,
                   "killed %d sandbox%s of jobs in %s left running by a process that died", orphans,
