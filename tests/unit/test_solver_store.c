@@ -41,7 +41,7 @@ static struct lp_store *open_store(void)
 {
     struct lp_store *s = NULL;
     struct lp_store_error e;
-    int rc = lp_store_sqlite_open(db, files, &s, &e);
+    int rc = lp_store_sqlite_open(db, files, true, &s, &e);
     if (rc != LP_STORE_OK)
         fail_msg("%s", e.message);
     return s;
@@ -193,7 +193,7 @@ static void test_active_scan_follows_deal_state(void **state)
     snprintf(own_db, sizeof own_db, "%s/active.db", dir);
     struct lp_store *s = NULL;
     struct lp_store_error e;
-    if (lp_store_sqlite_open(own_db, files, &s, &e) != LP_STORE_OK)
+    if (lp_store_sqlite_open(own_db, files, true, &s, &e) != LP_STORE_OK)
         fail_msg("%s", e.message);
     for (uint32_t st = 0; st < n; st++) {
         struct lp_store_offer j, r;
@@ -237,10 +237,10 @@ static void test_newer_schema_refused(void **state)
     assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
     struct lp_store_error e;
-    assert_int_equal(lp_store_sqlite_open(db, files, &s, &e), LP_STORE_ERROR);
+    assert_int_equal(lp_store_sqlite_open(db, files, true, &s, &e), LP_STORE_ERROR);
     assert_non_null(strstr(e.message, "newer"));
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
-    sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL);
     sqlite3_close(raw);
 }
 
@@ -252,7 +252,7 @@ static void test_commits_survive_sigkill(void **state)
     if (pid == 0) {
         struct lp_store *s = NULL;
         struct lp_store_error e;
-        if (lp_store_sqlite_open(db, files, &s, &e) != LP_STORE_OK)
+        if (lp_store_sqlite_open(db, files, true, &s, &e) != LP_STORE_OK)
             _exit(3);
         for (int i = 0; i < 50; i++) {
             struct lp_store_offer o;
