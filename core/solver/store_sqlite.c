@@ -469,21 +469,42 @@ static int sq_offer_set_state(struct lp_store *s, uint32_t kind, const uint8_t i
     return finish(st, rc, err);
 }
 
+/* The query for offers of one kind, filtered by state (< 0: any) and owner (NULL: any). One
+ * text per combination, not "(?2 < 0 OR state = ?2)": SQLite cannot use an index across such
+ * an OR, and a per-owner count that scans every offer made each post O(all offers). The
+ * parameters stay ?1 kind, ?2 state, ?3 owner; unused ones are simply not bound. */
+static const char *offer_filter_sql(int state, const uint8_t *owner, bool ordered)
+{
+    static const char *const count_sql[4] = {
+        "SELECT count(*) FROM offers WHERE kind = ?1",
+        "SELECT count(*) FROM offers WHERE kind = ?1 AND state = ?2",
+        "SELECT count(*) FROM offers WHERE owner = ?3 AND kind = ?1",
+        "SELECT count(*) FROM offers WHERE owner = ?3 AND kind = ?1 AND state = ?2",
+    };
+    static const char *const scan_sql[4] = {
+        "SELECT " OFFER_COLS " FROM offers WHERE kind = ?1 ORDER BY rowid",
+        "SELECT " OFFER_COLS " FROM offers WHERE kind = ?1 AND state = ?2 ORDER BY rowid",
+        "SELECT " OFFER_COLS " FROM offers WHERE owner = ?3 AND kind = ?1 ORDER BY rowid",
+        "SELECT " OFFER_COLS " FROM offers WHERE owner = ?3 AND kind = ?1 AND state = ?2"
+        " ORDER BY rowid",
+    };
+    int i = (state >= 0 ? 1 : 0) | (owner ? 2 : 0);
+    return ordered ? scan_sql[i] : count_sql[i];
+}
+
 static int sq_offer_scan(struct lp_store *s, uint32_t kind, int state, const uint8_t *owner,
                          lp_store_offer_cb cb, void *ctx, struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt = prep(st,
-                              "SELECT " OFFER_COLS " FROM offers WHERE kind = ?1"
-                              " AND (?2 < 0 OR state = ?2) AND (?3 IS NULL OR owner = ?3)"
-                              " ORDER BY rowid",
-                              err);
+    sqlite3_stmt *stmt = prep(st, offer_filter_sql(state, owner, true), err);
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, kind);
-        sqlite3_bind_int64(stmt, 2, state);
-        bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
+        if (state >= 0)
+            sqlite3_bind_int64(stmt, 2, state);
+        if (owner)
+            bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
         rc = LP_STORE_OK;
         int r;
         while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -510,14 +531,13 @@ static int sq_offer_count(struct lp_store *s, uint32_t kind, int state, const ui
     struct sqlite_store *st = S(s);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt = prep(st,
-                              "SELECT count(*) FROM offers WHERE kind = ?1"
-                              " AND (?2 < 0 OR state = ?2) AND (?3 IS NULL OR owner = ?3)",
-                              err);
+    sqlite3_stmt *stmt = prep(st, offer_filter_sql(state, owner, false), err);
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, kind);
-        sqlite3_bind_int64(stmt, 2, state);
-        bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
+        if (state >= 0)
+            sqlite3_bind_int64(stmt, 2, state);
+        if (owner)
+            bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             *count = (uint64_t)sqlite3_column_int64(stmt, 0);
             rc = LP_STORE_OK;
@@ -740,12 +760,14 @@ static int sq_deal_update(struct lp_store *s, const struct lp_store_deal_update 
 /* The deal scan's query. Active deals are "state IN (...)" with the list written from
  * lp_deal_state_active, so it cannot drift from the one table of states, and stays a list of
  * literals the deals_state index can serve. */
-static void deal_scan_sql(bool active_only, char *sql, size_t cap)
+static void deal_scan_sql(bool active_only, bool party, char *sql, size_t cap)
 {
-    size_t n =
-        (size_t)snprintf(sql, cap,
-                         "SELECT " DEAL_COLS " FROM deals WHERE (?1 IS NULL OR job_creator = ?1"
-                         " OR provider = ?1 OR mediator = ?1)");
+    /* With a party, a plain OR of indexed columns (SQLite unions the three indexes); "?1 IS
+     * NULL OR ..." would make every caller's list a scan of all deals. */
+    size_t n = (size_t)snprintf(sql, cap, "%s",
+                                party ? "SELECT " DEAL_COLS " FROM deals WHERE (job_creator = ?1"
+                                        " OR provider = ?1 OR mediator = ?1)"
+                                      : "SELECT " DEAL_COLS " FROM deals WHERE 1");
     if (active_only) {
         const char *sep = " AND state IN (";
         for (uint32_t state = 0; state < lp_deal_state_count(); state++) {
@@ -764,12 +786,13 @@ static int sq_deal_scan(struct lp_store *s, const uint8_t *party, bool active_on
 {
     struct sqlite_store *st = S(s);
     char sql[1024];
-    deal_scan_sql(active_only, sql, sizeof sql);
+    deal_scan_sql(active_only, party != NULL, sql, sizeof sql);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt = prep(st, sql, err);
     if (stmt) {
-        bind_blob(stmt, 1, party, LP_WIRE_ADDR_LEN);
+        if (party)
+            bind_blob(stmt, 1, party, LP_WIRE_ADDR_LEN);
         rc = LP_STORE_OK;
         int r;
         while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1603,6 +1626,15 @@ static int quick_check(struct sqlite_store *st, const char *db_path, struct lp_s
     sqlite3_finalize(stmt);
     if (strcmp(first, "ok") == 0)
         return LP_STORE_OK;
+    /* One line: SQLite's report starts "*** in database main ***" and a newline. */
+    const char *skip = "*** in database main ***";
+    char *p = strncmp(first, skip, strlen(skip)) == 0 ? first + strlen(skip) : first;
+    while (*p == '\n' || *p == ' ')
+        p++;
+    for (char *q = p; *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
+    memmove(first, p, strlen(p) + 1);
     return fail(err, LP_STORE_ERROR,
                 "store: %s is corrupt (quick_check: %s); hint: restore it from a backup, or move "
                 "it away and start the solver with --init for an empty one",

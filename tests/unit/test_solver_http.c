@@ -232,23 +232,23 @@ static void test_signed_requests(void **state)
     struct lp_wire_error we;
     const char *path = "/api/v1/deals";
     const char *host = base + strlen("http://");
-    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
+    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms(), NULL, &h, &we),
+                     0);
     assert_int_equal(raw_get(path, &h), 200);
     assert_int_equal(raw_get(path, &h), 401); /* replayed */
-    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
+    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms(), NULL, &h, &we),
+                     0);
     h.signature[10] = h.signature[10] == 'a' ? 'b' : 'a';
     assert_int_equal(raw_get(path, &h), 401); /* bad signature */
     assert_int_equal(
         lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms() - 120000, NULL, &h, &we), 0);
     assert_int_equal(raw_get(path, &h), 401); /* stale */
-    assert_int_equal(
-        lp_sigreq_sign(&kjc, "GET", host, "/api/v1/job_offers", NULL, 0, fix_now_ms(), NULL, &h,
-                       &we),
-        0);
-    assert_int_equal(raw_get(path, &h), 401); /* signed for another path */
-    assert_int_equal(lp_sigreq_sign(&kjc, "GET", "127.0.0.1:1", path, NULL, 0, fix_now_ms(), NULL,
-                                    &h, &we),
+    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, "/api/v1/job_offers", NULL, 0, fix_now_ms(),
+                                    NULL, &h, &we),
                      0);
+    assert_int_equal(raw_get(path, &h), 401); /* signed for another path */
+    assert_int_equal(
+        lp_sigreq_sign(&kjc, "GET", "127.0.0.1:1", path, NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
     assert_int_equal(raw_get(path, &h), 401); /* signed for another solver */
     struct lp_sigreq_headers none = {0};
     assert_int_equal(raw_get(path, &none), 400); /* no signature at all */
