@@ -1,8 +1,9 @@
-/* `lilypad solver -c FILE [--listen HOST:PORT] [--db PATH]`: runs the solver until SIGINT or
- * SIGTERM. */
+/* `lilypad solver -c FILE [--init] [--listen HOST:PORT] [--db PATH]`: runs the solver until
+ * SIGINT or SIGTERM. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +21,22 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: lilypad solver -c FILE [--listen HOST:PORT] [--db PATH]\n"
-            "\n"
-            "Runs the solver: the HTTP API (core/solver/README.md) that takes job and resource\n"
-            "offers, matches them, keeps the deals and their files, and streams events. State\n"
-            "is in SQLite (WAL) under solver.data_dir and survives restarts.\n"
-            "\n"
-            "options:\n"
-            "  -c, --config FILE   configuration with a `solver { ... }` section\n"
-            "  --listen HOST:PORT  overrides solver.listen (default 127.0.0.1:8080)\n"
-            "  --db PATH           overrides solver.db\n"
-            "  --plugin-path DIRS  extra plugin folders searched first (the verifier plugin)\n");
+    fprintf(
+        out,
+        "usage: lilypad solver -c FILE [--init] [--listen HOST:PORT] [--db PATH]\n"
+        "\n"
+        "Runs the solver: the HTTP API (core/solver/README.md) that takes job and resource\n"
+        "offers, matches them, keeps the deals and their files, and streams events. State\n"
+        "is in SQLite (WAL) under solver.data_dir and survives restarts. The database is\n"
+        "checked at start (SQLite quick_check): a corrupt one is refused.\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE   configuration with a `solver { ... }` section\n"
+        "  --init              create a new, empty database (refused when one exists); without\n"
+        "                      it a missing database is an error, not a new network\n"
+        "  --listen HOST:PORT  overrides solver.listen (default 127.0.0.1:8080)\n"
+        "  --db PATH           overrides solver.db\n"
+        "  --plugin-path DIRS  extra plugin folders searched first (the verifier plugin)\n");
 }
 
 static int load_key(const char *path, struct lp_key *key)
@@ -64,6 +69,7 @@ static int load_key(const char *path, struct lp_key *key)
 int lp_cmd_solver(int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL, *db = NULL;
+    bool init = false;
     for (int i = 1; i < argc; i++) {
         int rc = lp_cli_common_option(argc, argv, &i, &config_path);
         if (rc < 0)
@@ -73,6 +79,10 @@ int lp_cmd_solver(int argc, char **argv)
         if (lp_cli_is_help(argv[i])) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--init") == 0) {
+            init = true;
+            continue;
         }
         const char **value = NULL;
         if (strcmp(argv[i], "--listen") == 0)
@@ -114,12 +124,28 @@ int lp_cmd_solver(int argc, char **argv)
         snprintf(rt.db_path, sizeof rt.db_path, "%s", db);
     if (!listen)
         listen = rt.settings->listen;
+    char why[400];
+    if (lp_solver_check_listen(listen, rt.config.n_hosts, why, sizeof why) != 0) {
+        fprintf(stderr, "lilypad: solver: --listen: %s\n", why);
+        lp_solver_settings_free(&rt);
+        lp_config_free(cfg);
+        return 1;
+    }
     int status = 1;
     struct lp_solver *solver = NULL;
     struct lp_solver_http *http = NULL;
     struct lp_backend *verifier = NULL;
     struct lp_key key;
-    if (mkdir(rt.data_dir, 0700) != 0 && errno != EEXIST) {
+    struct stat sb;
+    if (init && stat(rt.db_path, &sb) == 0) {
+        fprintf(stderr,
+                "lilypad: solver: --init: %s already exists; hint: drop --init to run on it, or "
+                "move it away for a new network\n",
+                rt.db_path);
+        goto out;
+    }
+    rt.config.create_db = init;
+    if (init && mkdir(rt.data_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "lilypad: solver: cannot create %s: %s\n", rt.data_dir, strerror(errno));
         goto out;
     }

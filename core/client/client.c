@@ -14,6 +14,7 @@
 
 struct lp_client {
     char *base;
+    char host[LP_SIGREQ_MAX_HOST + 1]; /* the URL's authority: signed, and sent as Host */
     struct lp_key key;
     long timeout_ms;
 };
@@ -41,7 +42,8 @@ static int fail(struct lp_client_error *err, long status, const char *fmt, ...)
 
 struct lp_client *lp_client_new(const char *base_url, const struct lp_key *key, long timeout_ms)
 {
-    if (!base_url || !key || strncmp(base_url, "http", 4) != 0)
+    char host[LP_SIGREQ_MAX_HOST + 1];
+    if (!base_url || !key || lp_sigreq_url_host(base_url, host, sizeof host, NULL) != 0)
         return NULL;
     pthread_once(&curl_once, curl_init_once);
     struct lp_client *c = calloc(1, sizeof *c);
@@ -52,6 +54,7 @@ struct lp_client *lp_client_new(const char *base_url, const struct lp_key *key, 
     size_t n = strlen(c->base);
     while (n > 0 && c->base[n - 1] == '/')
         c->base[--n] = '\0';
+    memcpy(c->host, host, sizeof c->host);
     c->key = *key;
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
     return c;
@@ -236,7 +239,7 @@ static int do_request_t(struct lp_client *c, const char *method, const char *pat
         *resp_len = 0;
     struct lp_sigreq_headers h;
     struct lp_wire_error werr;
-    if (lp_sigreq_sign(&c->key, method, path, body, len, now_ms(), NULL, &h, &werr) != 0)
+    if (lp_sigreq_sign(&c->key, method, c->host, path, body, len, now_ms(), NULL, &h, &werr) != 0)
         return fail(err, 0, "%s %s: cannot sign the request: %s", method, path, werr.message);
     size_t ulen = strlen(c->base) + strlen(path) + 1;
     char *url = malloc(ulen);
@@ -248,13 +251,17 @@ static int do_request_t(struct lp_client *c, const char *method, const char *pat
         return fail(err, 0, "%s %s: out of memory", method, path);
     }
     snprintf(url, ulen, "%s%s", c->base, path);
-    char lines[4][200];
-    snprintf(lines[0], sizeof lines[0], "%s: %s", LP_SIGREQ_HDR_ADDRESS, h.address);
-    snprintf(lines[1], sizeof lines[1], "%s: %s", LP_SIGREQ_HDR_TIMESTAMP, h.timestamp);
-    snprintf(lines[2], sizeof lines[2], "%s: %s", LP_SIGREQ_HDR_NONCE, h.nonce);
-    snprintf(lines[3], sizeof lines[3], "%s: %s", LP_SIGREQ_HDR_SIGNATURE, h.signature);
+    /* Host is sent as signed: libcurl would drop a default port the signature names. */
+    char lines[7][320];
+    snprintf(lines[0], sizeof lines[0], "Host: %s", c->host);
+    snprintf(lines[1], sizeof lines[1], "%s: %s", LP_SIGREQ_HDR_VERSION, h.version);
+    snprintf(lines[2], sizeof lines[2], "%s: %s", LP_SIGREQ_HDR_ADDRESS, h.address);
+    snprintf(lines[3], sizeof lines[3], "%s: %s", LP_SIGREQ_HDR_TIMESTAMP, h.timestamp);
+    snprintf(lines[4], sizeof lines[4], "%s: %s", LP_SIGREQ_HDR_NONCE, h.nonce);
+    snprintf(lines[5], sizeof lines[5], "%s: %s", LP_SIGREQ_HDR_BODY_KECCAK, h.body_keccak);
+    snprintf(lines[6], sizeof lines[6], "%s: %s", LP_SIGREQ_HDR_SIGNATURE, h.signature);
     struct curl_slist *hdrs = NULL;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 7; i++)
         hdrs = curl_slist_append(hdrs, lines[i]);
     hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
     hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */

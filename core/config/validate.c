@@ -1,5 +1,6 @@
 #include "config/validate.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,7 +8,98 @@
 #include "config/plugin_refs.h"
 #include "loader/backend.h"
 #include "loader/loader.h"
+#include "provider/settings.h"
+#include "solver/settings.h"
 #include "util/log.h"
+#include "wire/sigreq.h"
+
+void lp_config_where(const struct lp_config *cfg, const char *group, const char *key, char *out,
+                     size_t cap)
+{
+    if (!cfg) {
+        snprintf(out, cap, "(defaults): %s.%s", group, key);
+        return;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s.%s", group, key);
+    const struct lp_cfg_node *node = lp_config_lookup(cfg, path);
+    if (!node)
+        node = lp_config_lookup(cfg, group);
+    int line = lp_config_node_line(node);
+    const char *file = node ? lp_config_node_file(cfg, node) : lp_config_file(cfg);
+    if (line > 0)
+        snprintf(out, cap, "%s:%d: %s.%s", file, line, group, key);
+    else
+        snprintf(out, cap, "%s: %s.%s", file, group, key);
+}
+
+int lp_config_check_ranges(const struct lp_config *cfg, const char *group,
+                           const struct lp_cfg_field *schema, const void *data,
+                           const struct lp_cfg_range *ranges, char *err, size_t errlen)
+{
+    for (const struct lp_cfg_range *r = ranges; r->key; r++) {
+        const struct lp_cfg_field *f = schema;
+        while (f->key && strcmp(f->key, r->key) != 0)
+            f++;
+        if (!f->key)
+            continue; /* a range for a key the schema lacks is a build mistake the tests catch */
+        const char *p = (const char *)data + f->offset;
+        bool ok;
+        char value[32];
+        if (f->type == LP_CFG_INT) {
+            int64_t v;
+            memcpy(&v, p, sizeof v);
+            ok = v >= r->min && v <= r->max;
+            snprintf(value, sizeof value, "%" PRId64, v);
+        } else if (f->type == LP_CFG_SIZE || f->type == LP_CFG_DURATION) {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            ok = v >= (uint64_t)r->min && v <= (uint64_t)r->max;
+            snprintf(value, sizeof value, "%" PRIu64 "%s", v,
+                     f->type == LP_CFG_SIZE ? " bytes" : " ms");
+        } else {
+            continue;
+        }
+        if (ok)
+            continue;
+        char where[512];
+        lp_config_where(cfg, group, r->key, where, sizeof where);
+        snprintf(err, errlen, "%s: %s is out of range %" PRId64 "..%" PRId64 "%s%s%s", where, value,
+                 r->min, r->max, r->hint ? " (" : "", r->hint ? r->hint : "", r->hint ? ")" : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* A role section's own meaning, beyond its schema: the checks its command runs at start. */
+static int check_solver_section(const struct lp_config *cfg, char *err, size_t errlen)
+{
+    struct lp_solver_runtime rt;
+    if (lp_solver_settings_load(cfg, &rt, err, errlen) != 0)
+        return -1;
+    lp_solver_settings_free(&rt);
+    return 0;
+}
+
+static int check_provider_section(const struct lp_config *cfg, char *err, size_t errlen)
+{
+    struct lp_provider_runtime rt;
+    if (lp_provider_settings_load(cfg, &rt, err, errlen) != 0)
+        return -1;
+    /* The provider signs every request for the solver URL's host and port: check them here
+     * rather than at its first request. */
+    struct lp_wire_error we;
+    char host[LP_SIGREQ_MAX_HOST + 1];
+    int rc = 0;
+    if (lp_sigreq_url_host(rt.settings->solver, host, sizeof host, &we) != 0) {
+        char where[512];
+        lp_config_where(cfg, "provider", "solver", where, sizeof where);
+        snprintf(err, errlen, "%s: %s (hint: \"http://127.0.0.1:8080\")", where, we.message);
+        rc = -1;
+    }
+    lp_provider_settings_free(&rt);
+    return rc;
+}
 
 struct name_set {
     const char *names[64];
@@ -148,6 +240,10 @@ int lp_config_validate(const struct lp_config *cfg, FILE *dump, char *err, size_
         struct lp_config_values *values = NULL;
         rc = lp_config_apply_schema(cfg, r->name, r->schema, r->struct_size, NULL, &values, err,
                                     errlen);
+        if (rc == 0 && strcmp(r->name, "solver") == 0)
+            rc = check_solver_section(cfg, err, errlen);
+        else if (rc == 0 && strcmp(r->name, "provider") == 0)
+            rc = check_provider_section(cfg, err, errlen);
         if (rc == 0 && dump) {
             fprintf(dump, "%s: {\n", r->name);
             lp_config_values_dump(dump, r->schema, lp_config_values_data(values), 2);

@@ -104,6 +104,7 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     snprintf(path, sizeof path, "%s/solver/solver.db", d->dir);
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new network: its database is created here */
     cfg.db_path = path;
     cfg.files_dir = files;
     if (opt->match_timeout_ms)

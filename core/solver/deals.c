@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lilypad/verifier.h>
 
@@ -114,21 +115,26 @@ int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
 }
 
 int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
-                          const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *data, size_t len,
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const struct lp_solver_blob *blob,
                           struct lp_solver_status *st)
 {
     struct lp_store_deal d;
-    if (load_deal(s, caller, deal_id, ROLE_PROVIDER, &d, NULL, st) != 0)
+    if (load_deal(s, caller, deal_id, ROLE_PROVIDER, &d, NULL, st) != 0) {
+        if (blob->staged)
+            unlink(blob->staged);
         return -1;
+    }
     int rc = -1;
     if (d.state != LP_DEAL_AGREED && d.state != LP_DEAL_UPLOADING) {
         lp_solver_status_set(st, 409, "outputs are uploaded before the result is posted",
                              "the deal is in state %s", lp_deal_state_name(d.state));
+        if (blob->staged)
+            unlink(blob->staged);
         goto out;
     }
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
-    if (lp_solver_upload_file(s, caller, data, len, u.output_keccak, st) != 0)
+    if (lp_solver_upload_file(s, caller, blob, u.output_keccak, st) != 0)
         goto out;
     u.set_output = true;
     u.expect_mask = LP_ST_MASK(LP_DEAL_AGREED) | LP_ST_MASK(LP_DEAL_UPLOADING);

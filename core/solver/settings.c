@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "solver/http.h"
 
 #define F(member, type, def, desc)                                                                 \
     LP_CFG_FIELD(struct lp_solver_settings, member, type, 0, def, desc)
@@ -45,7 +46,53 @@ const struct lp_cfg_field lp_solver_schema[] = {
       "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 204"),
     F(pow_shares, LP_CFG_INT, "256",
       "shares a provider should find per window (its share difficulty follows its hash rate)"),
+    F(max_connections, LP_CFG_INT, "1000", "connections open at once, all clients together"),
+    F(max_connections_per_ip, LP_CFG_INT, "64",
+      "connections open at once from one IP address; 0: no per-address limit"),
+    F(http_threads, LP_CFG_INT, "4",
+      "threads serving connections (each serves many; none waits on a long-poll)"),
+    F(idle_timeout, LP_CFG_DURATION, "\"30s\"",
+      "a connection silent this long within a request is closed"),
+    F(header_timeout, LP_CFG_DURATION, "\"10s\"",
+      "a connection that has not sent a whole request header this long after connecting (or "
+      "after its last answer) is closed"),
+    F(max_long_polls, LP_CFG_INT, "4",
+      "event long-polls (GET /api/v1/events?wait=S) open at once per address"),
+    F(hosts, LP_CFG_STRING_LIST, "[]",
+      "HOST[:PORT] names clients address the solver by (signed into every request); []: the "
+      "listen address, and localhost:PORT on loopback"),
+    F(upload_quota, LP_CFG_SIZE, "\"4G\"",
+      "bytes one address may upload (inputs and outputs) per upload_window; 0: no quota"),
+    F(upload_quota_files, LP_CFG_INT, "1000",
+      "files one address may upload per upload_window; 0: no quota"),
+    F(upload_window, LP_CFG_DURATION, "\"1h\"", "window of upload_quota and upload_quota_files"),
+    F(retention, LP_CFG_DURATION, "\"7d\"",
+      "finished deals and offers, events, and uploads nothing refers to are deleted this long "
+      "after they finish; 0: kept forever"),
+    F(gc_interval, LP_CFG_DURATION, "\"10m\"", "how often that clean-up runs"),
     LP_CFG_END,
+};
+
+#define DAY_MS (86400000ll)
+
+const struct lp_cfg_range lp_solver_ranges[] = {
+    {"rate_limit", 0, 1000000000, "signed requests per address per window; 0: no limit"},
+    {"rate_window", 1, 30 * DAY_MS, NULL},
+    {"max_open_job_offers", 0, 100000000, NULL},
+    {"max_open_resource_offers", 0, 1000000, NULL},
+    {"max_pending_jobs", 0, 100000000, NULL},
+    {"max_file_size", 1, 1ll << 40, "bytes"},
+    {"tick", 1, 3600000, "above 0, e.g. \"1s\""},
+    {"max_connections", 1, 1000000, NULL},
+    {"max_connections_per_ip", 0, 1000000, "0: no per-address limit"},
+    {"http_threads", 1, 256, NULL},
+    {"idle_timeout", 1000, DAY_MS, "1s..1d"},
+    {"header_timeout", 1000, 3600000, "1s..1h"},
+    {"max_long_polls", 1, 100000, NULL},
+    {"upload_quota_files", 0, 1000000000, "0: no quota"},
+    {"upload_window", 1000, 30 * DAY_MS, "1s..30d"},
+    {"gc_interval", 1000, DAY_MS, "1s..1d"},
+    {NULL, 0, 0, NULL},
 };
 
 /* Not a configuration key: how far an offer's created_at may be from the solver's clock. */
@@ -72,6 +119,19 @@ static void config_from_settings(const struct lp_solver_settings *s, struct lp_s
     c->pow_round_ms = s->pow_round;
     c->pow_window_ms = s->pow_window;
     c->pow_shares = s->pow_shares > 0 ? (uint64_t)s->pow_shares : 1;
+    c->max_connections = (uint64_t)s->max_connections;
+    c->max_connections_per_ip = (uint64_t)s->max_connections_per_ip;
+    c->http_threads = (uint64_t)s->http_threads;
+    c->idle_timeout_ms = s->idle_timeout;
+    c->header_timeout_ms = s->header_timeout;
+    c->max_long_polls = (uint64_t)s->max_long_polls;
+    c->hosts = s->hosts.items;
+    c->n_hosts = s->hosts.count;
+    c->upload_quota_bytes = s->upload_quota;
+    c->upload_quota_files = (uint64_t)s->upload_quota_files;
+    c->upload_window_ms = s->upload_window;
+    c->retention_ms = s->retention;
+    c->gc_interval_ms = s->gc_interval;
 }
 
 /* The schema's defaults are the only copy of the solver's defaults: this reads them as a
@@ -107,19 +167,25 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
         return -1;
     const struct lp_solver_settings *s = lp_config_values_data(out->values);
     const char *file = cfg ? lp_config_file(cfg) : "(defaults)";
-    const int64_t ints[] = {s->rate_limit, s->max_open_job_offers, s->max_open_resource_offers,
-                            s->max_pending_jobs};
-    for (size_t i = 0; i < 4; i++) {
-        if (ints[i] < 0) {
-            snprintf(err, errlen, "%s: solver: limits and rate_limit must be >= 0", file);
+    char where[512], why[256];
+    if (lp_config_check_ranges(cfg, "solver", lp_solver_schema, s, lp_solver_ranges, err, errlen) !=
+        0) {
+        lp_config_values_free(out->values);
+        return -1;
+    }
+    if (lp_solver_check_listen(s->listen, s->hosts.count, why, sizeof why) != 0) {
+        lp_config_where(cfg, "solver", "listen", where, sizeof where);
+        snprintf(err, errlen, "%s: %s", where, why);
+        lp_config_values_free(out->values);
+        return -1;
+    }
+    for (size_t i = 0; i < s->hosts.count; i++) {
+        if (lp_solver_check_host(s->hosts.items[i], why, sizeof why) != 0) {
+            lp_config_where(cfg, "solver", "hosts", where, sizeof where);
+            snprintf(err, errlen, "%s[%zu]: %s", where, i, why);
             lp_config_values_free(out->values);
             return -1;
         }
-    }
-    if (s->tick == 0) {
-        snprintf(err, errlen, "%s: solver.tick: must be longer than 0 (hint: \"1s\")", file);
-        lp_config_values_free(out->values);
-        return -1;
     }
     for (size_t i = 0; i < s->blocklist.count; i++) {
         const char *e = s->blocklist.items[i];

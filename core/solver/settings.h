@@ -5,6 +5,7 @@
 
 #include <lilypad/plugin.h>
 
+#include "config/validate.h"
 #include "solver/solver.h"
 
 struct lp_config;
@@ -25,9 +26,18 @@ struct lp_solver_settings {
     uint64_t pow_round, pow_window; /* ms */
     const char *pow_target;         /* 0x + 64 hex digits, "" = Lilypad's */
     int64_t pow_shares;
+    int64_t max_connections, max_connections_per_ip, http_threads, max_long_polls;
+    uint64_t idle_timeout, header_timeout; /* ms */
+    struct lp_str_list hosts;              /* "HOST[:PORT]" the solver answers to */
+    uint64_t upload_quota;                 /* bytes per upload_window */
+    int64_t upload_quota_files;
+    uint64_t upload_window, retention, gc_interval; /* ms */
 };
 
 extern const struct lp_cfg_field lp_solver_schema[];
+/* Bounds of the schema's numeric keys (config/validate.h), checked by lp_solver_settings_load
+ * and so by `lilypad config check`. */
+extern const struct lp_cfg_range lp_solver_ranges[];
 
 /* Everything the solver command needs, paths resolved against the config file's folder. */
 struct lp_solver_runtime {
@@ -37,7 +47,8 @@ struct lp_solver_runtime {
     char data_dir[4096], db_path[4096], files_dir[4200], key_path[4096];
 };
 
-/* cfg may be NULL (defaults). -1 with "FILE:LINE: solver.key: ..." in err. */
+/* cfg may be NULL (defaults). -1 with "FILE:LINE: solver.key: ..." in err: types and unknown
+ * keys (the schema), ranges, the listen address, hosts, blocklist entries and pow_target. */
 int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtime *out, char *err,
                             size_t errlen);
 void lp_solver_settings_free(struct lp_solver_runtime *rt);

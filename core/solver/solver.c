@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lilypad/verifier.h>
 
@@ -47,6 +48,9 @@ void lp_solver_status_store(struct lp_solver_status *st, int rc, const struct lp
         break;
     case LP_STORE_CONFLICT:
         lp_solver_status_set(st, 409, "reload the record: its state changed", "%s", e->message);
+        break;
+    case LP_STORE_FULL:
+        lp_solver_status_set(st, 507, "the solver's disk is full; retry later", "%s", e->message);
         break;
     default:
         lp_solver_status_set(st, 500, "the solver's store failed; see its log", "%s", e->message);
@@ -154,37 +158,6 @@ int lp_solver_block(struct lp_solver *s, const char *module, const char *reason)
     struct lp_store_error e;
     if (s->store->ops->block_set(s->store, module, reason, lp_solver_now_ms(), &e) != LP_STORE_OK) {
         fprintf(stderr, "lilypad: solver: blocklist: %s\n", e.message);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- rate limits ---------------------------------------------------------------------------- */
-
-int lp_solver_rate_check(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
-                         struct lp_solver_status *st)
-{
-    if (s->cfg.rate_limit == 0)
-        return 0;
-    uint64_t now = lp_solver_now_ms(), count = 0;
-    struct lp_store_error e;
-    int rc = s->store->ops->rate_hit(s->store, caller, "requests", s->cfg.rate_window_ms, now,
-                                     &count, &e);
-    if (rc != LP_STORE_OK) {
-        lp_solver_status_store(st, rc, &e);
-        return -1;
-    }
-    if (count > s->cfg.rate_limit) {
-        uint64_t w = s->cfg.rate_window_ms ? s->cfg.rate_window_ms : 1;
-        char hint[160];
-        snprintf(hint, sizeof hint,
-                 "at most %llu signed requests per %llu ms per address; retry "
-                 "in %llu ms",
-                 (unsigned long long)s->cfg.rate_limit, (unsigned long long)w,
-                 (unsigned long long)(w - now % w));
-        lp_solver_status_set(st, 429, hint, "rate limit exceeded: %llu requests in this window",
-                             (unsigned long long)count);
-        lp_solver_count(s, &s->metrics.rejected, 1);
         return -1;
     }
     return 0;
@@ -427,9 +400,9 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
         goto out;
     }
     if (input_keccak) {
-        uint8_t owner[LP_WIRE_ADDR_LEN];
-        int rc = s->store->ops->file_stat(s->store, input_keccak, NULL, owner, &e);
-        if (rc != LP_STORE_OK || memcmp(owner, caller, LP_WIRE_ADDR_LEN) != 0) {
+        /* Every uploader of the bytes owns them: a first uploader cannot take them from the
+         * next one. */
+        if (s->store->ops->file_owned(s->store, input_keccak, caller, &e) != LP_STORE_OK) {
             lp_solver_status_set(st, 400, "upload the inputs with POST /api/v1/files first",
                                  "inputs: no file with that keccak uploaded by this address");
             goto out;
@@ -614,18 +587,28 @@ int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
 }
 
 int lp_solver_upload_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
-                          const uint8_t *data, size_t len, uint8_t keccak[LP_WIRE_ID_LEN],
+                          const struct lp_solver_blob *blob, uint8_t keccak[LP_WIRE_ID_LEN],
                           struct lp_solver_status *st)
 {
-    if (len > s->cfg.max_file_bytes) {
+    if (blob->len > s->cfg.max_file_bytes) {
+        if (blob->staged)
+            unlink(blob->staged);
         lp_solver_status_set(st, 413, "pack fewer or smaller files",
                              "file too large: %zu bytes "
                              "(limit %llu)",
-                             len, (unsigned long long)s->cfg.max_file_bytes);
+                             blob->len, (unsigned long long)s->cfg.max_file_bytes);
         return -1;
     }
     struct lp_store_error e;
-    int rc = s->store->ops->file_put(s->store, data, len, caller, lp_solver_now_ms(), keccak, &e);
+    uint64_t now = lp_solver_now_ms();
+    int rc;
+    if (blob->staged) {
+        memcpy(keccak, blob->keccak, LP_WIRE_ID_LEN);
+        rc = s->store->ops->file_put_staged(s->store, blob->staged, blob->len, blob->keccak, caller,
+                                            now, &e);
+    } else {
+        rc = s->store->ops->file_put(s->store, blob->data, blob->len, caller, now, keccak, &e);
+    }
     if (rc != LP_STORE_OK) {
         lp_solver_status_store(st, rc, &e);
         return -1;
@@ -753,6 +736,7 @@ static void *ticker_main(void *arg)
             continue;
         pthread_mutex_unlock(&s->ev_lock);
         lp_solver_tick(s, lp_solver_now_ms());
+        lp_solver_housekeeping(s, lp_solver_now_ms());
         pthread_mutex_lock(&s->ev_lock);
         next = lp_solver_mono_ms() + s->cfg.tick_ms;
     }
@@ -778,7 +762,27 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
     pthread_mutex_init(&s->pow_lock, NULL);
     lp_cond_init(&s->ev_cond);
     struct lp_store_error e;
-    if (lp_store_sqlite_open(cfg->db_path, cfg->files_dir, &s->store, &e) != LP_STORE_OK) {
+    /* The caller's paths may not outlive this call; the HTTP layer stages uploads there. */
+    s->db_path = strdup(cfg->db_path ? cfg->db_path : "");
+    s->files_dir = strdup(cfg->files_dir ? cfg->files_dir : "");
+    s->cfg.db_path = s->db_path;
+    s->cfg.files_dir = s->files_dir;
+    bool copied = true;
+    if (cfg->n_hosts) {
+        s->hosts = calloc(cfg->n_hosts, sizeof *s->hosts);
+        for (size_t i = 0; s->hosts && i < cfg->n_hosts; i++)
+            copied = copied && (s->hosts[i] = strdup(cfg->hosts[i])) != NULL;
+        copied = copied && s->hosts;
+    }
+    s->cfg.hosts = (const char *const *)s->hosts;
+    s->limits = lp_limits_new();
+    if (!s->limits || !s->db_path || !s->files_dir || !copied) {
+        snprintf(err, errlen, "solver: out of memory");
+        lp_solver_close(s);
+        return -1;
+    }
+    if (lp_store_sqlite_open(cfg->db_path, cfg->files_dir, cfg->create_db, &s->store, &e) !=
+        LP_STORE_OK) {
         snprintf(err, errlen, "solver: %s", e.message);
         lp_solver_close(s);
         return -1;
@@ -827,6 +831,12 @@ void lp_solver_close(struct lp_solver *s)
         pending_free(&s->pending[i]);
     free(s->pending);
     lp_matcher_free(s->matcher);
+    lp_limits_free(s->limits);
+    free(s->db_path);
+    free(s->files_dir);
+    for (size_t i = 0; s->hosts && i < s->cfg.n_hosts; i++)
+        free(s->hosts[i]);
+    free(s->hosts);
     if (s->store)
         s->store->ops->close(s->store);
     lp_key_wipe(&s->key);

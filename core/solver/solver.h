@@ -60,6 +60,23 @@ struct lp_solver_config {
     /* Records rounds and submissions (pow_new_round / pow_submit); NULL: verified, not
      * recorded. Borrowed: the caller closes it after lp_solver_close. */
     struct lp_backend *verifier;
+
+    /* A missing database is created only when set (`lilypad solver --init`); else refused. */
+    bool create_db;
+    /* HTTP (http.c): connections, timeouts and long-polls. */
+    uint64_t max_connections;        /* open at once, all clients together */
+    uint64_t max_connections_per_ip; /* 0: no per-IP limit */
+    uint64_t http_threads;           /* worker threads serving connections */
+    uint64_t idle_timeout_ms;        /* silence allowed within a request */
+    uint64_t header_timeout_ms;      /* from connect (or the last answer) to a whole header */
+    uint64_t max_long_polls;         /* GET /events?wait=S open at once per address */
+    const char *const *hosts;        /* Host values answered (signed); NULL: the listen address */
+    size_t n_hosts;
+    /* Uploads (files and outputs) per address per upload_window_ms; 0: no quota. */
+    uint64_t upload_quota_bytes, upload_quota_files, upload_window_ms;
+    /* Finished deals and offers, events and unreferenced uploads older than retention_ms are
+     * deleted every gc_interval_ms (0: kept forever). */
+    uint64_t retention_ms, gc_interval_ms;
 };
 
 /* The defaults of the `solver { ... }` schema (solver/settings.c, where this is defined, so the
@@ -103,8 +120,18 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
 int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
                            uint32_t kind, const uint8_t id[LP_WIRE_ID_LEN],
                            struct lp_solver_status *st);
+
+/* An uploaded file: in memory (data, len), or streamed by the HTTP layer into `staged` (a file
+ * in the files folder named LP_STORE_STAGING_PREFIX..., len bytes) with its keccak256 computed
+ * on the way. A staged file is consumed: moved into the store or deleted. */
+struct lp_solver_blob {
+    const uint8_t *data;
+    size_t len;
+    const char *staged;
+    uint8_t keccak[LP_WIRE_ID_LEN];
+};
 int lp_solver_upload_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
-                          const uint8_t *data, size_t len, uint8_t keccak[LP_WIRE_ID_LEN],
+                          const struct lp_solver_blob *blob, uint8_t keccak[LP_WIRE_ID_LEN],
                           struct lp_solver_status *st);
 
 /* Deal actions. action: "agree" (either party acknowledges; recorded in the history),
@@ -113,7 +140,7 @@ int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
                           const uint8_t deal_id[LP_WIRE_ID_LEN], const char *action,
                           struct lp_solver_status *st);
 int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
-                          const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *data, size_t len,
+                          const uint8_t deal_id[LP_WIRE_ID_LEN], const struct lp_solver_blob *blob,
                           struct lp_solver_status *st);
 int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
                           const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
@@ -148,6 +175,29 @@ int lp_solver_view_offers(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
  * one. *out = {"events": [...], "cursor": N}. */
 int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN], uint64_t cursor,
                      uint64_t wait_ms, json_t **out, struct lp_solver_status *st);
+/* For servers that wait without a thread per waiter (http.c): the sequence number of the last
+ * event appended, and a wait of up to timeout_ms for it to pass `seen` (0: it did, or time is
+ * up; -1: the solver is stopping). */
+uint64_t lp_solver_event_seq(struct lp_solver *s);
+int lp_solver_events_wait(struct lp_solver *s, uint64_t seen, uint64_t timeout_ms);
+
+/* Admission (admission.c), called by the HTTP layer from a request's headers, before its body:
+ * an upload of `bytes` against the caller's quota (0, or -1 with 429 and when to retry), and
+ * a long-poll against the caller's limit of concurrent ones (taken: give it back when the
+ * answer is sent). */
+int lp_solver_upload_admit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                           uint64_t bytes, struct lp_solver_status *st);
+int lp_solver_long_poll_take(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                             struct lp_solver_status *st);
+void lp_solver_long_poll_give(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN]);
+/* 0 when the store's last write succeeded; else -1 with 503 and the failure in st. */
+int lp_solver_health(struct lp_solver *s, struct lp_solver_status *st);
+/* Writing an upload into the files folder failed (errnum) or worked (0): disk full is logged
+ * once and /healthz reports it. */
+void lp_solver_note_io(struct lp_solver *s, const char *what, int errnum);
+/* One garbage-collection pass now (the timeout thread runs one every gc_interval_ms):
+ * deletes what finished before now_ms - retention_ms. */
+int lp_solver_gc(struct lp_solver *s, uint64_t now_ms, struct lp_store_gc_stats *out);
 
 /* Runs the timeout rules once at now_ms (the timeout thread calls it every tick_ms). Returns
  * the number of transitions made. */

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "solver/limits.h"
 #include "solver/matcher.h"
 #include "solver/solver.h"
 #include "wire/object.h"
@@ -46,7 +47,16 @@ struct lp_solver {
 
     pthread_mutex_t pow_lock; /* guards miners */
     struct lp_pow_miner *miners;
+
+    char **hosts;                /* copy of cfg.hosts (the caller's may not outlive open) */
+    struct lp_limits *limits;    /* per-address rates, quotas and long-polls (admission.c) */
+    uint64_t next_gc_mono_ms;    /* ticker thread only */
+    uint64_t next_sweep_mono_ms; /* ticker thread only */
 };
+
+/* Periodic upkeep on the timeout thread (admission.c): garbage collection every
+ * gc_interval_ms, and dropping idle per-address counters. */
+void lp_solver_housekeeping(struct lp_solver *s, uint64_t now_ms);
 
 /* PoW bookkeeping per provider (pow.c), under pow_lock. Work is credited from verified
  * shares only: each share of difficulty D (= 2^256 / share_target) proves D hashes on average. */

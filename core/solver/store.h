@@ -5,7 +5,12 @@
  * their state and an append-only history, results and mediation verdicts (signed envelopes),
  * file blobs (inputs and outputs, on disk under the data dir, addressed by keccak256), events
  * (append-only; the cursor is the event's sequence number), per-address request counters for
- * rate limits, and the network's module blocklist.
+ * rate limits, and the network's module blocklist. A blob is owned by every address that
+ * uploaded it (identical uploads by two addresses are one blob with two owners).
+ *
+ * What is finished goes after a retention period (gc): deals in a final state and their offers
+ * and history, withdrawn or expired offers, events, and blobs no open offer or stored deal
+ * refers to.
  *
  * Every mutating call is ONE transaction that also appends the events it is given, so a state
  * change and its notification are never separated, and a process killed with SIGKILL restarts
@@ -31,9 +36,10 @@ enum lp_store_rc {
     LP_STORE_NOT_FOUND = -2,
     LP_STORE_EXISTS = -3,   /* the ID is already stored */
     LP_STORE_CONFLICT = -4, /* the record is not in the expected state */
+    LP_STORE_FULL = -5,     /* the disk (or the database's size limit) is full */
 };
 
-#define LP_STORE_SCHEMA_VERSION 1
+#define LP_STORE_SCHEMA_VERSION 2
 #define LP_STORE_EVENT_TYPE_MAX 32
 #define LP_STORE_MAX_AUDIENCE   4
 #define LP_STORE_NOTE_MAX       256
@@ -132,6 +138,11 @@ struct lp_store_history {
     char note[LP_STORE_NOTE_MAX + 1];
 };
 
+/* What one gc pass deleted. */
+struct lp_store_gc_stats {
+    uint64_t deals, offers, events, files, staged;
+};
+
 typedef int (*lp_store_offer_cb)(void *ctx, const struct lp_store_offer *offer);
 typedef int (*lp_store_deal_cb)(void *ctx, const struct lp_store_deal *deal);
 typedef int (*lp_store_event_cb)(void *ctx, const struct lp_store_event *ev);
@@ -203,25 +214,56 @@ struct lp_store_ops {
                       struct lp_store_error *err);
 
     /* Blobs: written to a temp file, fsync'd and renamed to their keccak, recorded with their
-     * uploader. file_read returns a malloc'd copy. */
+     * uploader as one of its owners. file_read returns a malloc'd copy. */
     int (*file_put)(struct lp_store *s, const void *data, size_t len,
                     const uint8_t owner[LP_WIRE_ADDR_LEN], uint64_t now_ms,
                     uint8_t keccak[LP_WIRE_ID_LEN], struct lp_store_error *err);
+    /* The same for a blob already written to `staged` (a file in the files folder whose name
+     * starts with LP_STORE_STAGING_PREFIX) whose keccak256 the caller computed while writing
+     * it: fsync'd and renamed into place, or dropped when the blob is already stored. */
+    int (*file_put_staged)(struct lp_store *s, const char *staged, uint64_t len,
+                           const uint8_t keccak[LP_WIRE_ID_LEN],
+                           const uint8_t owner[LP_WIRE_ADDR_LEN], uint64_t now_ms,
+                           struct lp_store_error *err);
     int (*file_read)(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN], uint8_t **data,
                      size_t *len, struct lp_store_error *err);
-    /* OK when the blob exists; owner (may be NULL) receives its uploader. */
+    /* OK when the blob exists; owner (may be NULL) receives its first uploader. */
     int (*file_stat)(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN], uint64_t *size,
                      uint8_t *owner, struct lp_store_error *err);
+    /* OK when `owner` uploaded the blob (one of its owners), NOT_FOUND otherwise. */
+    int (*file_owned)(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN],
+                      const uint8_t owner[LP_WIRE_ADDR_LEN], struct lp_store_error *err);
+
+    /* Deletes, in short transactions, what finished before `before_ms`: deals in a final
+     * state (with their offers and history), offers withdrawn or expired without a deal,
+     * events, blobs uploaded before it that no open job offer or stored deal names, and
+     * staged uploads left behind. */
+    int (*gc)(struct lp_store *s, uint64_t before_ms, struct lp_store_gc_stats *out,
+              struct lp_store_error *err);
+
+    /* OK when the last write succeeded; else ERROR (or FULL) with the failure that made it
+     * fail in err. Cheap: reads a flag, never the database. */
+    int (*health)(struct lp_store *s, struct lp_store_error *err);
+    /* Reports the outcome of writing a file into the store's folder outside the store (a
+     * staged upload): errnum 0 is a success. Disk full is logged once, with a hint, until a
+     * write succeeds again; any failure makes health() fail until then. */
+    void (*note_io)(struct lp_store *s, const char *what, int errnum);
 };
+
+/* Staged uploads in the files folder start with this; gc removes the ones left behind. */
+#define LP_STORE_STAGING_PREFIX ".upload-"
 
 struct lp_store {
     const struct lp_store_ops *ops;
 };
 
-/* Opens (creating if needed) the SQLite store: database at db_path (WAL), blobs under
- * files_dir (created 0700). Refuses a database whose schema is newer than this binary's. */
-int lp_store_sqlite_open(const char *db_path, const char *files_dir, struct lp_store **out,
-                         struct lp_store_error *err);
+/* Opens the SQLite store: database at db_path (WAL), blobs under files_dir (created 0700).
+ * A missing database is created only when `create` is set, and refused otherwise (so a wrong
+ * path or a lost disk does not silently start an empty network). Refuses a database that
+ * fails SQLite's quick_check, and one whose schema is newer than this binary's; migrates an
+ * older one. */
+int lp_store_sqlite_open(const char *db_path, const char *files_dir, bool create,
+                         struct lp_store **out, struct lp_store_error *err);
 
 void lp_store_offer_release(struct lp_store_offer *o);
 void lp_store_deal_release(struct lp_store_deal *d);

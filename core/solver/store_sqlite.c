@@ -4,7 +4,17 @@
  * serialises writers anyway, so a pool would add nothing but lock traffic. synchronous=NORMAL
  * is enough for the guarantee we give (a committed transaction survives the process being
  * killed, SIGKILL included: WAL frames are in the OS page cache once COMMIT returns); only a
- * power cut may lose the last commits. The schema version lives in PRAGMA user_version. */
+ * power cut may lose the last commits. The schema version lives in PRAGMA user_version.
+ *
+ * Statements are prepared once and kept (prep/done): preparing costs more than running most
+ * of them. BEGIN/COMMIT are cached statements too. The last event's sequence number is kept
+ * in memory (set when a transaction that appended events commits), so waking long-polls
+ * after each write costs no query.
+ *
+ * Health: a failed write (any SQLite error other than a constraint, or an I/O error on a
+ * blob) makes health() report it until a later write commits; disk full is logged once per
+ * episode, with a hint. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,15 +29,31 @@
 #include <sqlite3.h>
 
 #include "crypto/keccak.h"
-#include <lilypad/verifier.h>
 #include "solver/store.h"
 #include "util/hex.h"
+#include "util/log.h"
+
+#define STMT_CACHE 64
+
+struct cached_stmt {
+    char *sql;
+    sqlite3_stmt *stmt;
+};
 
 struct sqlite_store {
     struct lp_store base; /* first: a struct lp_store * is a struct sqlite_store * */
     sqlite3 *db;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* the connection, the statement cache, pending_seq */
     char *files_dir;
+    struct cached_stmt cache[STMT_CACHE];
+    size_t n_cached;
+    uint64_t pending_seq; /* the last event appended by the open transaction */
+    uint64_t last_seq;    /* committed; read with __atomic loads */
+
+    pthread_mutex_t health_lock; /* taken alone, or inside lock; guards what follows */
+    bool failing;                /* also read with __atomic loads, to skip the lock */
+    bool full_logged;
+    char failure[256];
 };
 
 static struct sqlite_store *S(struct lp_store *s)
@@ -48,9 +74,60 @@ static int fail(struct lp_store_error *err, int rc, const char *fmt, ...)
     return rc;
 }
 
+/* A write failed: health() reports it until a write succeeds; disk full is logged once. */
+static void mark_failing(struct sqlite_store *st, bool full, const char *message)
+{
+    pthread_mutex_lock(&st->health_lock);
+    bool was = st->failing;
+    snprintf(st->failure, sizeof st->failure, "%s", message);
+    __atomic_store_n(&st->failing, true, __ATOMIC_RELAXED);
+    if (full && !st->full_logged) {
+        st->full_logged = true;
+        lp_error("solver: the disk holding %s is full (%s); hint: free space there: uploads and "
+                 "writes are refused, and /healthz answers 503, until a write succeeds",
+                 st->files_dir, message);
+    } else if (!full && !was) {
+        lp_error("solver: the store is failing (%s); /healthz answers 503 until a write succeeds",
+                 message);
+    }
+    pthread_mutex_unlock(&st->health_lock);
+}
+
+static void mark_ok(struct sqlite_store *st)
+{
+    if (!__atomic_load_n(&st->failing, __ATOMIC_RELAXED))
+        return;
+    pthread_mutex_lock(&st->health_lock);
+    __atomic_store_n(&st->failing, false, __ATOMIC_RELAXED);
+    st->full_logged = false;
+    st->failure[0] = '\0';
+    pthread_mutex_unlock(&st->health_lock);
+    lp_info("solver: the store writes again");
+}
+
 static int db_fail(struct sqlite_store *st, struct lp_store_error *err, const char *what)
 {
-    return fail(err, LP_STORE_ERROR, "store: %s: %s", what, sqlite3_errmsg(st->db));
+    int code = sqlite3_errcode(st->db) & 0xff;
+    bool full = code == SQLITE_FULL;
+    struct lp_store_error local;
+    if (!err)
+        err = &local;
+    fail(err, full ? LP_STORE_FULL : LP_STORE_ERROR, "store: %s: %s", what, sqlite3_errmsg(st->db));
+    mark_failing(st, full, err->message);
+    return full ? LP_STORE_FULL : LP_STORE_ERROR;
+}
+
+/* A blob could not be written: ENOSPC and EDQUOT are a full disk. */
+static int io_fail(struct sqlite_store *st, struct lp_store_error *err, int errnum,
+                   const char *path)
+{
+    bool full = errnum == ENOSPC || errnum == EDQUOT;
+    struct lp_store_error local;
+    if (!err)
+        err = &local;
+    fail(err, full ? LP_STORE_FULL : LP_STORE_ERROR, "store: %s: %s", path, strerror(errnum));
+    mark_failing(st, full, err->message);
+    return full ? LP_STORE_FULL : LP_STORE_ERROR;
 }
 
 static const char *const schema_v1[] = {
@@ -88,6 +165,20 @@ static const char *const schema_v1[] = {
     "PRAGMA user_version = 1",
 };
 
+/* Version 2: blobs have every uploader as an owner; the indexes gc and the per-owner counts
+ * need. */
+static const char *const schema_v2[] = {
+    "CREATE TABLE file_owners(keccak BLOB NOT NULL, owner BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL, PRIMARY KEY(keccak, owner)) WITHOUT ROWID",
+    "INSERT OR IGNORE INTO file_owners(keccak, owner, created_at)"
+    " SELECT keccak, owner, created_at FROM files",
+    "DROP INDEX offers_owner",
+    "CREATE INDEX offers_owner ON offers(owner, kind, state)",
+    "CREATE INDEX offers_stored ON offers(stored_at)",
+    "CREATE INDEX event_audience_seq ON event_audience(seq)",
+    "PRAGMA user_version = 2",
+};
+
 /* ---- small helpers ------------------------------------------------------------------- */
 
 static int exec(struct sqlite_store *st, const char *sql, struct lp_store_error *err)
@@ -101,14 +192,52 @@ static int exec(struct sqlite_store *st, const char *sql, struct lp_store_error 
     return LP_STORE_OK;
 }
 
+/* The statement for sql, prepared on first use and kept (lock held). Hand it back with done(). */
 static sqlite3_stmt *prep(struct sqlite_store *st, const char *sql, struct lp_store_error *err)
 {
+    for (size_t i = 0; i < st->n_cached; i++) {
+        if (st->cache[i].sql == sql || strcmp(st->cache[i].sql, sql) == 0)
+            return st->cache[i].stmt;
+    }
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
         db_fail(st, err, "prepare");
         return NULL;
     }
+    char *copy = st->n_cached < STMT_CACHE ? strdup(sql) : NULL;
+    if (copy) {
+        st->cache[st->n_cached].sql = copy;
+        st->cache[st->n_cached].stmt = stmt;
+        st->n_cached++;
+    }
     return stmt;
+}
+
+/* Resets a statement from prep() for its next use (finalizes one the cache had no room for). */
+static void done(struct sqlite_store *st, sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    for (size_t i = 0; i < st->n_cached; i++) {
+        if (st->cache[i].stmt == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
+/* Runs a statement without results through the cache. */
+static int run(struct sqlite_store *st, const char *sql, struct lp_store_error *err)
+{
+    sqlite3_stmt *stmt = prep(st, sql, err);
+    if (!stmt)
+        return LP_STORE_ERROR;
+    int rc = sqlite3_step(stmt);
+    int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? LP_STORE_OK : db_fail(st, err, sql);
+    done(st, stmt);
+    return out;
 }
 
 static void bind_blob(sqlite3_stmt *stmt, int i, const void *p, size_t n)
@@ -150,33 +279,50 @@ static uint8_t *col_dup(sqlite3_stmt *stmt, int i, size_t *len)
 static int step_done(struct sqlite_store *st, sqlite3_stmt *stmt, struct lp_store_error *err)
 {
     int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE) {
-        int r = rc == SQLITE_CONSTRAINT ? fail(err, LP_STORE_EXISTS, "store: already stored")
-                                        : db_fail(st, err, "write");
-        sqlite3_finalize(stmt);
-        return r;
-    }
-    sqlite3_finalize(stmt);
-    return LP_STORE_OK;
+    int r = LP_STORE_OK;
+    if (rc != SQLITE_DONE)
+        r = (rc & 0xff) == SQLITE_CONSTRAINT ? fail(err, LP_STORE_EXISTS, "store: already stored")
+                                             : db_fail(st, err, "write");
+    done(st, stmt);
+    return r;
+}
+
+static int begin_locked(struct sqlite_store *st, struct lp_store_error *err)
+{
+    st->pending_seq = 0;
+    return run(st, "BEGIN IMMEDIATE", err);
 }
 
 static int begin(struct sqlite_store *st, struct lp_store_error *err)
 {
     pthread_mutex_lock(&st->lock);
-    if (exec(st, "BEGIN IMMEDIATE", err) != LP_STORE_OK) {
+    int rc = begin_locked(st, err);
+    if (rc != LP_STORE_OK)
         pthread_mutex_unlock(&st->lock);
-        return LP_STORE_ERROR;
-    }
-    return LP_STORE_OK;
+    return rc;
 }
 
-/* Commits when rc is OK, rolls back otherwise; returns rc (or ERROR if COMMIT failed). */
-static int finish(struct sqlite_store *st, int rc, struct lp_store_error *err)
+/* Commits when rc is OK, rolls back otherwise (lock held, kept); returns rc (or the COMMIT's
+ * failure). */
+static int finish_locked(struct sqlite_store *st, int rc, struct lp_store_error *err)
 {
     if (rc == LP_STORE_OK)
-        rc = exec(st, "COMMIT", err);
-    if (rc != LP_STORE_OK)
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = run(st, "COMMIT", err);
+    if (rc != LP_STORE_OK) {
+        if (!sqlite3_get_autocommit(st->db))
+            run(st, "ROLLBACK", NULL);
+    } else {
+        if (st->pending_seq > st->last_seq)
+            __atomic_store_n(&st->last_seq, st->pending_seq, __ATOMIC_RELEASE);
+        mark_ok(st);
+    }
+    st->pending_seq = 0;
+    return rc;
+}
+
+static int finish(struct sqlite_store *st, int rc, struct lp_store_error *err)
+{
+    rc = finish_locked(st, rc, err);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -196,6 +342,7 @@ static int append_events(struct sqlite_store *st, const struct lp_store_event_in
         if (step_done(st, stmt, err) != LP_STORE_OK)
             return LP_STORE_ERROR;
         sqlite3_int64 seq = sqlite3_last_insert_rowid(st->db);
+        st->pending_seq = (uint64_t)seq;
         for (size_t a = 0; a < ev[i].n_audience && a < LP_STORE_MAX_AUDIENCE; a++) {
             stmt = prep(st, "INSERT OR IGNORE INTO event_audience(address, seq) VALUES(?,?)", err);
             if (!stmt)
@@ -246,8 +393,9 @@ static int sq_offer_insert(struct lp_store *s, const struct lp_store_offer *o,
                            struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt =
         prep(st, "INSERT INTO offers(" OFFER_COLS ") VALUES(?,?,?,?,?,?,?,?,?)", err);
@@ -288,7 +436,7 @@ static int sq_offer_get(struct lp_store *s, uint32_t kind, const uint8_t id[LP_W
         } else {
             rc = db_fail(st, err, "read offer");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -300,8 +448,9 @@ static int sq_offer_set_state(struct lp_store *s, uint32_t kind, const uint8_t i
                               struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt =
         prep(st, "UPDATE offers SET state = ? WHERE id = ? AND kind = ? AND state = ?", err);
@@ -320,21 +469,42 @@ static int sq_offer_set_state(struct lp_store *s, uint32_t kind, const uint8_t i
     return finish(st, rc, err);
 }
 
+/* The query for offers of one kind, filtered by state (< 0: any) and owner (NULL: any). One
+ * text per combination, not "(?2 < 0 OR state = ?2)": SQLite cannot use an index across such
+ * an OR, and a per-owner count that scans every offer made each post O(all offers). The
+ * parameters stay ?1 kind, ?2 state, ?3 owner; unused ones are simply not bound. */
+static const char *offer_filter_sql(int state, const uint8_t *owner, bool ordered)
+{
+    static const char *const count_sql[4] = {
+        "SELECT count(*) FROM offers WHERE kind = ?1",
+        "SELECT count(*) FROM offers WHERE kind = ?1 AND state = ?2",
+        "SELECT count(*) FROM offers WHERE owner = ?3 AND kind = ?1",
+        "SELECT count(*) FROM offers WHERE owner = ?3 AND kind = ?1 AND state = ?2",
+    };
+    static const char *const scan_sql[4] = {
+        "SELECT " OFFER_COLS " FROM offers WHERE kind = ?1 ORDER BY rowid",
+        "SELECT " OFFER_COLS " FROM offers WHERE kind = ?1 AND state = ?2 ORDER BY rowid",
+        "SELECT " OFFER_COLS " FROM offers WHERE owner = ?3 AND kind = ?1 ORDER BY rowid",
+        "SELECT " OFFER_COLS " FROM offers WHERE owner = ?3 AND kind = ?1 AND state = ?2"
+        " ORDER BY rowid",
+    };
+    int i = (state >= 0 ? 1 : 0) | (owner ? 2 : 0);
+    return ordered ? scan_sql[i] : count_sql[i];
+}
+
 static int sq_offer_scan(struct lp_store *s, uint32_t kind, int state, const uint8_t *owner,
                          lp_store_offer_cb cb, void *ctx, struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt = prep(st,
-                              "SELECT " OFFER_COLS " FROM offers WHERE kind = ?1"
-                              " AND (?2 < 0 OR state = ?2) AND (?3 IS NULL OR owner = ?3)"
-                              " ORDER BY rowid",
-                              err);
+    sqlite3_stmt *stmt = prep(st, offer_filter_sql(state, owner, true), err);
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, kind);
-        sqlite3_bind_int64(stmt, 2, state);
-        bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
+        if (state >= 0)
+            sqlite3_bind_int64(stmt, 2, state);
+        if (owner)
+            bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
         rc = LP_STORE_OK;
         int r;
         while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -349,7 +519,7 @@ static int sq_offer_scan(struct lp_store *s, uint32_t kind, int state, const uin
         }
         if (rc == LP_STORE_OK && r != SQLITE_DONE)
             rc = db_fail(st, err, "scan offers");
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -361,21 +531,20 @@ static int sq_offer_count(struct lp_store *s, uint32_t kind, int state, const ui
     struct sqlite_store *st = S(s);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt = prep(st,
-                              "SELECT count(*) FROM offers WHERE kind = ?1"
-                              " AND (?2 < 0 OR state = ?2) AND (?3 IS NULL OR owner = ?3)",
-                              err);
+    sqlite3_stmt *stmt = prep(st, offer_filter_sql(state, owner, false), err);
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, kind);
-        sqlite3_bind_int64(stmt, 2, state);
-        bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
+        if (state >= 0)
+            sqlite3_bind_int64(stmt, 2, state);
+        if (owner)
+            bind_blob(stmt, 3, owner, LP_WIRE_ADDR_LEN);
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             *count = (uint64_t)sqlite3_column_int64(stmt, 0);
             rc = LP_STORE_OK;
         } else {
             rc = db_fail(st, err, "count offers");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -441,8 +610,9 @@ static int sq_deal_create(struct lp_store *s, const struct lp_store_deal *d,
                           struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = book_offer(st, LP_WIRE_JOB_OFFER, d->job_offer_id, d->id, err);
     if (rc == LP_STORE_OK)
         rc = book_offer(st, LP_WIRE_RESOURCE_OFFER, d->resource_offer_id, d->id, err);
@@ -503,7 +673,7 @@ static int sq_deal_get(struct lp_store *s, const uint8_t id[LP_WIRE_ID_LEN],
         } else {
             rc = db_fail(st, err, "read deal");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -514,8 +684,9 @@ static int sq_deal_update(struct lp_store *s, const struct lp_store_deal_update 
                           struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = LP_STORE_ERROR;
     uint32_t cur = 0;
     sqlite3_stmt *stmt = prep(st, "SELECT state, job_offer_id FROM deals WHERE id = ?", err);
@@ -532,7 +703,7 @@ static int sq_deal_update(struct lp_store *s, const struct lp_store_deal_update 
         } else {
             rc = db_fail(st, err, "read deal");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     if (rc == LP_STORE_OK && (cur >= 32 || !(u->expect_mask & (1u << cur))))
         rc =
@@ -589,12 +760,14 @@ static int sq_deal_update(struct lp_store *s, const struct lp_store_deal_update 
 /* The deal scan's query. Active deals are "state IN (...)" with the list written from
  * lp_deal_state_active, so it cannot drift from the one table of states, and stays a list of
  * literals the deals_state index can serve. */
-static void deal_scan_sql(bool active_only, char *sql, size_t cap)
+static void deal_scan_sql(bool active_only, bool party, char *sql, size_t cap)
 {
-    size_t n =
-        (size_t)snprintf(sql, cap,
-                         "SELECT " DEAL_COLS " FROM deals WHERE (?1 IS NULL OR job_creator = ?1"
-                         " OR provider = ?1 OR mediator = ?1)");
+    /* With a party, a plain OR of indexed columns (SQLite unions the three indexes); "?1 IS
+     * NULL OR ..." would make every caller's list a scan of all deals. */
+    size_t n = (size_t)snprintf(sql, cap, "%s",
+                                party ? "SELECT " DEAL_COLS " FROM deals WHERE (job_creator = ?1"
+                                        " OR provider = ?1 OR mediator = ?1)"
+                                      : "SELECT " DEAL_COLS " FROM deals WHERE 1");
     if (active_only) {
         const char *sep = " AND state IN (";
         for (uint32_t state = 0; state < lp_deal_state_count(); state++) {
@@ -613,12 +786,13 @@ static int sq_deal_scan(struct lp_store *s, const uint8_t *party, bool active_on
 {
     struct sqlite_store *st = S(s);
     char sql[1024];
-    deal_scan_sql(active_only, sql, sizeof sql);
+    deal_scan_sql(active_only, party != NULL, sql, sizeof sql);
     pthread_mutex_lock(&st->lock);
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt = prep(st, sql, err);
     if (stmt) {
-        bind_blob(stmt, 1, party, LP_WIRE_ADDR_LEN);
+        if (party)
+            bind_blob(stmt, 1, party, LP_WIRE_ADDR_LEN);
         rc = LP_STORE_OK;
         int r;
         while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -633,7 +807,7 @@ static int sq_deal_scan(struct lp_store *s, const uint8_t *party, bool active_on
         }
         if (rc == LP_STORE_OK && r != SQLITE_DONE)
             rc = db_fail(st, err, "scan deals");
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -665,7 +839,7 @@ static int sq_deal_history(struct lp_store *s, const uint8_t id[LP_WIRE_ID_LEN],
         }
         if (rc == LP_STORE_OK && r != SQLITE_DONE)
             rc = db_fail(st, err, "scan history");
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -706,7 +880,7 @@ static int sq_event_scan(struct lp_store *s, const uint8_t addr[LP_WIRE_ADDR_LEN
         }
         if (rc == LP_STORE_OK && r != SQLITE_DONE)
             rc = db_fail(st, err, "scan events");
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -714,21 +888,9 @@ static int sq_event_scan(struct lp_store *s, const uint8_t addr[LP_WIRE_ADDR_LEN
 
 static int sq_event_last_seq(struct lp_store *s, uint64_t *seq, struct lp_store_error *err)
 {
-    struct sqlite_store *st = S(s);
-    pthread_mutex_lock(&st->lock);
-    int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt = prep(st, "SELECT coalesce(max(seq), 0) FROM events", err);
-    if (stmt) {
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            *seq = (uint64_t)sqlite3_column_int64(stmt, 0);
-            rc = LP_STORE_OK;
-        } else {
-            rc = db_fail(st, err, "last event");
-        }
-        sqlite3_finalize(stmt);
-    }
-    pthread_mutex_unlock(&st->lock);
-    return rc;
+    (void)err;
+    *seq = __atomic_load_n(&S(s)->last_seq, __ATOMIC_ACQUIRE);
+    return LP_STORE_OK;
 }
 
 /* ---- rate counters ---------------------------------------------------------------------- */
@@ -739,8 +901,9 @@ static int sq_rate_hit(struct lp_store *s, const uint8_t addr[LP_WIRE_ADDR_LEN],
 {
     struct sqlite_store *st = S(s);
     uint64_t start = window_ms ? now_ms - now_ms % window_ms : 0;
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt =
         prep(st,
@@ -759,7 +922,7 @@ static int sq_rate_hit(struct lp_store *s, const uint8_t addr[LP_WIRE_ADDR_LEN],
         } else {
             rc = db_fail(st, err, "rate counter");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     return finish(st, rc, err);
 }
@@ -770,8 +933,9 @@ static int sq_block_set(struct lp_store *s, const char *module, const char *reas
                         struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt =
         prep(st, "INSERT OR REPLACE INTO blocklist(module, reason, added_at) VALUES(?,?,?)", err);
@@ -787,8 +951,9 @@ static int sq_block_set(struct lp_store *s, const char *module, const char *reas
 static int sq_block_remove(struct lp_store *s, const char *module, struct lp_store_error *err)
 {
     struct sqlite_store *st = S(s);
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
+    int brc = begin(st, err);
+    if (brc != LP_STORE_OK)
+        return brc;
     int rc = LP_STORE_ERROR;
     sqlite3_stmt *stmt = prep(st, "DELETE FROM blocklist WHERE module = ?", err);
     if (stmt) {
@@ -820,7 +985,7 @@ static int sq_block_get(struct lp_store *s, const char *module, char *reason, si
         } else {
             rc = db_fail(st, err, "blocklist");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -846,7 +1011,7 @@ static int sq_block_scan(struct lp_store *s, lp_store_block_cb cb, void *ctx,
         }
         if (rc == LP_STORE_OK && r != SQLITE_DONE)
             rc = db_fail(st, err, "blocklist");
-        sqlite3_finalize(stmt);
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -877,40 +1042,32 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int sq_file_put(struct lp_store *s, const void *data, size_t len,
-                       const uint8_t owner[LP_WIRE_ADDR_LEN], uint64_t now_ms,
-                       uint8_t keccak[LP_WIRE_ID_LEN], struct lp_store_error *err)
+/* Makes a written temp file durable (file and folder) and moves it to the blob's name, or drops
+ * it when the blob is there already; then records the owner. Lock held, no transaction open:
+ * gc deletes blobs under the same lock, so a blob it is removing cannot be taken for stored. */
+static int install_blob(struct sqlite_store *st, const char *tmp, uint64_t len,
+                        const uint8_t keccak[LP_WIRE_ID_LEN], const uint8_t owner[LP_WIRE_ADDR_LEN],
+                        uint64_t now_ms, struct lp_store_error *err)
 {
-    struct sqlite_store *st = S(s);
-    lp_keccak256(data, len, keccak);
-    char path[4096], tmp[4200];
+    char path[4096];
     blob_path(st, keccak, path, sizeof path);
     struct stat sb;
-    if (stat(path, &sb) != 0) {
-        /* Unique temp name per thread so two uploads of the same blob cannot interleave. */
-        snprintf(tmp, sizeof tmp, "%s.tmp.%d.%lx", path, (int)getpid(),
-                 (unsigned long)pthread_self());
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return fail(err, LP_STORE_ERROR, "store: %s: %s", tmp, strerror(errno));
-        if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return fail(err, LP_STORE_ERROR, "store: %s: %s", tmp, strerror(e));
-        }
-        close(fd);
-        if (rename(tmp, path) != 0) {
-            int e = errno;
-            unlink(tmp);
-            return fail(err, LP_STORE_ERROR, "store: %s: %s", path, strerror(e));
-        }
+    if (stat(path, &sb) == 0) {
+        unlink(tmp);
+    } else if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return io_fail(st, err, e, path);
     }
-    if (begin(st, err) != LP_STORE_OK)
-        return LP_STORE_ERROR;
-    int rc = LP_STORE_ERROR;
-    sqlite3_stmt *stmt = prep(
-        st, "INSERT OR IGNORE INTO files(keccak, size, owner, created_at) VALUES(?,?,?,?)", err);
+    int rc = begin_locked(st, err);
+    if (rc != LP_STORE_OK)
+        return rc;
+    sqlite3_stmt *stmt =
+        prep(st,
+             "INSERT INTO files(keccak, size, owner, created_at) VALUES(?1,?2,?3,?4)"
+             " ON CONFLICT(keccak) DO UPDATE SET created_at = ?4",
+             err);
+    rc = LP_STORE_ERROR;
     if (stmt) {
         bind_blob(stmt, 1, keccak, LP_WIRE_ID_LEN);
         sqlite3_bind_int64(stmt, 2, (sqlite3_int64)len);
@@ -918,7 +1075,74 @@ static int sq_file_put(struct lp_store *s, const void *data, size_t len,
         sqlite3_bind_int64(stmt, 4, (sqlite3_int64)now_ms);
         rc = step_done(st, stmt, err);
     }
-    return finish(st, rc, err);
+    if (rc == LP_STORE_OK) {
+        stmt = prep(st,
+                    "INSERT INTO file_owners(keccak, owner, created_at) VALUES(?1,?2,?3)"
+                    " ON CONFLICT(keccak, owner) DO UPDATE SET created_at = ?3",
+                    err);
+        rc = LP_STORE_ERROR;
+        if (stmt) {
+            bind_blob(stmt, 1, keccak, LP_WIRE_ID_LEN);
+            bind_blob(stmt, 2, owner, LP_WIRE_ADDR_LEN);
+            sqlite3_bind_int64(stmt, 3, (sqlite3_int64)now_ms);
+            rc = step_done(st, stmt, err);
+        }
+    }
+    return finish_locked(st, rc, err);
+}
+
+/* fsync of a staged file, outside the lock (it is the slow part). */
+static int sync_file(struct sqlite_store *st, const char *path, struct lp_store_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail(st, err, errno, path);
+    int rc = fsync(fd) == 0 ? LP_STORE_OK : io_fail(st, err, errno, path);
+    close(fd);
+    return rc;
+}
+
+static int sq_file_put(struct lp_store *s, const void *data, size_t len,
+                       const uint8_t owner[LP_WIRE_ADDR_LEN], uint64_t now_ms,
+                       uint8_t keccak[LP_WIRE_ID_LEN], struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    lp_keccak256(data, len, keccak);
+    char tmp[4200];
+    /* Unique temp name per thread so two uploads of the same blob cannot interleave. */
+    snprintf(tmp, sizeof tmp, "%s/" LP_STORE_STAGING_PREFIX "put-%d-%lx", st->files_dir,
+             (int)getpid(), (unsigned long)pthread_self());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return io_fail(st, err, errno, tmp);
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return io_fail(st, err, e, tmp);
+    }
+    close(fd);
+    pthread_mutex_lock(&st->lock);
+    int rc = install_blob(st, tmp, len, keccak, owner, now_ms, err);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int sq_file_put_staged(struct lp_store *s, const char *staged, uint64_t len,
+                              const uint8_t keccak[LP_WIRE_ID_LEN],
+                              const uint8_t owner[LP_WIRE_ADDR_LEN], uint64_t now_ms,
+                              struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    int rc = sync_file(st, staged, err);
+    if (rc != LP_STORE_OK) {
+        unlink(staged);
+        return rc;
+    }
+    pthread_mutex_lock(&st->lock);
+    rc = install_blob(st, staged, len, keccak, owner, now_ms, err);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
 }
 
 static int sq_file_stat(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN], uint64_t *size,
@@ -942,7 +1166,30 @@ static int sq_file_stat(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN]
         } else {
             rc = db_fail(st, err, "files");
         }
-        sqlite3_finalize(stmt);
+        done(st, stmt);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static int sq_file_owned(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN],
+                         const uint8_t owner[LP_WIRE_ADDR_LEN], struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    pthread_mutex_lock(&st->lock);
+    int rc = LP_STORE_ERROR;
+    sqlite3_stmt *stmt = prep(st, "SELECT 1 FROM file_owners WHERE keccak = ? AND owner = ?", err);
+    if (stmt) {
+        bind_blob(stmt, 1, keccak, LP_WIRE_ID_LEN);
+        bind_blob(stmt, 2, owner, LP_WIRE_ADDR_LEN);
+        int r = sqlite3_step(stmt);
+        if (r == SQLITE_ROW)
+            rc = LP_STORE_OK;
+        else if (r == SQLITE_DONE)
+            rc = fail(err, LP_STORE_NOT_FOUND, "store: the address did not upload that file");
+        else
+            rc = db_fail(st, err, "file owners");
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -974,6 +1221,306 @@ static int sq_file_read(struct lp_store *s, const uint8_t keccak[LP_WIRE_ID_LEN]
     return LP_STORE_OK;
 }
 
+/* ---- garbage collection ------------------------------------------------------------------- */
+
+#define GC_BATCH 256
+
+/* "state IN (final states)" from the one table of states (lp_deal_state_active). */
+static void final_states_sql(char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "(");
+    const char *sep = "";
+    for (uint32_t state = 0; state < lp_deal_state_count(); state++) {
+        if (lp_deal_state_active(state))
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s%u", sep, (unsigned)state);
+        sep = ", ";
+    }
+    snprintf(out + n, cap - n, ")");
+}
+
+/* Runs `sql` (one DELETE of at most GC_BATCH rows, binding ?1 = before_ms) in its own
+ * transaction until it deletes nothing; the lock is let go between batches so requests are
+ * never held up for more than one batch. */
+static int gc_batches(struct sqlite_store *st, const char *sql, uint64_t before_ms, uint64_t *count,
+                      struct lp_store_error *err)
+{
+    for (;;) {
+        int rc = begin(st, err);
+        if (rc != LP_STORE_OK)
+            return rc;
+        sqlite3_stmt *stmt = prep(st, sql, err);
+        rc = LP_STORE_ERROR;
+        int changed = 0;
+        if (stmt) {
+            sqlite3_bind_int64(stmt, 1, (sqlite3_int64)before_ms);
+            rc = step_done(st, stmt, err);
+            changed = sqlite3_changes(st->db);
+        }
+        rc = finish(st, rc, err);
+        if (rc != LP_STORE_OK)
+            return rc;
+        *count += (uint64_t)changed;
+        if (changed < GC_BATCH)
+            return LP_STORE_OK;
+    }
+}
+
+/* Deals in a final state since before_ms, with their history and offers (the job offer, the
+ * resource offer and a mediator's offer all carry the deal's ID). */
+static int gc_deals(struct sqlite_store *st, uint64_t before_ms, struct lp_store_gc_stats *out,
+                    struct lp_store_error *err)
+{
+    char finals[256], sql[1024];
+    final_states_sql(finals, sizeof finals);
+    snprintf(sql, sizeof sql,
+             "SELECT id, job_offer_id, resource_offer_id, mediator_offer_id FROM deals"
+             " WHERE state IN %s AND state_since < ?1 LIMIT %d",
+             finals, GC_BATCH);
+    for (;;) {
+        int rc = begin(st, err);
+        if (rc != LP_STORE_OK)
+            return rc;
+        uint8_t(*ids)[4][LP_WIRE_ID_LEN] = calloc(GC_BATCH, sizeof *ids);
+        bool(*has)[4] = calloc(GC_BATCH, sizeof *has);
+        size_t n = 0;
+        sqlite3_stmt *stmt = ids && has ? prep(st, sql, err) : NULL;
+        rc = stmt ? LP_STORE_OK : LP_STORE_ERROR;
+        if (stmt) {
+            sqlite3_bind_int64(stmt, 1, (sqlite3_int64)before_ms);
+            int r;
+            while (n < GC_BATCH && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                for (int c = 0; c < 4; c++)
+                    has[n][c] = col_fixed(stmt, c, ids[n][c], LP_WIRE_ID_LEN);
+                n++;
+            }
+            done(st, stmt);
+        }
+        for (size_t i = 0; rc == LP_STORE_OK && i < n; i++) {
+            for (int c = 0; rc == LP_STORE_OK && c < 4; c++) {
+                if (!has[i][c])
+                    continue;
+                const char *q =
+                    c == 0 ? "DELETE FROM deals WHERE id = ?" : "DELETE FROM offers WHERE id = ?";
+                stmt = prep(st, q, err);
+                rc = LP_STORE_ERROR;
+                if (stmt) {
+                    bind_blob(stmt, 1, ids[i][c], LP_WIRE_ID_LEN);
+                    rc = step_done(st, stmt, err);
+                    if (c > 0)
+                        out->offers += (uint64_t)sqlite3_changes(st->db);
+                }
+            }
+            if (rc == LP_STORE_OK) {
+                stmt = prep(st, "DELETE FROM deal_history WHERE deal_id = ?", err);
+                rc = LP_STORE_ERROR;
+                if (stmt) {
+                    bind_blob(stmt, 1, ids[i][0], LP_WIRE_ID_LEN);
+                    rc = step_done(st, stmt, err);
+                }
+            }
+        }
+        free(ids);
+        free(has);
+        rc = finish(st, rc, err);
+        if (rc != LP_STORE_OK)
+            return rc;
+        out->deals += n;
+        if (n < GC_BATCH)
+            return LP_STORE_OK;
+    }
+}
+
+/* Events up to the newest one appended before before_ms (events are appended in time order),
+ * with their audience. */
+static int gc_events(struct sqlite_store *st, uint64_t before_ms, struct lp_store_gc_stats *out,
+                     struct lp_store_error *err)
+{
+    for (;;) {
+        int rc = begin(st, err);
+        if (rc != LP_STORE_OK)
+            return rc;
+        sqlite3_stmt *stmt = prep(st,
+                                  "SELECT max(seq) FROM (SELECT seq, at FROM events ORDER BY seq"
+                                  " LIMIT 256) WHERE at < ?1",
+                                  err);
+        rc = LP_STORE_ERROR;
+        sqlite3_int64 upto = 0;
+        if (stmt) {
+            sqlite3_bind_int64(stmt, 1, (sqlite3_int64)before_ms);
+            if (sqlite3_step(stmt) == SQLITE_ROW) {
+                upto = sqlite3_column_int64(stmt, 0);
+                rc = LP_STORE_OK;
+            } else {
+                rc = db_fail(st, err, "gc events");
+            }
+            done(st, stmt);
+        }
+        int deleted = 0;
+        if (rc == LP_STORE_OK && upto > 0) {
+            stmt = prep(st, "DELETE FROM event_audience WHERE seq <= ?", err);
+            rc = LP_STORE_ERROR;
+            if (stmt) {
+                sqlite3_bind_int64(stmt, 1, upto);
+                rc = step_done(st, stmt, err);
+            }
+            if (rc == LP_STORE_OK) {
+                stmt = prep(st, "DELETE FROM events WHERE seq <= ?", err);
+                rc = LP_STORE_ERROR;
+                if (stmt) {
+                    sqlite3_bind_int64(stmt, 1, upto);
+                    rc = step_done(st, stmt, err);
+                    deleted = sqlite3_changes(st->db);
+                }
+            }
+        }
+        rc = finish(st, rc, err);
+        if (rc != LP_STORE_OK)
+            return rc;
+        out->events += (uint64_t)deleted;
+        if (deleted == 0)
+            return LP_STORE_OK;
+    }
+}
+
+/* Blobs uploaded (last) before before_ms that no open job offer and no stored deal names: rows
+ * and files go together, under the lock, so an upload of the same bytes waits for them. */
+static int gc_files(struct sqlite_store *st, uint64_t before_ms, struct lp_store_gc_stats *out,
+                    struct lp_store_error *err)
+{
+    for (;;) {
+        uint8_t keys[GC_BATCH][LP_WIRE_ID_LEN];
+        size_t n = 0;
+        pthread_mutex_lock(&st->lock);
+        int rc = begin_locked(st, err);
+        sqlite3_stmt *stmt = NULL;
+        if (rc == LP_STORE_OK) {
+            char sql[512];
+            snprintf(sql, sizeof sql,
+                     "SELECT keccak FROM files WHERE created_at < ?1"
+                     " AND keccak NOT IN (SELECT input_keccak FROM offers WHERE state = %u"
+                     "   AND input_keccak IS NOT NULL)"
+                     " AND keccak NOT IN (SELECT input_keccak FROM deals"
+                     "   WHERE input_keccak IS NOT NULL)"
+                     " AND keccak NOT IN (SELECT output_keccak FROM deals"
+                     "   WHERE output_keccak IS NOT NULL) LIMIT %d",
+                     (unsigned)LP_DEAL_NEGOTIATING, GC_BATCH);
+            stmt = prep(st, sql, err);
+            rc = stmt ? LP_STORE_OK : LP_STORE_ERROR;
+        }
+        if (stmt) {
+            sqlite3_bind_int64(stmt, 1, (sqlite3_int64)before_ms);
+            int r;
+            while (n < GC_BATCH && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                if (col_fixed(stmt, 0, keys[n], LP_WIRE_ID_LEN))
+                    n++;
+            }
+            done(st, stmt);
+        }
+        const char *dels[] = {"DELETE FROM file_owners WHERE keccak = ?",
+                              "DELETE FROM files WHERE keccak = ?"};
+        for (size_t i = 0; rc == LP_STORE_OK && i < n; i++) {
+            for (int d = 0; rc == LP_STORE_OK && d < 2; d++) {
+                stmt = prep(st, dels[d], err);
+                rc = LP_STORE_ERROR;
+                if (stmt) {
+                    bind_blob(stmt, 1, keys[i], LP_WIRE_ID_LEN);
+                    rc = step_done(st, stmt, err);
+                }
+            }
+        }
+        rc = finish_locked(st, rc, err);
+        for (size_t i = 0; rc == LP_STORE_OK && i < n; i++) {
+            char path[4096];
+            blob_path(st, keys[i], path, sizeof path);
+            if (unlink(path) != 0 && errno != ENOENT)
+                lp_warn("solver: gc: cannot delete %s: %s", path, strerror(errno));
+        }
+        pthread_mutex_unlock(&st->lock);
+        if (rc != LP_STORE_OK)
+            return rc;
+        out->files += n;
+        if (n < GC_BATCH)
+            return LP_STORE_OK;
+    }
+}
+
+/* Staged uploads a crash or a dropped connection left behind (older than an hour: one still
+ * being written is younger). */
+static void gc_staged(struct sqlite_store *st, uint64_t now_ms, struct lp_store_gc_stats *out)
+{
+    DIR *d = opendir(st->files_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, LP_STORE_STAGING_PREFIX, strlen(LP_STORE_STAGING_PREFIX)) != 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", st->files_dir, e->d_name);
+        struct stat sb;
+        if (stat(path, &sb) == 0 && (uint64_t)sb.st_mtime * 1000u + 3600000u < now_ms &&
+            unlink(path) == 0)
+            out->staged++;
+    }
+    closedir(d);
+}
+
+static int sq_gc(struct lp_store *s, uint64_t before_ms, struct lp_store_gc_stats *out,
+                 struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    memset(out, 0, sizeof *out);
+    int rc = gc_deals(st, before_ms, out, err);
+    if (rc == LP_STORE_OK) {
+        /* Offers that ended without a deal: withdrawn, or expired unmatched. */
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM offers WHERE rowid IN (SELECT rowid FROM offers WHERE stored_at < ?1"
+                 " AND deal_id IS NULL AND state != %u LIMIT %d)",
+                 (unsigned)LP_DEAL_NEGOTIATING, GC_BATCH);
+        rc = gc_batches(st, sql, before_ms, &out->offers, err);
+    }
+    if (rc == LP_STORE_OK)
+        rc = gc_events(st, before_ms, out, err);
+    if (rc == LP_STORE_OK)
+        rc = gc_files(st, before_ms, out, err);
+    uint64_t ignored = 0;
+    if (rc == LP_STORE_OK)
+        rc = gc_batches(st, "DELETE FROM rate_counters WHERE window_start < ?1", before_ms,
+                        &ignored, err);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gc_staged(st, (uint64_t)ts.tv_sec * 1000u, out);
+    return rc;
+}
+
+/* ---- health -------------------------------------------------------------------------------- */
+
+static int sq_health(struct lp_store *s, struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    if (!__atomic_load_n(&st->failing, __ATOMIC_RELAXED))
+        return LP_STORE_OK;
+    pthread_mutex_lock(&st->health_lock);
+    int rc = LP_STORE_OK;
+    if (st->failing) {
+        rc = st->full_logged ? LP_STORE_FULL : LP_STORE_ERROR;
+        fail(err, rc, "%s", st->failure);
+    }
+    pthread_mutex_unlock(&st->health_lock);
+    return rc;
+}
+
+static void sq_note_io(struct lp_store *s, const char *what, int errnum)
+{
+    struct sqlite_store *st = S(s);
+    if (errnum == 0)
+        mark_ok(st);
+    else
+        io_fail(st, NULL, errnum, what);
+}
+
 /* ---- open / close -----------------------------------------------------------------------------
  */
 
@@ -982,8 +1529,13 @@ static void sq_close(struct lp_store *s)
     if (!s)
         return;
     struct sqlite_store *st = S(s);
+    for (size_t i = 0; i < st->n_cached; i++) {
+        sqlite3_finalize(st->cache[i].stmt);
+        free(st->cache[i].sql);
+    }
     sqlite3_close(st->db);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->health_lock);
     free(st->files_dir);
     free(st);
 }
@@ -1008,31 +1560,22 @@ static const struct lp_store_ops sqlite_ops = {
     .block_get = sq_block_get,
     .block_scan = sq_block_scan,
     .file_put = sq_file_put,
+    .file_put_staged = sq_file_put_staged,
     .file_read = sq_file_read,
     .file_stat = sq_file_stat,
+    .file_owned = sq_file_owned,
+    .gc = sq_gc,
+    .health = sq_health,
+    .note_io = sq_note_io,
 };
 
-static int migrate(struct sqlite_store *st, struct lp_store_error *err)
+static int apply(struct sqlite_store *st, const char *const *steps, size_t n,
+                 struct lp_store_error *err)
 {
-    sqlite3_stmt *stmt = prep(st, "PRAGMA user_version", err);
-    if (!stmt)
-        return LP_STORE_ERROR;
-    int version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
-    sqlite3_finalize(stmt);
-    if (version < 0)
-        return db_fail(st, err, "schema version");
-    if (version > LP_STORE_SCHEMA_VERSION)
-        return fail(err, LP_STORE_ERROR,
-                    "store: %s has schema version %d, newer than this binary's %d; hint: run the "
-                    "lilypad release that wrote it, or point solver.db elsewhere",
-                    sqlite3_db_filename(st->db, "main"), version, LP_STORE_SCHEMA_VERSION);
-    if (version == LP_STORE_SCHEMA_VERSION)
-        return LP_STORE_OK;
-    /* version 0: a new database. Later versions append their steps here. */
     if (exec(st, "BEGIN IMMEDIATE", err) != LP_STORE_OK)
         return LP_STORE_ERROR;
-    for (size_t i = 0; i < sizeof schema_v1 / sizeof schema_v1[0]; i++) {
-        if (exec(st, schema_v1[i], err) != LP_STORE_OK) {
+    for (size_t i = 0; i < n; i++) {
+        if (exec(st, steps[i], err) != LP_STORE_OK) {
             sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
             return LP_STORE_ERROR;
         }
@@ -1040,10 +1583,75 @@ static int migrate(struct sqlite_store *st, struct lp_store_error *err)
     return exec(st, "COMMIT", err);
 }
 
-int lp_store_sqlite_open(const char *db_path, const char *files_dir, struct lp_store **out,
-                         struct lp_store_error *err)
+static int migrate(struct sqlite_store *st, bool create, struct lp_store_error *err)
+{
+    sqlite3_stmt *stmt = prep(st, "PRAGMA user_version", err);
+    if (!stmt)
+        return LP_STORE_ERROR;
+    int version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+    done(st, stmt);
+    if (version < 0)
+        return db_fail(st, err, "schema version");
+    if (version > LP_STORE_SCHEMA_VERSION)
+        return fail(err, LP_STORE_ERROR,
+                    "store: %s has schema version %d, newer than this binary's %d; hint: run the "
+                    "lilypad release that wrote it, or point solver.db elsewhere",
+                    sqlite3_db_filename(st->db, "main"), version, LP_STORE_SCHEMA_VERSION);
+    if (version == 0 && !create)
+        return fail(err, LP_STORE_ERROR,
+                    "store: %s holds no solver data (an empty file); hint: start the solver with "
+                    "--init to create a new database there, or point solver.db at the right one",
+                    sqlite3_db_filename(st->db, "main"));
+    if (version < 1 && apply(st, schema_v1, sizeof schema_v1 / sizeof schema_v1[0], err) != 0)
+        return LP_STORE_ERROR;
+    if (version < 2 && apply(st, schema_v2, sizeof schema_v2 / sizeof schema_v2[0], err) != 0)
+        return LP_STORE_ERROR;
+    return LP_STORE_OK;
+}
+
+/* SQLite's quick_check (every page and index entry is well formed; linear in the file's size).
+ * The first problem it reports, or "ok". */
+static int quick_check(struct sqlite_store *st, const char *db_path, struct lp_store_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &stmt, NULL);
+    const char *verdict = NULL;
+    char first[200] = "";
+    if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+        verdict = (const char *)sqlite3_column_text(stmt, 0);
+        snprintf(first, sizeof first, "%s", verdict ? verdict : "");
+    } else {
+        snprintf(first, sizeof first, "%s", sqlite3_errmsg(st->db));
+    }
+    sqlite3_finalize(stmt);
+    if (strcmp(first, "ok") == 0)
+        return LP_STORE_OK;
+    /* One line: SQLite's report starts "*** in database main ***" and a newline. */
+    const char *skip = "*** in database main ***";
+    char *p = strncmp(first, skip, strlen(skip)) == 0 ? first + strlen(skip) : first;
+    while (*p == '\n' || *p == ' ')
+        p++;
+    for (char *q = p; *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
+    memmove(first, p, strlen(p) + 1);
+    return fail(err, LP_STORE_ERROR,
+                "store: %s is corrupt (quick_check: %s); hint: restore it from a backup, or move "
+                "it away and start the solver with --init for an empty one",
+                db_path, first);
+}
+
+int lp_store_sqlite_open(const char *db_path, const char *files_dir, bool create,
+                         struct lp_store **out, struct lp_store_error *err)
 {
     *out = NULL;
+    struct stat sb;
+    bool exists = stat(db_path, &sb) == 0;
+    if (!exists && !create)
+        return fail(err, LP_STORE_ERROR,
+                    "store: %s does not exist; hint: start the solver with --init to create a new "
+                    "database, or point solver.data_dir / solver.db at the existing one",
+                    db_path);
     if (mkdir(files_dir, 0700) != 0 && errno != EEXIST)
         return fail(err, LP_STORE_ERROR, "store: cannot create %s: %s", files_dir, strerror(errno));
     struct sqlite_store *st = calloc(1, sizeof *st);
@@ -1051,24 +1659,47 @@ int lp_store_sqlite_open(const char *db_path, const char *files_dir, struct lp_s
         return fail(err, LP_STORE_ERROR, "store: out of memory");
     st->base.ops = &sqlite_ops;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->health_lock, NULL);
     st->files_dir = strdup(files_dir);
-    if (sqlite3_open_v2(db_path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(db_path, &st->db, flags, NULL) != SQLITE_OK) {
         fail(err, LP_STORE_ERROR, "store: cannot open %s: %s", db_path,
              st->db ? sqlite3_errmsg(st->db) : "out of memory");
         sq_close(&st->base);
         return LP_STORE_ERROR;
     }
     sqlite3_busy_timeout(st->db, 5000);
-    if (!st->files_dir || exec(st, "PRAGMA journal_mode=WAL", err) != LP_STORE_OK ||
-        exec(st, "PRAGMA synchronous=NORMAL", err) != LP_STORE_OK ||
-        exec(st, "PRAGMA foreign_keys=ON", err) != LP_STORE_OK || migrate(st, err) != LP_STORE_OK) {
-        sq_close(&st->base);
-        return LP_STORE_ERROR;
+    char pragma_err[256] = "";
+    struct lp_store_error e2;
+    if (!st->files_dir) {
+        fail(err, LP_STORE_ERROR, "store: out of memory");
+    } else if (exec(st, "PRAGMA journal_mode=WAL", &e2) != LP_STORE_OK) {
+        /* The first read of the file: a file that is not a database fails here. */
+        snprintf(pragma_err, sizeof pragma_err, "%s", sqlite3_errmsg(st->db));
+        fail(err, LP_STORE_ERROR,
+             "store: %s is not a readable SQLite database (%s); hint: restore it from a backup, "
+             "or move it away and start the solver with --init for an empty one",
+             db_path, pragma_err);
+    } else if (exists && quick_check(st, db_path, err) != LP_STORE_OK) {
+        /* err is set */
+    } else if (exec(st, "PRAGMA synchronous=NORMAL", err) == LP_STORE_OK &&
+               exec(st, "PRAGMA foreign_keys=ON", err) == LP_STORE_OK &&
+               migrate(st, create, err) == LP_STORE_OK) {
+        sqlite3_stmt *stmt = prep(st, "SELECT coalesce(max(seq), 0) FROM events", err);
+        if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+            st->last_seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+            done(st, stmt);
+            /* Nothing failed yet: health starts good even if a pragma's read said otherwise. */
+            st->failing = false;
+            *out = &st->base;
+            return LP_STORE_OK;
+        }
+        done(st, stmt);
+        fail(err, LP_STORE_ERROR, "store: %s: reading the last event: %s", db_path,
+             sqlite3_errmsg(st->db));
     }
-    *out = &st->base;
-    return LP_STORE_OK;
+    sq_close(&st->base);
+    return LP_STORE_ERROR;
 }
 
 /* ---- shared helpers ------------------------------------------------------------------------ */

@@ -274,3 +274,24 @@ int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN]
     st->http = 200;
     return 0;
 }
+
+uint64_t lp_solver_event_seq(struct lp_solver *s)
+{
+    pthread_mutex_lock(&s->ev_lock);
+    uint64_t seq = s->last_seq;
+    pthread_mutex_unlock(&s->ev_lock);
+    return seq;
+}
+
+int lp_solver_events_wait(struct lp_solver *s, uint64_t seen, uint64_t timeout_ms)
+{
+    uint64_t deadline = lp_solver_mono_ms() + timeout_ms, now;
+    pthread_mutex_lock(&s->ev_lock);
+    while (s->last_seq == seen && !s->stopping && (now = lp_solver_mono_ms()) < deadline) {
+        if (lp_cond_wait_ns(&s->ev_cond, &s->ev_lock, (deadline - now) * 1000000u) == ETIMEDOUT)
+            break;
+    }
+    int rc = s->stopping ? -1 : 0;
+    pthread_mutex_unlock(&s->ev_lock);
+    return rc;
+}

@@ -5,16 +5,18 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/keccak.h"
 #include "crypto/random.h"
 #include "util/hex.h"
 #include "wire/replay_cache.h"
 
-#define LP_SIGREQ_PREFIX "LILYPAD-REQ-V1\n"
+#define LP_SIGREQ_PREFIX "LILYPAD-REQ-V2\n"
 
 static int lp_sigreq_fail(struct lp_wire_error *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -28,6 +30,16 @@ static int lp_sigreq_fail(struct lp_wire_error *err, int status, const char *fmt
         va_end(ap);
     }
     return status;
+}
+
+struct lp_sigreq_header_refs lp_sigreq_refs(const struct lp_sigreq_headers *h)
+{
+    return (struct lp_sigreq_header_refs){.version = h->version,
+                                          .address = h->address,
+                                          .timestamp = h->timestamp,
+                                          .nonce = h->nonce,
+                                          .body_keccak = h->body_keccak,
+                                          .signature = h->signature};
 }
 
 static int lp_sigreq_check_line(const char *method, const char *target, struct lp_wire_error *err)
@@ -52,25 +64,109 @@ static int lp_sigreq_check_line(const char *method, const char *target, struct l
     return LP_SIGREQ_OK;
 }
 
-int lp_sigreq_digest(const char *method, const char *path_and_query, const void *body,
-                     size_t body_len, uint64_t timestamp_ms, const uint8_t nonce[16],
+/* A Host value: 1..255 printable ASCII bytes that cannot start a path, query or user info. */
+static int lp_sigreq_check_host(const char *host, struct lp_wire_error *err)
+{
+    size_t n = host ? strlen(host) : 0;
+    if (n == 0 || n > LP_SIGREQ_MAX_HOST)
+        return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
+                              "Host: missing, or longer than %u bytes (the authority of the "
+                              "solver's URL, e.g. 127.0.0.1:8080)",
+                              LP_SIGREQ_MAX_HOST);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c < 0x21 || c > 0x7e || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\')
+            return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
+                                  "Host: byte %zu is not allowed in an authority", i);
+    }
+    return LP_SIGREQ_OK;
+}
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+int lp_sigreq_url_host(const char *url, char *out, size_t cap, struct lp_wire_error *err)
+{
+    const char *p = url;
+    if (p && strncasecmp(p, "http://", 7) == 0)
+        p += 7;
+    else if (p && strncasecmp(p, "https://", 8) == 0)
+        p += 8;
+    else
+        return lp_sigreq_fail(err, -1, "\"%s\" is not an http:// or https:// URL", url ? url : "");
+    size_t n = strcspn(p, "/?#");
+    const char *host_end = p + n;
+    /* The port, when there is one, follows the last ':' outside an IPv6 literal. */
+    const char *colon = NULL;
+    if (n > 0 && p[0] == '[') {
+        const char *close = memchr(p, ']', n);
+        if (!close || close == p + 1)
+            return lp_sigreq_fail(err, -1, "\"%s\": unterminated IPv6 literal", url);
+        if (close + 1 < host_end) {
+            if (close[1] != ':')
+                return lp_sigreq_fail(err, -1, "\"%s\": expected ':' after ']'", url);
+            colon = close + 1;
+        }
+    } else {
+        colon = memchr(p, ':', n);
+        if (colon && memchr(colon + 1, ':', (size_t)(host_end - colon - 1)))
+            return lp_sigreq_fail(err, -1, "\"%s\": more than one ':' in the host", url);
+    }
+    const char *name_end = colon ? colon : host_end;
+    if (name_end == p)
+        return lp_sigreq_fail(err, -1, "\"%s\": no host name", url);
+    for (const char *c = p; c < name_end; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_' ||
+                  (p[0] == '[' && (*c == ':' || *c == '[' || *c == ']'));
+        if (!ok)
+            return lp_sigreq_fail(err, -1, "\"%s\": '%c' is not allowed in a host name", url, *c);
+    }
+    if (colon) {
+        const char *d = colon + 1;
+        unsigned long port = 0;
+        if (d == host_end || host_end - d > 5)
+            return lp_sigreq_fail(err, -1, "\"%s\": the port must be 1..65535", url);
+        for (; d < host_end; d++) {
+            if (*d < '0' || *d > '9')
+                return lp_sigreq_fail(err, -1, "\"%s\": the port must be 1..65535", url);
+            port = port * 10 + (unsigned long)(*d - '0');
+        }
+        if (port == 0 || port > 65535)
+            return lp_sigreq_fail(err, -1, "\"%s\": the port must be 1..65535", url);
+    }
+    if (n + 1 > cap || n > LP_SIGREQ_MAX_HOST)
+        return lp_sigreq_fail(err, -1, "\"%s\": host too long", url);
+    for (size_t i = 0; i < n; i++)
+        out[i] = lower(p[i]);
+    out[n] = '\0';
+    return 0;
+}
+
+int lp_sigreq_digest(const char *method, const char *host, const char *path_and_query,
+                     const uint8_t body_keccak[32], uint64_t timestamp_ms, const uint8_t nonce[16],
                      uint8_t digest[32], struct lp_wire_error *err)
 {
-    int rc = lp_sigreq_check_line(method, path_and_query, err);
-    if (rc != LP_SIGREQ_OK)
+    if (lp_sigreq_check_line(method, path_and_query, err) != LP_SIGREQ_OK ||
+        lp_sigreq_check_host(host, err) != LP_SIGREQ_OK)
         return -1;
-    uint8_t body_hash[32];
+    char host_lc[LP_SIGREQ_MAX_HOST + 1];
+    size_t hl = strlen(host);
+    for (size_t i = 0; i < hl; i++)
+        host_lc[i] = lower(host[i]);
+    host_lc[hl] = '\0';
     char body_hex[65], nonce_hex[33], ts[24];
-    lp_keccak256(body_len ? body : "", body_len, body_hash);
-    lp_hex_encode(body_hash, 32, body_hex);
+    lp_hex_encode(body_keccak, 32, body_hex);
     lp_hex_encode(nonce, 16, nonce_hex);
     snprintf(ts, sizeof(ts), "%" PRIu64, timestamp_ms);
     /* Hash the canonical string in pieces: no allocation, no length limit to get wrong. */
     struct lp_keccak k;
     lp_keccak256_init(&k);
     lp_keccak256_update(&k, LP_SIGREQ_PREFIX, strlen(LP_SIGREQ_PREFIX));
-    const char *parts[] = {method, path_and_query, body_hex, ts, nonce_hex};
-    for (size_t i = 0; i < 5; i++) {
+    const char *parts[] = {method, host_lc, path_and_query, body_hex, ts, nonce_hex};
+    for (size_t i = 0; i < 6; i++) {
         if (i > 0)
             lp_keccak256_update(&k, "\n", 1);
         lp_keccak256_update(&k, parts[i], strlen(parts[i]));
@@ -79,39 +175,67 @@ int lp_sigreq_digest(const char *method, const char *path_and_query, const void 
     return 0;
 }
 
-int lp_sigreq_sign(const struct lp_key *key, const char *method, const char *path_and_query,
-                   const void *body, size_t body_len, uint64_t now_ms, const uint8_t *nonce,
-                   struct lp_sigreq_headers *out, struct lp_wire_error *err)
+int lp_sigreq_sign(const struct lp_key *key, const char *method, const char *host,
+                   const char *path_and_query, const void *body, size_t body_len, uint64_t now_ms,
+                   const uint8_t *nonce, struct lp_sigreq_headers *out, struct lp_wire_error *err)
 {
-    uint8_t n[16], digest[32], sig[65];
+    uint8_t n[16], digest[32], sig[65], body_hash[32];
     if (nonce != NULL)
         memcpy(n, nonce, 16);
     else if (lp_random_bytes(n, sizeof(n)) != 0)
         return lp_sigreq_fail(err, -1, "X-Lilypad-Nonce: no randomness available");
     if (now_ms == 0 || now_ms > 999999999999999ull)
         return lp_sigreq_fail(err, -1, "X-Lilypad-Timestamp: clock value out of range");
-    if (lp_sigreq_digest(method, path_and_query, body, body_len, now_ms, n, digest, err) != 0)
+    lp_keccak256(body_len ? body : "", body_len, body_hash);
+    if (lp_sigreq_digest(method, host, path_and_query, body_hash, now_ms, n, digest, err) != 0)
         return -1;
     if (lp_personal_sign(key, digest, sizeof(digest), sig) != 0)
         return lp_sigreq_fail(err, -1, "X-Lilypad-Signature: signing failed");
+    snprintf(out->version, sizeof(out->version), "%d", LP_SIGREQ_VERSION);
     lp_address_to_checksum(key->address, out->address);
     snprintf(out->timestamp, sizeof(out->timestamp), "%" PRIu64, now_ms);
     lp_hex_encode(n, 16, out->nonce);
+    lp_hex_encode(body_hash, 32, out->body_keccak);
     lp_hex_encode_0x(sig, 65, out->signature);
     return 0;
+}
+
+/* Exactly `digits` lowercase hex digits into out. */
+static bool lower_hex(const char *s, size_t digits, uint8_t *out)
+{
+    if (strlen(s) != digits)
+        return false;
+    for (size_t i = 0; i < digits; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return lp_hex_decode(s, digits, out, digits / 2) == 0;
 }
 
 int lp_sigreq_parse(const struct lp_sigreq_header_refs *h, struct lp_sigreq_parsed *out,
                     struct lp_wire_error *err)
 {
     memset(out, 0, sizeof(*out));
-    const char *missing = !h->address     ? LP_SIGREQ_HDR_ADDRESS
-                          : !h->timestamp ? LP_SIGREQ_HDR_TIMESTAMP
-                          : !h->nonce     ? LP_SIGREQ_HDR_NONCE
-                          : !h->signature ? LP_SIGREQ_HDR_SIGNATURE
-                                          : NULL;
+    if (h->version == NULL && h->address != NULL && h->signature != NULL)
+        return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
+                              LP_SIGREQ_HDR_VERSION ": header missing: the request is signed "
+                                                    "as version 1, which is no longer accepted; "
+                                                    "update the client (version %d signs the "
+                                                    "Host)",
+                              LP_SIGREQ_VERSION);
+    const char *missing = !h->version       ? LP_SIGREQ_HDR_VERSION
+                          : !h->address     ? LP_SIGREQ_HDR_ADDRESS
+                          : !h->timestamp   ? LP_SIGREQ_HDR_TIMESTAMP
+                          : !h->nonce       ? LP_SIGREQ_HDR_NONCE
+                          : !h->body_keccak ? LP_SIGREQ_HDR_BODY_KECCAK
+                          : !h->signature   ? LP_SIGREQ_HDR_SIGNATURE
+                                            : NULL;
     if (missing != NULL)
         return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED, "%s: header missing", missing);
+    if (strcmp(h->version, "2") != 0)
+        return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
+                              LP_SIGREQ_HDR_VERSION ": \"%.16s\" is not supported (this side "
+                                                    "takes version %d)",
+                              h->version, LP_SIGREQ_VERSION);
 
     if (strlen(h->address) != 42 || lp_address_parse(h->address, out->address) != 0)
         return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
@@ -132,15 +256,12 @@ int lp_sigreq_parse(const struct lp_sigreq_header_refs *h, struct lp_sigreq_pars
     }
     out->timestamp_ms = ts;
 
-    size_t nl = strlen(h->nonce);
-    for (size_t i = 0; i < nl; i++)
-        if (!((h->nonce[i] >= '0' && h->nonce[i] <= '9') ||
-              (h->nonce[i] >= 'a' && h->nonce[i] <= 'f')))
-            return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
-                                  LP_SIGREQ_HDR_NONCE ": expected 32 lowercase hex digits");
-    if (lp_hex_decode(h->nonce, nl, out->nonce, 16) != 0)
+    if (!lower_hex(h->nonce, 32, out->nonce))
         return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
                               LP_SIGREQ_HDR_NONCE ": expected 32 lowercase hex digits");
+    if (!lower_hex(h->body_keccak, 64, out->body_keccak))
+        return lp_sigreq_fail(err, LP_SIGREQ_MALFORMED,
+                              LP_SIGREQ_HDR_BODY_KECCAK ": expected 64 lowercase hex digits");
 
     const char *s = h->signature;
     if (strlen(s) != 132 || s[0] != '0' || s[1] != 'x' ||
@@ -180,16 +301,18 @@ void lp_sigreq_verifier_free(struct lp_sigreq_verifier *v)
     free(v);
 }
 
-int lp_sigreq_verify(struct lp_sigreq_verifier *v, const struct lp_sigreq_header_refs *h,
-                     const char *method, const char *path_and_query, const void *body,
-                     size_t body_len, uint64_t now_ms, uint8_t address[20],
-                     struct lp_wire_error *err)
+int lp_sigreq_verify_headers(struct lp_sigreq_verifier *v, const struct lp_sigreq_header_refs *h,
+                             const char *method, const char *host, const char *path_and_query,
+                             uint64_t now_ms, struct lp_sigreq_parsed *out,
+                             struct lp_wire_error *err)
 {
     struct lp_sigreq_parsed p;
     int rc = lp_sigreq_parse(h, &p, err);
     if (rc != LP_SIGREQ_OK)
         return rc;
     rc = lp_sigreq_check_line(method, path_and_query, err);
+    if (rc == LP_SIGREQ_OK)
+        rc = lp_sigreq_check_host(host, err);
     if (rc != LP_SIGREQ_OK)
         return rc;
     uint64_t skew = LP_SIGREQ_SKEW_MS;
@@ -203,8 +326,8 @@ int lp_sigreq_verify(struct lp_sigreq_verifier *v, const struct lp_sigreq_header
                                                       " ms in the future, over the %u ms window",
                               p.timestamp_ms - now_ms, LP_SIGREQ_SKEW_MS);
     uint8_t digest[32], recovered[20];
-    if (lp_sigreq_digest(method, path_and_query, body, body_len, p.timestamp_ms, p.nonce, digest,
-                         err) != 0)
+    if (lp_sigreq_digest(method, host, path_and_query, p.body_keccak, p.timestamp_ms, p.nonce,
+                         digest, err) != 0)
         return LP_SIGREQ_MALFORMED;
     if (lp_personal_recover(digest, sizeof(digest), p.signature, recovered) != 0)
         return lp_sigreq_fail(err, LP_SIGREQ_BAD_SIGNATURE,
@@ -212,8 +335,8 @@ int lp_sigreq_verify(struct lp_sigreq_verifier *v, const struct lp_sigreq_header
     if (memcmp(recovered, p.address, 20) != 0)
         return lp_sigreq_fail(err, LP_SIGREQ_BAD_SIGNATURE,
                               LP_SIGREQ_HDR_SIGNATURE ": does not match " LP_SIGREQ_HDR_ADDRESS
-                                                      " for this method, target, body, "
-                                                      "timestamp and nonce");
+                                                      " for this method, host, target, body "
+                                                      "hash, timestamp and nonce");
     /* Only authenticated requests reach the cache, so junk cannot fill it. */
     uint8_t key[LP_REPLAY_KEY_LEN];
     memcpy(key, p.address, 20);
@@ -233,9 +356,31 @@ int lp_sigreq_verify(struct lp_sigreq_verifier *v, const struct lp_sigreq_header
     default:
         return lp_sigreq_fail(err, LP_SIGREQ_BUSY, LP_SIGREQ_HDR_NONCE ": out of memory");
     }
-    if (address != NULL)
-        memcpy(address, p.address, 20);
+    if (out != NULL)
+        *out = p;
     return LP_SIGREQ_OK;
+}
+
+int lp_sigreq_verify(struct lp_sigreq_verifier *v, const struct lp_sigreq_header_refs *h,
+                     const char *method, const char *host, const char *path_and_query,
+                     const void *body, size_t body_len, uint64_t now_ms, uint8_t address[20],
+                     struct lp_wire_error *err)
+{
+    /* The body is checked before the nonce is spent: a request whose body was swapped in
+     * transit leaves its nonce usable by the genuine one. */
+    struct lp_sigreq_parsed p;
+    int rc = lp_sigreq_parse(h, &p, err);
+    if (rc != LP_SIGREQ_OK)
+        return rc;
+    uint8_t body_hash[32];
+    lp_keccak256(body_len ? body : "", body_len, body_hash);
+    if (memcmp(body_hash, p.body_keccak, 32) != 0)
+        return lp_sigreq_fail(err, LP_SIGREQ_BODY_MISMATCH,
+                              LP_SIGREQ_HDR_BODY_KECCAK ": the body sent is not the one signed");
+    rc = lp_sigreq_verify_headers(v, h, method, host, path_and_query, now_ms, &p, err);
+    if (rc == LP_SIGREQ_OK && address != NULL)
+        memcpy(address, p.address, 20);
+    return rc;
 }
 
 size_t lp_sigreq_verifier_entries(struct lp_sigreq_verifier *v)

@@ -136,6 +136,7 @@ int main(int argc, char **argv)
         return 1;
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
+    sc.create_db = true; /* a new network: its database is created here */
     char db[128], files[128], err[1024];
     snprintf(db, sizeof db, "%s/solver.db", tmp);
     snprintf(files, sizeof files, "%s/files", tmp);

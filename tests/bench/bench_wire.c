@@ -106,12 +106,12 @@ static void do_sigreq(struct bench_ctx *c)
     struct lp_sigreq_headers h;
     struct lp_wire_error err;
     c->clock++;
-    if (lp_sigreq_sign(c->key, "POST", "/api/v1/job_offers", "{}", 2, c->clock, NULL, &h, &err) !=
-        0)
+    if (lp_sigreq_sign(c->key, "POST", "127.0.0.1:8080", "/api/v1/job_offers", "{}", 2, c->clock,
+                       NULL, &h, &err) != 0)
         die("sigreq sign", &err);
-    struct lp_sigreq_header_refs r = {h.address, h.timestamp, h.nonce, h.signature};
-    if (lp_sigreq_verify(c->verifier, &r, "POST", "/api/v1/job_offers", "{}", 2, c->clock, NULL,
-                         &err) != LP_SIGREQ_OK)
+    struct lp_sigreq_header_refs r = lp_sigreq_refs(&h);
+    if (lp_sigreq_verify(c->verifier, &r, "POST", "127.0.0.1:8080", "/api/v1/job_offers", "{}", 2,
+                         c->clock, NULL, &err) != LP_SIGREQ_OK)
         die("sigreq verify", &err);
 }
 
@@ -120,8 +120,8 @@ static void do_sigreq_sign(struct bench_ctx *c)
     struct lp_sigreq_headers h;
     struct lp_wire_error err;
     c->clock++;
-    if (lp_sigreq_sign(c->key, "POST", "/api/v1/job_offers", "{}", 2, c->clock, NULL, &h, &err) !=
-        0)
+    if (lp_sigreq_sign(c->key, "POST", "127.0.0.1:8080", "/api/v1/job_offers", "{}", 2, c->clock,
+                       NULL, &h, &err) != 0)
         die("sigreq sign", &err);
 }
 

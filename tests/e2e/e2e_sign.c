@@ -1,5 +1,6 @@
-/* e2e_sign KEYFILE METHOD TARGET [BODYFILE]: prints the four X-Lilypad-* headers of a signed
- * request (core/wire/sigreq.h), one "Name: value" per line, for `curl -H @FILE`.
+/* e2e_sign KEYFILE METHOD TARGET [BODYFILE]: prints the X-Lilypad-* headers of a signed
+ * request (core/wire/sigreq.h), one "Name: value" per line, for `curl -H @FILE`. The request is
+ * signed for the Host in $E2E_SIGN_HOST (the solver's "127.0.0.1:PORT").
  * $E2E_SIGN_AGE_S, when set, signs that many seconds in the past (a stale request).
  *
  * The end-to-end tests send requests with curl rather than through core/client so that a
@@ -58,17 +59,23 @@ int main(int argc, char **argv)
     const char *age = getenv("E2E_SIGN_AGE_S");
     if (age && *age)
         now_ms -= strtoull(age, NULL, 10) * 1000u;
+    const char *host = getenv("E2E_SIGN_HOST");
+    if (!host || !*host) {
+        fprintf(stderr, "e2e_sign: set E2E_SIGN_HOST to the solver's HOST:PORT\n");
+        return 2;
+    }
     struct lp_sigreq_headers h;
     struct lp_wire_error we = {0};
-    int rc = lp_sigreq_sign(&key, argv[2], argv[3], body, len, now_ms, NULL, &h, &we);
+    int rc = lp_sigreq_sign(&key, argv[2], host, argv[3], body, len, now_ms, NULL, &h, &we);
     lp_key_wipe(&key);
     free(body);
     if (rc != 0) {
         fprintf(stderr, "e2e_sign: cannot sign %s %s\n", argv[2], argv[3]);
         return 1;
     }
-    printf("%s: %s\n%s: %s\n%s: %s\n%s: %s\n", LP_SIGREQ_HDR_ADDRESS, h.address,
-           LP_SIGREQ_HDR_TIMESTAMP, h.timestamp, LP_SIGREQ_HDR_NONCE, h.nonce,
+    printf("%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %s\n", LP_SIGREQ_HDR_VERSION, h.version,
+           LP_SIGREQ_HDR_ADDRESS, h.address, LP_SIGREQ_HDR_TIMESTAMP, h.timestamp,
+           LP_SIGREQ_HDR_NONCE, h.nonce, LP_SIGREQ_HDR_BODY_KECCAK, h.body_keccak,
            LP_SIGREQ_HDR_SIGNATURE, h.signature);
     return 0;
 }

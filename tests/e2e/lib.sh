@@ -178,9 +178,10 @@ E2E_SOLVER_EXTRA=""
 # port read back from its start line, so no other process can take it between pick and bind);
 # a restart keeps that port and the data dir. Ready when /healthz answers.
 e2e_solver_start() {
-    local dir=$E2E_T/solver listen
+    local dir=$E2E_T/solver listen init=()
     mkdir -p "$dir"
     if [[ ! -f $dir/solver.key ]]; then
+        init=(--init) # a new network: the database is created on this first start only
         "$LILYPAD" key new --out "$dir/solver.key" >/dev/null 2>>"$E2E_T/setup.log"
         cat >"$dir/solver.cfg" <<EOF
 solver: {
@@ -193,7 +194,7 @@ EOF
     listen=127.0.0.1:${E2E_PORT:-0}
     local before=0
     [[ -f $E2E_T/solver.log ]] && before=$(wc -l <"$E2E_T/solver.log")
-    e2e_spawn solver env LILYPAD_LOG=info "$LILYPAD" solver -c "$dir/solver.cfg" --listen "$listen"
+    e2e_spawn solver env LILYPAD_LOG=info "$LILYPAD" solver -c "$dir/solver.cfg" --listen "$listen" "${init[@]}"
     E2E_SOLVER_PID=$E2E_LAST_PID
     local line=""
     e2e_solver_line() {
@@ -203,6 +204,7 @@ EOF
     e2e_wait_for 15 "the solver's start line" e2e_solver_line
     E2E_PORT=${line##*:}
     E2E_URL=http://127.0.0.1:$E2E_PORT
+    export E2E_SIGN_HOST=127.0.0.1:$E2E_PORT # requests are signed for the solver's host
     e2e_wait_for 15 "$E2E_URL/healthz" curl -fsS -m 2 -o /dev/null "$E2E_URL/healthz"
 }
 

@@ -366,6 +366,7 @@ static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char
 
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
+    sc.create_db = true; /* a new network: its database is created here */
     static char db[128], files[128];
     snprintf(db, sizeof db, "%s/solver.db", tmp);
     snprintf(files, sizeof files, "%s/solver-files", tmp);

@@ -267,6 +267,7 @@ static int setup(void **state)
     snprintf(files, sizeof files, "%s/files", dir);
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new network: its database is created here */
     cfg.db_path = db;
     cfg.files_dir = files;
     cfg.match_timeout_ms = 30000; /* never reached: generous for slow (sanitized, loaded) runs */

@@ -1,5 +1,7 @@
-/* Signed HTTP requests: acceptance, replay, clock skew, wrong signer, tampering, strict header
- * parsing, bounded replay cache whose memory shrinks after expiry, and concurrent replays. */
+/* Signed HTTP requests: acceptance, replay, clock skew, wrong signer, tampering (another host,
+ * body, target...), version 1 refused, checks from the headers alone before the body, strict
+ * header parsing, URL authorities, bounded replay cache whose memory shrinks after expiry, and
+ * concurrent replays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,8 @@
 #include "util/hex.h"
 #include "wire/sigreq.h"
 
-#define T0 1735689600000ull
+#define T0   1735689600000ull
+#define HOST "127.0.0.1:8080"
 static const char BODY[] = "{\"job\":\"cowsay\"}";
 
 static void key_from(uint8_t fill, struct lp_key *key)
@@ -28,7 +31,7 @@ static void key_from(uint8_t fill, struct lp_key *key)
 
 static struct lp_sigreq_header_refs refs(const struct lp_sigreq_headers *h)
 {
-    return (struct lp_sigreq_header_refs){h->address, h->timestamp, h->nonce, h->signature};
+    return lp_sigreq_refs(h);
 }
 
 static void sign_req(const struct lp_key *key, const char *method, const char *target,
@@ -36,7 +39,7 @@ static void sign_req(const struct lp_key *key, const char *method, const char *t
                      struct lp_sigreq_headers *h)
 {
     struct lp_wire_error err = {{0}};
-    if (lp_sigreq_sign(key, method, target, body, strlen(body), ts, nonce, h, &err) != 0)
+    if (lp_sigreq_sign(key, method, HOST, target, body, strlen(body), ts, nonce, h, &err) != 0)
         fail_msg("sign: %s", err.message);
 }
 
@@ -46,7 +49,7 @@ static int verify(struct lp_sigreq_verifier *v, const struct lp_sigreq_headers *
 {
     struct lp_sigreq_header_refs r = refs(h);
     uint8_t addr[20];
-    return lp_sigreq_verify(v, &r, method, target, body, strlen(body), now, addr, err);
+    return lp_sigreq_verify(v, &r, method, HOST, target, body, strlen(body), now, addr, err);
 }
 
 static void test_digest_is_the_documented_string(void **state)
@@ -59,15 +62,25 @@ static void test_digest_is_the_documented_string(void **state)
     char body_hex[65], canonical[512];
     lp_hex_encode(body_hash, 32, body_hex);
     snprintf(canonical, sizeof(canonical),
-             "LILYPAD-REQ-V1\nPOST\n/api/v1/job_offers?x=1\n%s\n1735689600000\n"
+             "LILYPAD-REQ-V2\nPOST\n127.0.0.1:8080\n/api/v1/job_offers?x=1\n%s\n1735689600000\n"
              "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf",
              body_hex);
     lp_keccak256(canonical, strlen(canonical), want);
     struct lp_wire_error err;
-    assert_int_equal(lp_sigreq_digest("POST", "/api/v1/job_offers?x=1", BODY, strlen(BODY), T0,
-                                      nonce, got, &err),
-                     0);
+    assert_int_equal(
+        lp_sigreq_digest("POST", HOST, "/api/v1/job_offers?x=1", body_hash, T0, nonce, got, &err),
+        0);
     assert_memory_equal(got, want, 32);
+    /* HOST is signed lower case, however the client wrote it. */
+    assert_int_equal(lp_sigreq_digest("POST", "127.0.0.1:8080", "/api/v1/job_offers?x=1", body_hash,
+                                      T0, nonce, got, &err),
+                     0);
+    uint8_t upper[32];
+    assert_int_equal(
+        lp_sigreq_digest("POST", "Solver.Example.ORG", "/x", body_hash, T0, nonce, upper, &err), 0);
+    assert_int_equal(
+        lp_sigreq_digest("POST", "solver.example.org", "/x", body_hash, T0, nonce, got, &err), 0);
+    assert_memory_equal(got, upper, 32);
     /* The signature is personal_sign over the 32 digest bytes. */
     struct lp_key key;
     key_from(0x46, &key);
@@ -80,6 +93,8 @@ static void test_digest_is_the_documented_string(void **state)
     assert_string_equal(h.address, "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F");
     assert_string_equal(h.timestamp, "1735689600000");
     assert_string_equal(h.nonce, "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+    assert_string_equal(h.body_keccak, body_hex);
+    assert_string_equal(h.version, "2");
 }
 
 static void test_accept_and_replay(void **state)
@@ -95,7 +110,7 @@ static void test_accept_and_replay(void **state)
     struct lp_wire_error err = {{0}};
     struct lp_sigreq_header_refs r = refs(&h);
     uint8_t addr[20];
-    assert_int_equal(lp_sigreq_verify(v, &r, "POST", "/api/v1/job_offers", BODY, strlen(BODY),
+    assert_int_equal(lp_sigreq_verify(v, &r, "POST", HOST, "/api/v1/job_offers", BODY, strlen(BODY),
                                       T0 + 1000, addr, &err),
                      LP_SIGREQ_OK);
     assert_memory_equal(addr, key.address, 20);
@@ -154,7 +169,20 @@ static void test_wrong_signer_and_tampering(void **state)
     assert_int_equal(verify(v, &bad, "POST", "/api/v1/job_offers", BODY, T0, &err),
                      LP_SIGREQ_BAD_SIGNATURE);
     assert_int_equal(verify(v, &h, "POST", "/api/v1/job_offers", "{\"job\":\"cowsaY\"}", T0, &err),
+                     LP_SIGREQ_BODY_MISMATCH);
+    /* Another solver: the same headers sent to another host. */
+    struct lp_sigreq_header_refs rr = refs(&h);
+    assert_int_equal(lp_sigreq_verify(v, &rr, "POST", "127.0.0.1:8081", "/api/v1/job_offers", BODY,
+                                      strlen(BODY), T0, NULL, &err),
                      LP_SIGREQ_BAD_SIGNATURE);
+    /* The body hash header swapped along with the body: the signature no longer matches. */
+    bad = h;
+    uint8_t other_hash[32];
+    lp_keccak256("{\"job\":\"cowsaY\"}", 16, other_hash);
+    lp_hex_encode(other_hash, 32, bad.body_keccak);
+    assert_int_equal(
+        verify(v, &bad, "POST", "/api/v1/job_offers", "{\"job\":\"cowsaY\"}", T0, &err),
+        LP_SIGREQ_BAD_SIGNATURE);
     assert_int_equal(verify(v, &h, "POST", "/api/v1/job_offers?a=1", BODY, T0, &err),
                      LP_SIGREQ_BAD_SIGNATURE);
     assert_int_equal(verify(v, &h, "PUT", "/api/v1/job_offers", BODY, T0, &err),
@@ -180,7 +208,7 @@ static void expect_malformed(struct lp_sigreq_verifier *v, const struct lp_sigre
                              const char *method, const char *target, const char *needle)
 {
     struct lp_wire_error err = {{0}};
-    int rc = lp_sigreq_verify(v, r, method, target, "", 0, T0, NULL, &err);
+    int rc = lp_sigreq_verify(v, r, method, HOST, target, "", 0, T0, NULL, &err);
     assert_int_equal(rc, LP_SIGREQ_MALFORMED);
     if (strstr(err.message, needle) == NULL)
         fail_msg("error \"%s\" does not mention \"%s\"", err.message, needle);
@@ -197,6 +225,14 @@ static void test_malformed_headers(void **state)
     struct lp_sigreq_header_refs good = refs(&h), r;
     char buf[200];
 
+    r = good, r.version = NULL;
+    expect_malformed(v, &r, "GET", "/x", "version 1, which is no longer accepted");
+    r = good, r.version = "1";
+    expect_malformed(v, &r, "GET", "/x", "X-Lilypad-Version");
+    r = good, r.body_keccak = NULL;
+    expect_malformed(v, &r, "GET", "/x", "X-Lilypad-Body-Keccak: header missing");
+    r = good, r.body_keccak = "C5D2460186F7233C927E7DB2DCC703C0E500B653CA82273B7BFAD8045D85A470";
+    expect_malformed(v, &r, "GET", "/x", "X-Lilypad-Body-Keccak");
     r = good, r.address = NULL;
     expect_malformed(v, &r, "GET", "/x", "X-Lilypad-Address: header missing");
     r = good, r.signature = NULL;
@@ -297,7 +333,7 @@ static void *race_thread(void *arg)
     struct lp_wire_error err;
     for (int i = 0; i < 50; i++) {
         struct lp_sigreq_headers own;
-        if (lp_sigreq_sign(r->key, "GET", "/t", "", 0, T0, NULL, &own, &err) == 0 &&
+        if (lp_sigreq_sign(r->key, "GET", HOST, "/t", "", 0, T0, NULL, &own, &err) == 0 &&
             verify(r->v, &own, "GET", "/t", "", T0, &err) == LP_SIGREQ_OK)
             r->ok_own++;
         if (verify(r->v, r->shared, "GET", "/t", "", T0, &err) == LP_SIGREQ_OK)
@@ -332,6 +368,68 @@ static void test_concurrent_replays(void **state)
     lp_sigreq_verifier_free(v);
 }
 
+/* A server checks everything but the body from the headers, before reading the body. */
+static void test_headers_before_body(void **state)
+{
+    (void)state;
+    struct lp_key key;
+    key_from(0x46, &key);
+    struct lp_sigreq_verifier *v = lp_sigreq_verifier_new(100);
+    struct lp_sigreq_headers h;
+    sign_req(&key, "POST", "/api/v1/files", BODY, T0, NULL, &h);
+    struct lp_sigreq_header_refs r = refs(&h);
+    struct lp_sigreq_parsed p;
+    struct lp_wire_error err = {{0}};
+    assert_int_equal(lp_sigreq_verify_headers(v, &r, "POST", HOST, "/api/v1/files", T0, &p, &err),
+                     LP_SIGREQ_OK);
+    assert_memory_equal(p.address, key.address, 20);
+    uint8_t want[32];
+    lp_keccak256(BODY, strlen(BODY), want);
+    assert_memory_equal(p.body_keccak, want, 32);
+    /* The nonce is spent by the headers' check. */
+    assert_int_equal(lp_sigreq_verify_headers(v, &r, "POST", HOST, "/api/v1/files", T0, &p, &err),
+                     LP_SIGREQ_REPLAY);
+    assert_int_equal(
+        lp_sigreq_verify_headers(v, &r, "POST", "evil.example:80", "/api/v1/files", T0, &p, &err),
+        LP_SIGREQ_BAD_SIGNATURE);
+    lp_sigreq_verifier_free(v);
+}
+
+static void expect_host(const char *url, const char *want)
+{
+    char out[300];
+    struct lp_wire_error err = {{0}};
+    int rc = lp_sigreq_url_host(url, out, sizeof out, &err);
+    if (want == NULL) {
+        if (rc == 0)
+            fail_msg("\"%s\" was taken (host \"%s\")", url, out);
+        return;
+    }
+    if (rc != 0)
+        fail_msg("\"%s\": %s", url, err.message);
+    assert_string_equal(out, want);
+}
+
+static void test_url_host(void **state)
+{
+    (void)state;
+    expect_host("http://127.0.0.1:8080", "127.0.0.1:8080");
+    expect_host("HTTPS://Solver.Example.org/api?x#y", "solver.example.org");
+    expect_host("http://[::1]:9000/", "[::1]:9000");
+    expect_host("http://localhost:1", "localhost:1");
+    expect_host("htp://x", NULL);
+    expect_host("http://", NULL);
+    expect_host("http://:8080", NULL);
+    expect_host("http://x:0", NULL);
+    expect_host("http://x:65536", NULL);
+    expect_host("http://x:80a", NULL);
+    expect_host("http://x:", NULL);
+    expect_host("http://user@x", NULL);
+    expect_host("http://a b", NULL);
+    expect_host("http://x:1:2", NULL);
+    expect_host("127.0.0.1:8080", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +441,8 @@ int main(void)
         cmocka_unit_test(test_cache_expiry_shrinks),
         cmocka_unit_test(test_cache_bound),
         cmocka_unit_test(test_concurrent_replays),
+        cmocka_unit_test(test_headers_before_body),
+        cmocka_unit_test(test_url_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

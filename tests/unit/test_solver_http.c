@@ -45,6 +45,7 @@ static int setup(void **state)
     cfg.tick_ms = 100;
     cfg.rate_limit = 0; /* the rate limit has its own solver below */
     cfg.max_file_bytes = 1 << 20;
+    cfg.create_db = true;
     struct lp_key ks;
     lp_key_generate(&ks);
     if (lp_solver_open(&cfg, &ks, &solver, err, sizeof err) != 0 ||
@@ -199,14 +200,16 @@ static void test_match_visible_to_parties_only(void **state)
 /* Sends one request with the given headers through libcurl; returns the HTTP status. */
 static long raw_get(const char *path, const struct lp_sigreq_headers *h)
 {
-    char url[256], l[4][200];
+    char url[256], l[6][200];
     snprintf(url, sizeof url, "%s%s", base, path);
     snprintf(l[0], sizeof l[0], "X-Lilypad-Address: %s", h->address);
     snprintf(l[1], sizeof l[1], "X-Lilypad-Timestamp: %s", h->timestamp);
     snprintf(l[2], sizeof l[2], "X-Lilypad-Nonce: %s", h->nonce);
     snprintf(l[3], sizeof l[3], "X-Lilypad-Signature: %s", h->signature);
+    snprintf(l[4], sizeof l[4], "X-Lilypad-Version: %s", h->version);
+    snprintf(l[5], sizeof l[5], "X-Lilypad-Body-Keccak: %s", h->body_keccak);
     struct curl_slist *hs = NULL;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < (h->address[0] ? 6 : 4); i++)
         hs = curl_slist_append(hs, l[i]);
     CURL *c = curl_easy_init();
     FILE *devnull = fopen("/dev/null", "w");
@@ -228,18 +231,25 @@ static void test_signed_requests(void **state)
     struct lp_sigreq_headers h;
     struct lp_wire_error we;
     const char *path = "/api/v1/deals";
-    assert_int_equal(lp_sigreq_sign(&kjc, "GET", path, NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
+    const char *host = base + strlen("http://");
+    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms(), NULL, &h, &we),
+                     0);
     assert_int_equal(raw_get(path, &h), 200);
     assert_int_equal(raw_get(path, &h), 401); /* replayed */
-    assert_int_equal(lp_sigreq_sign(&kjc, "GET", path, NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
+    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms(), NULL, &h, &we),
+                     0);
     h.signature[10] = h.signature[10] == 'a' ? 'b' : 'a';
     assert_int_equal(raw_get(path, &h), 401); /* bad signature */
     assert_int_equal(
-        lp_sigreq_sign(&kjc, "GET", path, NULL, 0, fix_now_ms() - 120000, NULL, &h, &we), 0);
+        lp_sigreq_sign(&kjc, "GET", host, path, NULL, 0, fix_now_ms() - 120000, NULL, &h, &we), 0);
     assert_int_equal(raw_get(path, &h), 401); /* stale */
-    assert_int_equal(
-        lp_sigreq_sign(&kjc, "GET", "/api/v1/job_offers", NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
+    assert_int_equal(lp_sigreq_sign(&kjc, "GET", host, "/api/v1/job_offers", NULL, 0, fix_now_ms(),
+                                    NULL, &h, &we),
+                     0);
     assert_int_equal(raw_get(path, &h), 401); /* signed for another path */
+    assert_int_equal(
+        lp_sigreq_sign(&kjc, "GET", "127.0.0.1:1", path, NULL, 0, fix_now_ms(), NULL, &h, &we), 0);
+    assert_int_equal(raw_get(path, &h), 401); /* signed for another solver */
     struct lp_sigreq_headers none = {0};
     assert_int_equal(raw_get(path, &none), 400); /* no signature at all */
     memset(&h, 0, sizeof h);
@@ -421,6 +431,7 @@ static void test_rate_and_offer_limits(void **state)
     cfg.rate_limit = 5;
     cfg.rate_window_ms = 60000;
     cfg.max_open_resource_offers = 1;
+    cfg.create_db = true;
     struct lp_key ks;
     lp_key_generate(&ks);
     struct lp_solver *s2 = NULL;

@@ -52,6 +52,7 @@ static int group_setup(void **state)
     }
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
+    sc.create_db = true; /* a new network: its database is created here */
     static char db[128], files[128];
     snprintf(db, sizeof db, "%s/solver.db", tmp);
     snprintf(files, sizeof files, "%s/files", tmp);

@@ -25,6 +25,7 @@ static struct lp_solver_config numbers(const struct lp_solver_config *c)
     struct lp_solver_config n = *c;
     n.db_path = n.files_dir = NULL;
     n.verifier = NULL;
+    n.hosts = NULL;
     return n;
 }
 

@@ -1,6 +1,7 @@
 /* The SQLite store: everything written is there after reopening, compare-and-set transitions,
  * events per audience, rate counters, blocklist, blobs; a newer schema is refused; commits
  * made before a SIGKILL survive it. */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -41,7 +42,7 @@ static struct lp_store *open_store(void)
 {
     struct lp_store *s = NULL;
     struct lp_store_error e;
-    int rc = lp_store_sqlite_open(db, files, &s, &e);
+    int rc = lp_store_sqlite_open(db, files, true, &s, &e);
     if (rc != LP_STORE_OK)
         fail_msg("%s", e.message);
     return s;
@@ -193,7 +194,7 @@ static void test_active_scan_follows_deal_state(void **state)
     snprintf(own_db, sizeof own_db, "%s/active.db", dir);
     struct lp_store *s = NULL;
     struct lp_store_error e;
-    if (lp_store_sqlite_open(own_db, files, &s, &e) != LP_STORE_OK)
+    if (lp_store_sqlite_open(own_db, files, true, &s, &e) != LP_STORE_OK)
         fail_msg("%s", e.message);
     for (uint32_t st = 0; st < n; st++) {
         struct lp_store_offer j, r;
@@ -237,10 +238,10 @@ static void test_newer_schema_refused(void **state)
     assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
     struct lp_store_error e;
-    assert_int_equal(lp_store_sqlite_open(db, files, &s, &e), LP_STORE_ERROR);
+    assert_int_equal(lp_store_sqlite_open(db, files, true, &s, &e), LP_STORE_ERROR);
     assert_non_null(strstr(e.message, "newer"));
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
-    sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL);
     sqlite3_close(raw);
 }
 
@@ -252,7 +253,7 @@ static void test_commits_survive_sigkill(void **state)
     if (pid == 0) {
         struct lp_store *s = NULL;
         struct lp_store_error e;
-        if (lp_store_sqlite_open(db, files, &s, &e) != LP_STORE_OK)
+        if (lp_store_sqlite_open(db, files, true, &s, &e) != LP_STORE_OK)
             _exit(3);
         for (int i = 0; i < 50; i++) {
             struct lp_store_offer o;
@@ -274,6 +275,59 @@ static void test_commits_survive_sigkill(void **state)
     s->ops->close(s);
 }
 
+/* A version-1 database (one owner per blob) is migrated: its uploaders become owners. Blobs
+ * with two uploaders have both. */
+static void test_migration_and_owners(void **state)
+{
+    (void)state;
+    struct lp_store *s = open_store();
+    struct lp_store_error e;
+    uint8_t k1[32], k2[32];
+    assert_int_equal(s->ops->file_put(s, "abc", 3, JC, 100, k1, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->file_put(s, "abc", 3, RP, 200, k2, &e), LP_STORE_OK);
+    assert_memory_equal(k1, k2, 32);
+    assert_int_equal(s->ops->file_owned(s, k1, JC, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->file_owned(s, k1, RP, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->file_owned(s, k1, OTHER, &e), LP_STORE_NOT_FOUND);
+    uint8_t k3[32];
+    assert_int_equal(s->ops->file_put(s, "only-jc", 7, JC, 300, k3, &e), LP_STORE_OK);
+    s->ops->close(s);
+    /* Back to the version-1 layout, as an older solver left it. */
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "DROP TABLE file_owners; DROP INDEX offers_owner;"
+                                  " DROP INDEX offers_stored; DROP INDEX event_audience_seq;"
+                                  " CREATE INDEX offers_owner ON offers(owner, kind);"
+                                  " PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    s = open_store();
+    assert_int_equal(s->ops->file_owned(s, k3, JC, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->file_owned(s, k3, RP, &e), LP_STORE_NOT_FOUND);
+    assert_int_equal(s->ops->file_owned(s, k1, JC, &e), LP_STORE_OK); /* the first uploader */
+    s->ops->close(s);
+}
+
+/* Health: good after open; failing after a failed write (with the reason), good again after a
+ * write succeeds. */
+static void test_health(void **state)
+{
+    (void)state;
+    struct lp_store *s = open_store();
+    struct lp_store_error e;
+    assert_int_equal(s->ops->health(s, &e), LP_STORE_OK);
+    s->ops->note_io(s, "/data/files/.upload-x", ENOSPC);
+    assert_int_equal(s->ops->health(s, &e), LP_STORE_FULL);
+    assert_non_null(strstr(e.message, "No space"));
+    struct lp_store_offer o;
+    offer(&o, 2, 0x31, OTHER);
+    assert_int_equal(s->ops->offer_insert(s, &o, NULL, 0, 1, &e), LP_STORE_OK);
+    assert_int_equal(s->ops->health(s, &e), LP_STORE_OK);
+    s->ops->close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +335,8 @@ int main(void)
         cmocka_unit_test(test_active_scan_follows_deal_state),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_commits_survive_sigkill),
+        cmocka_unit_test(test_migration_and_owners),
+        cmocka_unit_test(test_health),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -109,17 +109,18 @@ static void write_corpora(void)
     const char *bodies[] = {"{\"job\":\"cowsay\"}", "", "\x93\x01\x02\x03"};
     for (int i = 0; i < 3; i++) {
         struct lp_sigreq_headers h;
-        assert_int_equal(lp_sigreq_sign(&key, methods[i], targets[i], bodies[i], strlen(bodies[i]),
-                                        T0 + (uint64_t)i, NULL, &h, &err),
+        assert_int_equal(lp_sigreq_sign(&key, methods[i], "127.0.0.1:8080", targets[i], bodies[i],
+                                        strlen(bodies[i]), T0 + (uint64_t)i, NULL, &h, &err),
                          0);
         char buf[1024];
-        int n = snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s\n%s\n%s\n%s", h.address, h.timestamp,
-                         h.nonce, h.signature, methods[i], targets[i], bodies[i]);
+        int n = snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", h.version,
+                         h.address, h.timestamp, h.nonce, h.body_keccak, h.signature,
+                         "127.0.0.1:8080", methods[i], targets[i], bodies[i]);
         char name[32];
         snprintf(name, sizeof(name), "valid_request_%d", i);
         write_file(SIGREQ_DIR, name, buf, (size_t)n);
     }
-    write_file(SIGREQ_DIR, "bad_empty_lines", "\n\n\n\n\n\n", 6);
+    write_file(SIGREQ_DIR, "bad_empty_lines", "\n\n\n\n\n\n\n\n\n", 9);
 }
 
 static void test_corpus_seeds_still_valid(void **state)
@@ -178,21 +179,21 @@ static void test_corpus_seeds_still_valid(void **state)
         size_t len;
         char *text = (char *)read_file(path, &len);
         text[len] = '\0';
-        char *f[7];
+        char *f[10];
         char *p = text;
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 9; i++) {
             f[i] = p;
             p = strchr(p, '\n');
             assert_non_null(p);
             *p++ = '\0';
         }
-        f[6] = p;
-        struct lp_sigreq_header_refs h = {f[0], f[1], f[2], f[3]};
+        f[9] = p;
+        struct lp_sigreq_header_refs h = {f[0], f[1], f[2], f[3], f[4], f[5]};
         struct lp_wire_error err = {{0}};
         struct lp_sigreq_parsed parsed;
         assert_int_equal(lp_sigreq_parse(&h, &parsed, &err), LP_SIGREQ_OK);
-        int rc = lp_sigreq_verify(v, &h, f[4], f[5], f[6], strlen(f[6]), parsed.timestamp_ms, NULL,
-                                  &err);
+        int rc = lp_sigreq_verify(v, &h, f[7], f[6], f[8], f[9], strlen(f[9]), parsed.timestamp_ms,
+                                  NULL, &err);
         if (rc != LP_SIGREQ_OK)
             fail_msg("seed %s no longer verifies: %s", e->d_name, err.message);
         free(text);
