@@ -135,6 +135,17 @@ static enum MHD_Result metrics(struct lp_solver_http *h, struct MHD_Connection *
         (unsigned long long)__atomic_load_n(&h->refused_auth, __ATOMIC_RELAXED));
     if (n < 0)
         return MHD_NO;
+    char *providers = lp_solver_providers_metrics(h->s);
+    if (providers) {
+        char *both = NULL;
+        int k = asprintf(&both, "%s%s", text, providers);
+        free(providers);
+        if (k >= 0) {
+            free(text);
+            text = both;
+            n = k;
+        }
+    }
     char *pow = lp_solver_pow_metrics(h->s);
     if (pow) {
         char *both = NULL;
@@ -364,6 +375,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return metrics(h, c);
     if (r->route.id == LP_ROUTE_LEADERBOARD)
         return send_json(c, 200, lp_solver_pow_leaderboard(h->s));
+    if (r->route.id == LP_ROUTE_PROVIDERS)
+        return send_json(c, 200, lp_solver_providers_view(h->s));
     uint8_t caller[LP_WIRE_ADDR_LEN];
     enum MHD_Result res = MHD_NO;
     if (authenticate(h, c, method, r, caller, &res) != 0)

@@ -33,7 +33,9 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(rate_window, LP_CFG_DURATION, "\"10s\"", "window of rate_limit"),
     F(max_open_job_offers, LP_CFG_INT, "100", "unmatched job offers per address"),
     F(max_open_resource_offers, LP_CFG_INT, "16", "open resource offers per address"),
-    F(max_pending_jobs, LP_CFG_INT, "1000", "unmatched job offers network-wide (\"busy\")"),
+    F(max_pending_jobs, LP_CFG_INT, "1000",
+      "unmatched job offers network-wide; when full, the address with the most gives way "
+      "(\"busy\" only when none has two more than the poster)"),
     F(max_file_size, LP_CFG_SIZE, "\"64M\"", "largest input or output upload"),
     F(blocklist, LP_CFG_STRING_LIST, "[]",
       "modules the network refuses: \"REPO[@COMMIT] reason...\" (REPO blocks every commit)"),
@@ -43,6 +45,12 @@ const struct lp_cfg_field lp_solver_schema[] = {
       "submissions are taken until window start + pow_window"),
     F(pow_target, LP_CFG_STRING, "\"\"",
       "PoW target, 0x + 64 hex digits (big-endian); \"\": Lilypad's 0x149a6a3 << 200"),
+    F(offer_liveness, LP_CFG_DURATION, "\"60s\"",
+      "a provider's resource offers stop being matched this long after its last event long-poll "
+      "or offer, until it polls again; 0: offers never lapse"),
+    F(start_timeout, LP_CFG_DURATION, "\"30s\"",
+      "a matched job its provider has not started (agree, outputs or result) by then is matched "
+      "again with another provider; 0: never"),
     LP_CFG_END,
 };
 
@@ -69,6 +77,8 @@ static void config_from_settings(const struct lp_solver_settings *s, struct lp_s
     c->offer_skew_ms = OFFER_SKEW_MS;
     c->pow_round_ms = s->pow_round;
     c->pow_window_ms = s->pow_window;
+    c->offer_liveness_ms = s->offer_liveness;
+    c->start_timeout_ms = s->start_timeout;
 }
 
 /* The schema's defaults are the only copy of the solver's defaults: this reads them as a

@@ -21,9 +21,10 @@ struct lp_solver_settings {
     uint64_t rate_window; /* ms */
     int64_t max_open_job_offers, max_open_resource_offers, max_pending_jobs;
     uint64_t max_file_size;
-    struct lp_str_list blocklist;   /* "REPO[@COMMIT] reason" */
-    uint64_t pow_round, pow_window; /* ms */
-    const char *pow_target;         /* 0x + 64 hex digits, "" = Lilypad's */
+    struct lp_str_list blocklist;           /* "REPO[@COMMIT] reason" */
+    uint64_t pow_round, pow_window;         /* ms */
+    const char *pow_target;                 /* 0x + 64 hex digits, "" = Lilypad's */
+    uint64_t offer_liveness, start_timeout; /* ms */
 };
 
 extern const struct lp_cfg_field lp_solver_schema[];

@@ -130,7 +130,7 @@ void lp_solver_get_metrics(struct lp_solver *s, struct lp_solver_metrics *m)
     m->rejected = __atomic_load_n(&c->rejected, __ATOMIC_RELAXED);
     m->open_resource_offers = lp_matcher_size(s->matcher);
     pthread_mutex_lock(&s->pending_lock);
-    m->pending_jobs = s->n_pending;
+    m->pending_jobs = lp_pending_count(s->pending);
     pthread_mutex_unlock(&s->pending_lock);
 }
 
@@ -192,44 +192,23 @@ int lp_solver_rate_check(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_
 
 /* ---- pending jobs -------------------------------------------------------------------------- */
 
-static void pending_free(struct lp_pending_job *p)
-{
-    lp_job_offer_free(&p->job);
-    free(p->module_ref);
-}
-
-/* Appends (pending_lock held); takes ownership of p's members. */
-static int pending_push(struct lp_solver *s, struct lp_pending_job *p)
-{
-    if (s->n_pending == s->cap_pending) {
-        size_t ncap = s->cap_pending ? 2 * s->cap_pending : 64;
-        struct lp_pending_job *q = realloc(s->pending, ncap * sizeof *q);
-        if (!q)
-            return -1;
-        s->pending = q;
-        s->cap_pending = ncap;
-    }
-    s->pending[s->n_pending++] = *p;
-    return 0;
-}
-
-static void pending_remove_at(struct lp_solver *s, size_t i)
-{
-    pending_free(&s->pending[i]);
-    memmove(&s->pending[i], &s->pending[i + 1], (s->n_pending - i - 1) * sizeof *s->pending);
-    s->n_pending--;
-}
-
 /* Removes a job from the queue by ID (pending_lock held); 0 if it was there. */
 static int pending_drop(struct lp_solver *s, const uint8_t id[LP_WIRE_ID_LEN])
 {
-    for (size_t i = 0; i < s->n_pending; i++) {
-        if (memcmp(s->pending[i].id, id, LP_WIRE_ID_LEN) == 0) {
-            pending_remove_at(s, i);
-            return 0;
-        }
+    struct lp_pending_job p;
+    if (lp_pending_take(s->pending, id, false, &p) != 0)
+        return 1;
+    lp_pending_job_release(&p);
+    return 0;
+}
+
+/* Queues a job (pending_lock held); on failure p is released. */
+static void pending_push(struct lp_solver *s, struct lp_pending_job *p)
+{
+    if (lp_pending_add(s->pending, p) != 0) {
+        fprintf(stderr, "lilypad: solver: job offer not queued (out of memory)\n");
+        lp_pending_job_release(p);
     }
-    return 1;
 }
 
 /* ---- matching and deal creation ------------------------------------------------------------ */
@@ -238,6 +217,9 @@ struct commit_ctx {
     struct lp_solver *s;
     const struct lp_pending_job *p;
     struct lp_solver_status *st;
+    uint8_t deal_id[LP_WIRE_ID_LEN]; /* set by a successful commit */
+    uint8_t provider[LP_WIRE_ADDR_LEN];
+    uint64_t at_ms;
 };
 
 static uint64_t ms_to_s_ceil(uint64_t ms)
@@ -312,44 +294,126 @@ static int commit_deal(void *ctx, const struct lp_match_offer *offer, const stru
         return -1;
     }
     lp_solver_count(s, &s->metrics.deals, 1);
+    memcpy(c->deal_id, rec.id, LP_WIRE_ID_LEN);
+    memcpy(c->provider, offer->provider, LP_WIRE_ADDR_LEN);
+    c->at_ms = now;
     return 0;
+}
+
+static void count_match(struct lp_solver *s, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    lp_solver_count(s, &s->metrics.matches, 1);
+    lp_solver_count(
+        s, &s->metrics.match_ns_total,
+        (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000000LL + (t1.tv_nsec - t0->tv_nsec)));
+}
+
+/* After a deal was made for p: the provider is scored and its start awaited. */
+static void matched(struct lp_solver *s, const struct commit_ctx *c)
+{
+    lp_solver_provider_outcome(s, c->provider, LP_OUTCOME_MATCHED);
+    lp_solver_start_watch(s, c->deal_id, c->provider, c->p, c->at_ms);
+}
+
+/* A booking failed in the store: an offer on either side may have been cancelled or ended
+ * meanwhile (a resource offer cancelled between its insert and its indexing, say). Whatever
+ * is no longer open leaves the queue and the index, so it is not tried again and again. */
+static void reconcile(struct lp_solver *s, const uint8_t job_id[LP_WIRE_ID_LEN],
+                      const uint8_t offer_id[LP_WIRE_ID_LEN])
+{
+    struct lp_store_offer o;
+    struct lp_store_error e;
+    if (s->store->ops->offer_get(s->store, LP_WIRE_RESOURCE_OFFER, offer_id, &o, &e) ==
+        LP_STORE_OK) {
+        if (o.state != LP_DEAL_NEGOTIATING)
+            lp_matcher_remove(s->matcher, offer_id);
+        lp_store_offer_release(&o);
+    }
+    if (job_id &&
+        s->store->ops->offer_get(s->store, LP_WIRE_JOB_OFFER, job_id, &o, &e) == LP_STORE_OK) {
+        if (o.state != LP_DEAL_NEGOTIATING)
+            pending_drop(s, job_id);
+        lp_store_offer_release(&o);
+    }
 }
 
 int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
                         struct lp_solver_status *st)
 {
-    struct lp_match_job mj = {.offer = &p->job, .module_ref = p->module_ref, .exclude = NULL};
+    struct lp_match_job mj;
+    lp_pending_job_match_view(p, &mj);
     struct commit_ctx c = {.s = s, .p = p, .st = st};
     char reason[256] = "";
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, NULL, reason, sizeof reason);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    lp_solver_count(s, &s->metrics.matches, 1);
-    lp_solver_count(s, &s->metrics.match_ns_total,
-                    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+    struct lp_match_result res;
+    int rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, &res, reason, sizeof reason);
+    count_match(s, &t0);
     if (rc == LP_MATCH_BLOCKED)
         lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
                              "%s", reason);
+    if (rc == LP_MATCH_OK) {
+        lp_match_offer_release(&res.offer);
+        matched(s, &c);
+    }
     if (rc == LP_MATCH_OK || rc == LP_MATCH_COMMIT_FAILED || rc == LP_MATCH_BLOCKED)
         lp_solver_events_appended(s);
     return rc;
 }
 
-/* After a resource offer arrives: pending jobs, oldest first, get a chance at it. */
-static void match_pending(struct lp_solver *s)
+bool lp_solver_serve_pending(struct lp_solver *s, const struct lp_match_offer *o,
+                             uint32_t reliability, bool in_matcher)
 {
-    pthread_mutex_lock(&s->pending_lock);
-    for (size_t i = 0; i < s->n_pending;) {
+    /* A failed booking drops what is no longer open (reconcile) and tries the next job; the
+     * bound only keeps a store that fails every write from looping here. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        const struct lp_pending_job *p = lp_pending_find(s->pending, o, reliability);
+        if (!p)
+            return false;
         struct lp_solver_status st = {0};
-        int rc = lp_solver_match_job(s, &s->pending[i], &st);
-        if (rc == LP_MATCH_OK) {
-            pending_remove_at(s, i);
-            continue;
+        struct commit_ctx c = {.s = s, .p = p, .st = &st};
+        struct lp_match_job mj;
+        lp_pending_job_match_view(p, &mj);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int rc;
+        if (in_matcher) {
+            rc = lp_matcher_book(s->matcher, o->id, &mj, commit_deal, &c);
+        } else {
+            struct lp_u256 price = lp_matcher_price(&p->job, o);
+            rc = commit_deal(&c, o, &price) == 0 ? LP_MATCH_OK : LP_MATCH_COMMIT_FAILED;
         }
-        i++;
+        count_match(s, &t0);
+        if (rc == LP_MATCH_NONE)
+            return false;
+        lp_solver_events_appended(s);
+        uint8_t job_id[LP_WIRE_ID_LEN];
+        memcpy(job_id, p->id, LP_WIRE_ID_LEN);
+        if (rc == LP_MATCH_OK) {
+            matched(s, &c);
+            struct lp_pending_job done;
+            if (lp_pending_take(s->pending, job_id, true, &done) == 0)
+                lp_pending_job_release(&done);
+            return true;
+        }
+        reconcile(s, job_id, o->id);
+        if (!in_matcher) {
+            struct lp_store_offer r;
+            memset(&r, 0, sizeof r);
+            struct lp_store_error e;
+            bool open = s->store->ops->offer_get(s->store, LP_WIRE_RESOURCE_OFFER, o->id, &r, &e) ==
+                            LP_STORE_OK &&
+                        r.state == LP_DEAL_NEGOTIATING;
+            lp_store_offer_release(&r);
+            if (!open)
+                return true; /* the offer is gone: nothing left to index */
+        } else if (!lp_matcher_contains(s->matcher, o->id)) {
+            return true;
+        }
     }
-    pthread_mutex_unlock(&s->pending_lock);
+    return false;
 }
 
 /* ---- posting offers ------------------------------------------------------------------------- */
@@ -395,6 +459,24 @@ static bool fresh(struct lp_solver *s, uint64_t created_at_ms, struct lp_solver_
         return false;
     }
     return true;
+}
+
+/* Evicts addr's newest waiting job to make room (pending_lock held): it ends as TimeoutMatch,
+ * which its creator sees as "not matched in time", with the event that says so. */
+static void evict_newest(struct lp_solver *s, const uint8_t addr[LP_WIRE_ADDR_LEN], uint64_t now)
+{
+    struct lp_pending_job p;
+    if (lp_pending_take_newest(s->pending, addr, &p) != 0)
+        return;
+    struct lp_store_event_in ev;
+    lp_solver_event(&ev, "job_offer_state", p.id, LP_DEAL_TIMEOUT_MATCH, p.job.job_creator, NULL,
+                    NULL);
+    struct lp_store_error e;
+    if (s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p.id, LP_DEAL_NEGOTIATING,
+                                       LP_DEAL_TIMEOUT_MATCH, &ev, 1, now, &e) != LP_STORE_OK)
+        fprintf(stderr, "lilypad: solver: evicting a job offer: %s\n", e.message);
+    lp_solver_count(s, &s->evicted, 1);
+    lp_pending_job_release(&p);
 }
 
 int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
@@ -454,16 +536,29 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     }
 
     pthread_mutex_lock(&s->pending_lock);
-    if (s->n_pending >= s->cfg.max_pending_jobs) {
-        pthread_mutex_unlock(&s->pending_lock);
-        lp_solver_status_set(st, 503, "the network is busy; retry later",
-                             "network busy: %zu job offers are waiting for a provider",
-                             s->n_pending);
-        lp_solver_count(s, &s->metrics.rejected, 1);
-        goto out;
+    /* The queue is shared by every job creator: when it is full, the address with the most
+     * waiting jobs gives way (its newest job is evicted), as long as it has at least two more
+     * than the poster; so a flood from any number of keys never shuts out an address with
+     * fewer jobs, and no address with a single job is ever evicted. */
+    uint8_t evict_from[LP_WIRE_ADDR_LEN];
+    bool evict = false;
+    if (lp_pending_count(s->pending) >= s->cfg.max_pending_jobs) {
+        size_t most = 0, mine = lp_pending_count_of(s->pending, caller);
+        if (s->cfg.max_pending_jobs == 0 || !lp_pending_biggest(s->pending, evict_from, &most) ||
+            most < mine + 2) {
+            pthread_mutex_unlock(&s->pending_lock);
+            lp_solver_status_set(st, 503, "the network is busy; retry later",
+                                 "network busy: %zu job offers are waiting for a provider "
+                                 "(you have %zu of them)",
+                                 lp_pending_count(s->pending), mine);
+            lp_solver_count(s, &s->metrics.rejected, 1);
+            goto out;
+        }
+        evict = true;
     }
     uint64_t now = lp_solver_now_ms();
     p.stored_at_ms = now;
+    p.queued_at_ms = now;
     struct lp_store_offer rec = {.kind = LP_WIRE_JOB_OFFER,
                                  .state = LP_DEAL_NEGOTIATING,
                                  .has_input = p.has_input,
@@ -486,15 +581,16 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     rc = lp_solver_match_job(s, &p, &mst);
     if (rc != LP_MATCH_OK) {
         /* Not matched now: it waits for a resource offer (or its match timeout). */
-        if (pending_push(s, &p) == 0)
-            memset(&p, 0, sizeof p);
+        if (evict)
+            evict_newest(s, evict_from, now);
+        pending_push(s, &p);
     }
     pthread_mutex_unlock(&s->pending_lock);
     lp_solver_events_appended(s);
     st->http = 200;
     ret = 0;
 out:
-    pending_free(&p);
+    lp_pending_job_release(&p);
     return ret;
 }
 
@@ -543,12 +639,28 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
         goto out;
     }
     lp_solver_count(s, &s->metrics.resource_offers, 1);
-    if (lp_matcher_add(s->matcher, env.id, r) != 0) {
+    lp_solver_events_appended(s);
+    /* Posting proves the provider is there (and brings back offers it had lapsed). */
+    lp_solver_provider_seen(s, caller, 0, false);
+    /* Waiting jobs get the offer first, by one lookup in the pending index; only an offer no
+     * waiting job can take is indexed for the jobs to come. Both under pending_lock, so a job
+     * posted meanwhile either is in the queue now or sees the offer in the index. */
+    struct lp_match_offer mo;
+    if (lp_match_offer_from(env.id, r, &mo) != 0) {
+        lp_solver_status_set(st, 500, NULL, "out of memory");
+        goto out;
+    }
+    pthread_mutex_lock(&s->pending_lock);
+    uint32_t reliability = lp_matcher_reliability(s->matcher, caller);
+    int add = lp_solver_serve_pending(s, &mo, reliability, false)
+                  ? 0
+                  : lp_matcher_add(s->matcher, env.id, r);
+    pthread_mutex_unlock(&s->pending_lock);
+    lp_match_offer_release(&mo);
+    if (add != 0) {
         lp_solver_status_set(st, 500, NULL, "matcher: cannot index the offer");
         goto out;
     }
-    lp_solver_events_appended(s);
-    match_pending(s);
     st->http = 200;
     ret = 0;
 out:
@@ -707,10 +819,14 @@ static void load_job_offer(struct lp_solver *s, const struct lp_store_offer *o)
     p.job = obj.u.job_offer;
     p.module_ref = lp_solver_module_ref(&p.job);
     p.stored_at_ms = o->stored_at_ms;
+    p.queued_at_ms = o->stored_at_ms;
     p.has_input = o->has_input;
     memcpy(p.input_keccak, o->input_keccak, LP_WIRE_ID_LEN);
-    if (!p.module_ref || pending_push(s, &p) != 0)
-        pending_free(&p);
+    if (!p.module_ref) {
+        lp_pending_job_release(&p);
+        return;
+    }
+    pending_push(s, &p);
 }
 
 /* Rebuilds the matcher index and the pending-job queue from the store's open offers. */
@@ -726,8 +842,12 @@ static int reload_open_offers(struct lp_solver *s, struct lp_store_error *e)
         snprintf(e->message, sizeof e->message, "out of memory");
         rc = -1;
     }
-    for (size_t i = 0; rc == LP_STORE_OK && i < res.count; i++)
+    for (size_t i = 0; rc == LP_STORE_OK && i < res.count; i++) {
+        /* Every provider with open offers counts as live from the start, so a restart does
+         * not lapse offers that were matchable before it. */
+        lp_solver_provider_seen(s, res.items[i].owner, 0, false);
         load_resource_offer(s, &res.items[i]);
+    }
     for (size_t i = 0; rc == LP_STORE_OK && i < jobs.count; i++)
         load_job_offer(s, &jobs.items[i]);
     loaded_offers_free(&res);
@@ -774,6 +894,7 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         s->cfg.tick_ms = 1000;
     s->key = *key;
     pthread_mutex_init(&s->pending_lock, NULL);
+    pthread_mutex_init(&s->prov_lock, NULL);
     pthread_mutex_init(&s->ev_lock, NULL);
     pthread_mutex_init(&s->pow_lock, NULL);
     lp_cond_init(&s->ev_cond);
@@ -784,8 +905,13 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         return -1;
     }
     s->matcher = lp_matcher_new(blocked_cb, s);
-    if (!s->matcher) {
+    s->pending = lp_pending_new();
+    if (!s->matcher || !s->pending) {
         snprintf(err, errlen, "solver: out of memory");
+        lp_solver_close(s);
+        return -1;
+    }
+    if (lp_solver_providers_open(s, err, errlen) != 0) {
         lp_solver_close(s);
         return -1;
     }
@@ -823,14 +949,14 @@ void lp_solver_close(struct lp_solver *s)
     pthread_mutex_unlock(&s->ev_lock);
     if (s->ticker_running)
         pthread_join(s->ticker, NULL);
-    for (size_t i = 0; i < s->n_pending; i++)
-        pending_free(&s->pending[i]);
-    free(s->pending);
+    lp_pending_free(s->pending);
+    lp_solver_providers_close(s);
     lp_matcher_free(s->matcher);
     if (s->store)
         s->store->ops->close(s->store);
     lp_key_wipe(&s->key);
     pthread_mutex_destroy(&s->pending_lock);
+    pthread_mutex_destroy(&s->prov_lock);
     pthread_mutex_destroy(&s->ev_lock);
     lp_solver_pow_free(s);
     pthread_mutex_destroy(&s->pow_lock);
@@ -842,12 +968,10 @@ int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms)
 {
     int n = 0;
     pthread_mutex_lock(&s->pending_lock);
-    for (size_t i = 0; i < s->n_pending;) {
-        struct lp_pending_job *p = &s->pending[i];
-        if (p->stored_at_ms + s->cfg.match_timeout_ms > now_ms) {
-            i++;
-            continue;
-        }
+    /* Queue order is the order jobs (re)entered the queue: only the front can be due. */
+    const struct lp_pending_job *p;
+    while ((p = lp_pending_oldest(s->pending)) &&
+           p->queued_at_ms + s->cfg.match_timeout_ms <= now_ms) {
         struct lp_store_event_in ev;
         lp_solver_event(&ev, "job_offer_state", p->id, LP_DEAL_TIMEOUT_MATCH, p->job.job_creator,
                         NULL, NULL);
@@ -855,13 +979,13 @@ int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms)
         int rc =
             s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p->id, LP_DEAL_NEGOTIATING,
                                            LP_DEAL_TIMEOUT_MATCH, &ev, 1, now_ms, &e);
-        if (rc == LP_STORE_OK || rc == LP_STORE_CONFLICT || rc == LP_STORE_NOT_FOUND) {
-            if (rc == LP_STORE_OK)
-                n++;
-            pending_remove_at(s, i);
-            continue;
-        }
-        i++;
+        if (rc != LP_STORE_OK && rc != LP_STORE_CONFLICT && rc != LP_STORE_NOT_FOUND)
+            break; /* the store is failing: retried next tick */
+        if (rc == LP_STORE_OK)
+            n++;
+        uint8_t id[LP_WIRE_ID_LEN];
+        memcpy(id, p->id, LP_WIRE_ID_LEN); /* p goes with its node */
+        pending_drop(s, id);
     }
     pthread_mutex_unlock(&s->pending_lock);
     if (n)

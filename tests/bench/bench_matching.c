@@ -141,7 +141,7 @@ int main(void)
         uint64_t t0 = ns();
         size_t best = N_OFFERS;
         for (size_t k = 0; k < N_OFFERS; k++) {
-            if (lp_matcher_fits(&flat[k], &mj, NULL, 0) &&
+            if (lp_matcher_fits(&flat[k], 0, &mj, NULL, 0) &&
                 (best == N_OFFERS || lp_wei_cmp(&flat[k].min_price, &flat[best].min_price) < 0))
                 best = k;
         }

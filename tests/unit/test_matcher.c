@@ -66,7 +66,7 @@ static void expect_none(uint64_t cpu, uint32_t gpus, uint64_t vram, uint64_t ram
     (void)g;
     lp_wei_from_u64(&o.min_price, 10);
     struct lp_match_job mj = {.offer = &j, .module_ref = FIX_REPO "@" FIX_COMMIT};
-    assert_false(lp_matcher_fits(&o, &mj, why, sizeof why));
+    assert_false(lp_matcher_fits(&o, 0, &mj, why, sizeof why));
     assert_non_null(strstr(why, rule));
     lp_matcher_free(m);
 }
