@@ -13,9 +13,11 @@
 #define BACK_MAX 256 /* offers brought back and offered to waiting jobs at once */
 
 struct lp_solver_provider {
-    struct lp_store_provider_stats stats; /* first: the table's key is stats.address */
-    uint64_t live_until_ms;               /* monotonic */
-    bool suspended;                       /* its offers are held back */
+    struct lp_store_provider_stats stats;   /* first: the table's key is stats.address */
+    struct lp_store_provider_stats unsaved; /* counted since the last write to the store */
+    bool dirty;
+    uint64_t live_until_ms; /* monotonic */
+    bool suspended;         /* its offers are held back */
 };
 
 struct lp_solver_start {
@@ -150,8 +152,11 @@ static void free_cb(void *ctx, void *elem)
     free(elem);
 }
 
+static void save_stats(struct lp_solver *s);
+
 void lp_solver_providers_close(struct lp_solver *s)
 {
+    save_stats(s);
     lp_ptab_each(&s->providers, free_cb, NULL);
     lp_ptab_each(&s->starts, free_cb, NULL);
     lp_ptab_free(&s->providers);
@@ -279,20 +284,53 @@ void lp_solver_provider_outcome(struct lp_solver *s, const uint8_t addr[LP_WIRE_
     pthread_mutex_lock(&s->prov_lock);
     struct lp_solver_provider *p = provider_get(s, addr, true);
     if (p) {
-        p->stats.matched += d.matched;
-        p->stats.started += d.started;
-        p->stats.not_started += d.not_started;
-        p->stats.delivered += d.delivered;
-        p->stats.timed_out += d.timed_out;
+        struct lp_store_provider_stats *both[2] = {&p->stats, &p->unsaved};
+        for (int i = 0; i < 2; i++) {
+            both[i]->matched += d.matched;
+            both[i]->started += d.started;
+            both[i]->not_started += d.not_started;
+            both[i]->delivered += d.delivered;
+            both[i]->timed_out += d.timed_out;
+        }
+        p->dirty = true;
         /* Set under prov_lock, so concurrent outcomes reach the matcher in their order. */
         lp_matcher_set_reliability(s->matcher, addr, reliability_of(&p->stats));
     }
     pthread_mutex_unlock(&s->prov_lock);
-    /* Counts only add up, so the store needs no lock of ours: a crash between a transition and
-     * this write loses one count, never the deal. */
-    struct lp_store_error e;
-    if (s->store->ops->provider_stats_add(s->store, &d, &e) != LP_STORE_OK)
-        fprintf(stderr, "lilypad: solver: provider reliability not recorded: %s\n", e.message);
+}
+
+static void dirty_cb(void *ctx, void *elem)
+{
+    struct lp_solver_provider *p = elem;
+    if (p->dirty)
+        ptrs_push(ctx, p);
+}
+
+/* Writes the counts since the last write (every tick and at close): a write per match would
+ * double the store transactions of matching, and counts only add up, so a crash loses at most
+ * a tick of them, never a deal. */
+static void save_stats(struct lp_solver *s)
+{
+    struct ptrs dirty = {0};
+    pthread_mutex_lock(&s->prov_lock);
+    lp_ptab_each(&s->providers, dirty_cb, &dirty);
+    struct lp_store_provider_stats *deltas = calloc(dirty.n ? dirty.n : 1, sizeof *deltas);
+    size_t n = 0;
+    for (size_t i = 0; deltas && i < dirty.n; i++) {
+        struct lp_solver_provider *p = dirty.items[i];
+        deltas[n] = p->unsaved;
+        memcpy(deltas[n++].address, p->stats.address, LP_WIRE_ADDR_LEN);
+        memset(&p->unsaved, 0, sizeof p->unsaved);
+        p->dirty = false;
+    }
+    pthread_mutex_unlock(&s->prov_lock);
+    for (size_t i = 0; i < n; i++) {
+        struct lp_store_error e;
+        if (s->store->ops->provider_stats_add(s->store, &deltas[i], &e) != LP_STORE_OK)
+            fprintf(stderr, "lilypad: solver: provider reliability not recorded: %s\n", e.message);
+    }
+    free(deltas);
+    free(dirty.items);
 }
 
 /* ---- deal starts ----------------------------------------------------------------------------- */
@@ -415,6 +453,7 @@ static void due_cb(void *ctx, void *elem)
 
 int lp_solver_providers_tick(struct lp_solver *s, uint64_t now_ms)
 {
+    save_stats(s);
     if (s->cfg.offer_liveness_ms)
         lapse(s);
     if (!s->cfg.start_timeout_ms)
