@@ -220,6 +220,7 @@ struct commit_ctx {
     uint8_t deal_id[LP_WIRE_ID_LEN]; /* set by a successful commit */
     uint8_t provider[LP_WIRE_ADDR_LEN];
     uint64_t at_ms;
+    uint8_t tried[LP_WIRE_ID_LEN]; /* the resource offer of the last commit */
 };
 
 static uint64_t ms_to_s_ceil(uint64_t ms)
@@ -234,6 +235,7 @@ static int commit_deal(void *ctx, const struct lp_match_offer *offer, const stru
     struct lp_solver *s = c->s;
     const struct lp_pending_job *p = c->p;
     uint64_t now = lp_solver_now_ms();
+    memcpy(c->tried, offer->id, LP_WIRE_ID_LEN);
 
     uint64_t exec_ms = p->job.timeout_s * 1000u;
     if (s->cfg.max_execution_ms && exec_ms > s->cfg.max_execution_ms)
@@ -346,11 +348,22 @@ int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
     lp_pending_job_match_view(p, &mj);
     struct commit_ctx c = {.s = s, .p = p, .st = st};
     char reason[256] = "";
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct lp_match_result res;
-    int rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, &res, reason, sizeof reason);
-    count_match(s, &t0);
+    int rc = LP_MATCH_NONE;
+    /* A booking the store refuses because the offer is no longer open takes the offer out of
+     * the index (reconcile) and the match is tried again; the bound only stops a store that
+     * fails every write. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, &res, reason, sizeof reason);
+        count_match(s, &t0);
+        if (rc != LP_MATCH_COMMIT_FAILED)
+            break;
+        reconcile(s, NULL, c.tried);
+        if (lp_matcher_contains(s->matcher, c.tried))
+            break; /* still open: the failure was the store's, not a stale offer */
+    }
     if (rc == LP_MATCH_BLOCKED)
         lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
                              "%s", reason);
@@ -691,22 +704,22 @@ int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
     }
     if (kind == LP_WIRE_JOB_OFFER && has_deal)
         return lp_solver_deal_action(s, caller, deal_id, "cancel", st);
-    /* Out of the index first, so the matcher cannot book it while it is being cancelled. */
-    if (kind == LP_WIRE_RESOURCE_OFFER)
-        lp_matcher_remove(s->matcher, id);
     struct lp_store_event_in ev;
     lp_solver_event(&ev, kind == LP_WIRE_JOB_OFFER ? "job_offer_state" : "resource_offer_state", id,
                     LP_DEAL_JOB_OFFER_CANCELLED, caller, NULL, NULL);
-    if (kind == LP_WIRE_JOB_OFFER)
-        pthread_mutex_lock(&s->pending_lock);
+    /* Under the queue's lock, as posting is: a resource offer being posted is then either
+     * indexed already (and removed here) or finds itself cancelled before it is indexed, so a
+     * cancelled offer never lingers in the index. Out of the index before the store, so the
+     * matcher cannot book it while it is being cancelled. */
+    pthread_mutex_lock(&s->pending_lock);
+    if (kind == LP_WIRE_RESOURCE_OFFER)
+        lp_matcher_remove(s->matcher, id);
     rc =
         s->store->ops->offer_set_state(s->store, kind, id, LP_DEAL_NEGOTIATING,
                                        LP_DEAL_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
-    if (kind == LP_WIRE_JOB_OFFER) {
-        if (rc == LP_STORE_OK)
-            pending_drop(s, id);
-        pthread_mutex_unlock(&s->pending_lock);
-    }
+    if (kind == LP_WIRE_JOB_OFFER && rc == LP_STORE_OK)
+        pending_drop(s, id);
+    pthread_mutex_unlock(&s->pending_lock);
     if (rc == LP_STORE_CONFLICT && kind == LP_WIRE_JOB_OFFER) {
         /* Matched in the meantime: cancel the deal instead. */
         if (s->store->ops->offer_get(s->store, kind, id, &o, &e) == LP_STORE_OK && o.has_deal) {

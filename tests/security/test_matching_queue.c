@@ -2,7 +2,8 @@
  *  - fresh keys fill the network-wide queue so that every other job offer is refused (503);
  *  - a flood queued first makes a later creator's job wait behind all of it;
  *  - a pile of jobs no provider can take makes every new resource offer pay one match attempt
- *    per waiting job, under the lock every post takes.
+ *    per waiting job, under the lock every post takes;
+ *  - a stale offer in the index (cancelled while it was being posted) fails every booking.
  * Each test posts the attack through the solver's C API and checks what must happen instead. */
 #include "matching_fixtures.h"
 
@@ -141,6 +142,45 @@ static void test_unmatchable_jobs_do_not_tax_every_resource_offer(void **state)
     mf_close(s);
 }
 
+/* A cheap offer that is no longer open in the store but still in the index (a cancel racing
+ * its post) makes every booking of it fail: jobs must not keep failing on it while a real
+ * offer is open. Made here by cancelling it in the store behind the solver's back. */
+static void test_stale_offer_does_not_block_matching(void **state)
+{
+    (void)state;
+    struct lp_solver_config cfg;
+    lp_solver_config_defaults(&cfg);
+    cfg.rate_limit = 0;
+    struct lp_solver *s = mf_open(&cfg);
+    struct lp_key stale, real, creator;
+    lp_key_generate(&stale);
+    lp_key_generate(&real);
+    lp_key_generate(&creator);
+    uint8_t stale_id[32];
+    assert_int_equal(mf_post_offer(s, &stale, 0, stale_id), 200);
+    assert_int_equal(mf_post_offer(s, &real, 10, NULL), 200);
+    struct lp_store *store = lp_solver_store(s);
+    struct lp_store_error e;
+    assert_int_equal(store->ops->offer_set_state(store, LP_WIRE_RESOURCE_OFFER, stale_id,
+                                                 LP_DEAL_NEGOTIATING, LP_DEAL_JOB_OFFER_CANCELLED,
+                                                 NULL, 0, fix_now_ms(), &e),
+                     LP_STORE_OK);
+    for (int i = 0; i < 3; i++) {
+        uint8_t job[32], deal[32], who[20];
+        assert_int_equal(mf_post_job(s, &creator, 1000, GIB, 100, job), 200);
+        if (i == 0) {
+            assert_true(mf_job_deal(s, &creator, job, NULL, deal));
+            mf_deal_provider(s, &creator, deal, who);
+            assert_memory_equal(who, real.address, 20);
+            assert_int_equal(mf_post_offer(s, &real, 10, NULL), 200);
+        }
+    }
+    struct lp_solver_metrics m;
+    lp_solver_get_metrics(s, &m);
+    assert_int_equal(m.deals, 2); /* the real offers, one each */
+    mf_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_no_address_with_one_job_is_evicted),
         cmocka_unit_test(test_flood_queued_first_does_not_delay_a_later_creator),
         cmocka_unit_test(test_unmatchable_jobs_do_not_tax_every_resource_offer),
+        cmocka_unit_test(test_stale_offer_does_not_block_matching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
