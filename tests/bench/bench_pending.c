@@ -1,9 +1,9 @@
 /* The solver with job offers waiting that no provider takes: for each PENDING count (default
  * 1,000 and 10,000), PENDING job offers needing 64 GiB of RAM wait in the queue (from 100
  * creators), then, one thread:
- *  - resource offers/s: 500 resource offers of 32 GiB are posted (none of the waiting jobs fits
+ *  - resource offers/s: 200 resource offers of 32 GiB are posted (none of the waiting jobs fits
  *    them, so each is indexed for the jobs to come);
- *  - job offers/s: 500 job offers that fit those resource offers are posted (each is matched at
+ *  - job offers/s: 200 job offers that fit those resource offers are posted (each is matched at
  *    once, a deal is signed and stored).
  * Envelopes are signed beforehand; the times are the solver's (lp_solver_post_*: signature
  * check, store transaction, queue and index work, deal signing), SQLite on /tmp.
@@ -23,7 +23,7 @@
 #include "wire/object.h"
 
 #define GIB      (1024ull * 1024ull * 1024ull)
-#define N_POSTS  500
+#define N_POSTS  200
 #define CREATORS 100
 
 static uint64_t ns(void)
