@@ -132,6 +132,16 @@ static void blk_refresh(struct blk *b)
         summary_add(&b->s, b->e[i], i == 0);
 }
 
+/* Whether the summary may have come from e: only then does removing e change it. */
+static bool summary_holds(const struct summary *s, const struct entry *e)
+{
+    uint64_t vram = e->o.gpus ? e->o.vram_desc[0] : 0;
+    return e->o.cpu_millicores >= s->cpu || e->o.ram_bytes >= s->ram ||
+           e->o.disk_bytes >= s->disk || vram >= s->vram ||
+           lp_wei_cmp(&e->o.results_collateral, &s->collateral) >= 0 ||
+           lp_wei_cmp(&e->o.min_price, &s->min_price) <= 0;
+}
+
 /* Whether some offer of a block could hold the job (false: none can). */
 static bool summary_may_fit(const struct summary *s, const struct lp_job_offer *j)
 {
@@ -250,6 +260,7 @@ static void blist_remove(struct blist *l, int order, struct entry *e)
         blist_drop_blk(l, bi);
         return;
     }
+    bool refresh = summary_holds(&b->s, e);
     if (b->n < BLK_MIN) {
         /* Sparse blocks would make walks visit more blocks than needed: merge. */
         if (bi + 1 < l->nb && b->n + l->b[bi + 1]->n <= BLK_MAX * 3 / 4) {
@@ -264,8 +275,10 @@ static void blist_remove(struct blist *l, int order, struct entry *e)
             blist_drop_blk(l, bi);
             b = prev;
         }
+        refresh = true;
     }
-    blk_refresh(b);
+    if (refresh)
+        blk_refresh(b);
 }
 
 static void blist_free(struct blist *l)

@@ -137,6 +137,18 @@ static void blk_refresh(struct jblk *b)
         summary_add(&b->s, b->e[i], i == 0);
 }
 
+/* Whether the summary may have come from n: only then does removing n change it. */
+static bool summary_holds(const struct jsummary *s, const struct pnode *n)
+{
+    const struct lp_job_offer *j = &n->job.job;
+    const struct lp_job_resources *r = &j->resources;
+    return r->cpu_millicores <= s->cpu || r->ram_bytes <= s->ram || r->disk_bytes <= s->disk ||
+           (r->gpus ? r->vram_bytes : 0) <= s->vram || r->gpus <= s->gpus ||
+           j->min_reliability <= s->reliability ||
+           lp_wei_cmp(&j->min_results_collateral, &s->collateral) <= 0 ||
+           lp_wei_cmp(&j->max_price, &s->max_price) >= 0;
+}
+
 /* Whether some job of a block could take the offer (false: none can). g: the GPU count every
  * job of the block needs (a bucket), or -1 (a target's list, GPU counts mixed). */
 static bool summary_may_take(const struct jsummary *s, const struct lp_match_offer *o,
@@ -256,6 +268,7 @@ static void list_remove(struct jlist *l, const struct pnode *n)
         list_drop_blk(l, bi);
         return;
     }
+    bool refresh = summary_holds(&b->s, n);
     if (b->n < BLK_MIN) {
         if (bi + 1 < l->nb && b->n + l->b[bi + 1]->n <= BLK_MAX * 3 / 4) {
             struct jblk *next = l->b[bi + 1];
@@ -269,8 +282,10 @@ static void list_remove(struct jlist *l, const struct pnode *n)
             list_drop_blk(l, bi);
             b = prev;
         }
+        refresh = true;
     }
-    blk_refresh(b);
+    if (refresh)
+        blk_refresh(b);
 }
 
 static void list_free(struct jlist *l)
