@@ -614,6 +614,15 @@ size_t lp_matcher_size(struct lp_matcher *m)
     return n;
 }
 
+size_t lp_matcher_count_of(struct lp_matcher *m, const uint8_t provider[LP_WIRE_ADDR_LEN])
+{
+    pthread_mutex_lock(&m->lock);
+    struct provider *p = provider_get(m, provider, false);
+    size_t n = p ? p->offers.n : 0;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
 size_t lp_matcher_suspended(struct lp_matcher *m)
 {
     pthread_mutex_lock(&m->lock);

@@ -122,6 +122,8 @@ int lp_matcher_remove(struct lp_matcher *m, const uint8_t id[LP_WIRE_ID_LEN]);
 bool lp_matcher_contains(struct lp_matcher *m, const uint8_t id[LP_WIRE_ID_LEN]);
 /* Offers that can be matched now (those of suspended providers not counted). */
 size_t lp_matcher_size(struct lp_matcher *m);
+/* A provider's offers in the index (held-back ones included). */
+size_t lp_matcher_count_of(struct lp_matcher *m, const uint8_t provider[LP_WIRE_ADDR_LEN]);
 /* Offers held back because their provider is suspended. */
 size_t lp_matcher_suspended(struct lp_matcher *m);
 /* How many offers the matches so far examined one by one (the s of the cost above). */

@@ -532,23 +532,19 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
         p.has_input = true;
         memcpy(p.input_keccak, input_keccak, LP_WIRE_ID_LEN);
     }
-    uint64_t open_mine = 0;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_JOB_OFFER, LP_DEAL_NEGOTIATING, caller,
-                                        &open_mine, &e);
-    if (rc != LP_STORE_OK) {
-        lp_solver_status_store(st, rc, &e);
-        goto out;
-    }
+    int rc;
+    pthread_mutex_lock(&s->pending_lock);
+    /* An address's open job offers are its waiting jobs: counted by the queue, exactly (under
+     * its lock) and without a store query per post. */
+    size_t open_mine = lp_pending_count_of(s->pending, caller);
     if (open_mine >= s->cfg.max_open_job_offers) {
+        pthread_mutex_unlock(&s->pending_lock);
         lp_solver_status_set(st, 429, "wait for your open job offers to match, or cancel some",
-                             "too many open job offers: %llu (limit %llu per address)",
-                             (unsigned long long)open_mine,
+                             "too many open job offers: %zu (limit %llu per address)", open_mine,
                              (unsigned long long)s->cfg.max_open_job_offers);
         lp_solver_count(s, &s->metrics.rejected, 1);
         goto out;
     }
-
-    pthread_mutex_lock(&s->pending_lock);
     /* The queue is shared by every job creator: when it is full, the address with the most
      * waiting jobs gives way (its newest job is evicted), as long as it has at least two more
      * than the poster; so a flood from any number of keys never shuts out an address with
@@ -619,20 +615,26 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     struct lp_resource_offer *r = &obj.u.resource_offer;
     int ret = -1;
     struct lp_store_error e;
-    uint64_t open_mine = 0;
     if (!fresh(s, r->created_at_ms, st))
         goto out;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING,
-                                        caller, &open_mine, &e);
-    if (rc != LP_STORE_OK) {
-        lp_solver_status_store(st, rc, &e);
+    /* Posting proves the provider is there (and brings back offers it had lapsed). */
+    lp_solver_provider_seen(s, caller, 0, false);
+    struct lp_match_offer mo;
+    if (lp_match_offer_from(env.id, r, &mo) != 0) {
+        lp_solver_status_set(st, 500, NULL, "out of memory");
         goto out;
     }
+    /* Everything below under the queue's lock: the count is exact, and a job posted meanwhile
+     * either is waiting already or finds this offer in the index. An address's open resource
+     * offers are the ones in the index (its held-back ones included). */
+    pthread_mutex_lock(&s->pending_lock);
+    size_t open_mine = lp_matcher_count_of(s->matcher, caller);
     if (open_mine >= s->cfg.max_open_resource_offers) {
+        pthread_mutex_unlock(&s->pending_lock);
+        lp_match_offer_release(&mo);
         lp_solver_status_set(st, 429, "cancel an open resource offer before posting another",
-                             "too many open resource offers: %llu (limit %llu per address)",
-                             (unsigned long long)open_mine,
-                             (unsigned long long)s->cfg.max_open_resource_offers);
+                             "too many open resource offers: %zu (limit %llu per address)",
+                             open_mine, (unsigned long long)s->cfg.max_open_resource_offers);
         lp_solver_count(s, &s->metrics.rejected, 1);
         goto out;
     }
@@ -646,24 +648,17 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     memcpy(rec.owner, caller, LP_WIRE_ADDR_LEN);
     struct lp_store_event_in ev;
     lp_solver_event(&ev, "resource_offer_added", env.id, LP_DEAL_NEGOTIATING, caller, NULL, NULL);
-    rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
+    int rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
     if (rc != LP_STORE_OK) {
+        pthread_mutex_unlock(&s->pending_lock);
+        lp_match_offer_release(&mo);
         lp_solver_status_store(st, rc, &e);
         goto out;
     }
     lp_solver_count(s, &s->metrics.resource_offers, 1);
     lp_solver_events_appended(s);
-    /* Posting proves the provider is there (and brings back offers it had lapsed). */
-    lp_solver_provider_seen(s, caller, 0, false);
     /* Waiting jobs get the offer first, by one lookup in the pending index; only an offer no
-     * waiting job can take is indexed for the jobs to come. Both under pending_lock, so a job
-     * posted meanwhile either is in the queue now or sees the offer in the index. */
-    struct lp_match_offer mo;
-    if (lp_match_offer_from(env.id, r, &mo) != 0) {
-        lp_solver_status_set(st, 500, NULL, "out of memory");
-        goto out;
-    }
-    pthread_mutex_lock(&s->pending_lock);
+     * waiting job can take is indexed for the jobs to come. */
     uint32_t reliability = lp_matcher_reliability(s->matcher, caller);
     int add = lp_solver_serve_pending(s, &mo, reliability, false)
                   ? 0
