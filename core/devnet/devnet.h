@@ -48,6 +48,8 @@ struct lp_devnet_options {
     const char *listen;        /* "127.0.0.1:0" when NULL */
     const char *plugin_path;   /* extra plugin folders for the provider; NULL: the defaults */
     uint64_t match_timeout_ms; /* 0: the solver's default */
+    int max_jobs; /* the provider's deals at once; 0: as many as the machine allows (one per CPU
+                     thread, bounded by RAM: lp_devnet_default_max_jobs) */
 };
 
 struct lp_devnet;

@@ -106,10 +106,12 @@ int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     }
     if (load_deal(s, caller, deal_id, allowed, &d, &roles, st) != 0)
         return -1;
+    bool provider_agrees = strcmp(action, "agree") == 0 && (roles & ROLE_PROVIDER);
     if (strcmp(action, "agree") == 0)
-        u.note = (roles & ROLE_PROVIDER) ? "agreed by the resource provider"
-                                         : "agreed by the job creator";
+        u.note = provider_agrees ? LP_NOTE_PROVIDER_AGREED : "agreed by the job creator";
     int rc = transition(s, &d, &u, st);
+    if (rc == 0 && provider_agrees)
+        lp_solver_deal_progress(s, deal_id); /* the start the solver waits for */
     lp_store_deal_release(&d);
     return rc;
 }
@@ -141,6 +143,8 @@ int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     u.new_state = LP_DEAL_UPLOADING;
     u.note = "outputs uploaded";
     rc = transition(s, &d, &u, st);
+    if (rc == 0)
+        lp_solver_deal_progress(s, deal_id); /* a provider may upload without agreeing first */
 out:
     lp_store_deal_release(&d);
     return rc;
@@ -179,6 +183,10 @@ int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     u.note = (obj.u.result.error && obj.u.result.error[0]) ? "result submitted (job failed)"
                                                            : "result submitted";
     rc = transition(s, &d, &u, st);
+    if (rc == 0) {
+        lp_solver_deal_progress(s, deal_id);
+        lp_solver_provider_outcome(s, d.provider, LP_OUTCOME_DELIVERED);
+    }
 out:
     lp_wire_object_free(&obj);
     lp_store_deal_release(&d);
@@ -429,6 +437,7 @@ static int collect(void *ctx, const struct lp_store_deal *d)
 int lp_solver_tick(struct lp_solver *s, uint64_t now_ms)
 {
     int n = lp_solver_expire_pending(s, now_ms);
+    n += lp_solver_providers_tick(s, now_ms);
     struct tick_ctx t = {.s = s, .now = now_ms};
     struct lp_store_error e;
     if (s->store->ops->deal_scan(s->store, NULL, true, collect, &t, &e) != LP_STORE_OK)
@@ -452,6 +461,9 @@ int lp_solver_tick(struct lp_solver *s, uint64_t now_ms)
             if (transition(s, &d, &u, &st) == 0) {
                 n++;
                 lp_solver_count(s, &s->metrics.timeouts, 1);
+                /* Results not delivered in time count against the provider. */
+                if (d.state == LP_DEAL_AGREED || d.state == LP_DEAL_UPLOADING)
+                    lp_solver_provider_outcome(s, d.provider, LP_OUTCOME_TIMED_OUT);
             }
         }
         lp_store_deal_release(&d);

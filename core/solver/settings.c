@@ -34,7 +34,9 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(rate_window, LP_CFG_DURATION, "\"10s\"", "window of rate_limit"),
     F(max_open_job_offers, LP_CFG_INT, "100", "unmatched job offers per address"),
     F(max_open_resource_offers, LP_CFG_INT, "16", "open resource offers per address"),
-    F(max_pending_jobs, LP_CFG_INT, "1000", "unmatched job offers network-wide (\"busy\")"),
+    F(max_pending_jobs, LP_CFG_INT, "1000",
+      "unmatched job offers network-wide; when full, the address with the most gives way "
+      "(\"busy\" only when none has two more than the poster)"),
     F(max_file_size, LP_CFG_SIZE, "\"64M\"", "largest input or output upload"),
     F(blocklist, LP_CFG_STRING_LIST, "[]",
       "modules the network refuses: \"REPO[@COMMIT] reason...\" (REPO blocks every commit)"),
@@ -70,6 +72,12 @@ const struct lp_cfg_field lp_solver_schema[] = {
       "finished deals and offers, events, and uploads nothing refers to are deleted this long "
       "after they finish; 0: kept forever"),
     F(gc_interval, LP_CFG_DURATION, "\"10m\"", "how often that clean-up runs"),
+    F(offer_liveness, LP_CFG_DURATION, "\"60s\"",
+      "a provider's resource offers stop being matched this long after its last event long-poll "
+      "or offer, until it polls again; 0: offers never lapse"),
+    F(start_timeout, LP_CFG_DURATION, "\"30s\"",
+      "a matched job its provider has not started (agree, outputs or result) by then is matched "
+      "again with another provider; 0: never"),
     LP_CFG_END,
 };
 
@@ -132,6 +140,8 @@ static void config_from_settings(const struct lp_solver_settings *s, struct lp_s
     c->upload_window_ms = s->upload_window;
     c->retention_ms = s->retention;
     c->gc_interval_ms = s->gc_interval;
+    c->offer_liveness_ms = s->offer_liveness;
+    c->start_timeout_ms = s->start_timeout;
 }
 
 /* The schema's defaults are the only copy of the solver's defaults: this reads them as a

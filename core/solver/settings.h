@@ -32,6 +32,7 @@ struct lp_solver_settings {
     uint64_t upload_quota;                 /* bytes per upload_window */
     int64_t upload_quota_files;
     uint64_t upload_window, retention, gc_interval; /* ms */
+    uint64_t offer_liveness, start_timeout; /* ms */
 };
 
 extern const struct lp_cfg_field lp_solver_schema[];

@@ -8,18 +8,10 @@
 
 #include "solver/limits.h"
 #include "solver/matcher.h"
+#include "solver/pending.h"
+#include "solver/ptab.h"
 #include "solver/solver.h"
 #include "wire/object.h"
-
-/* An unmatched job offer waiting for a resource offer that fits. */
-struct lp_pending_job {
-    uint8_t id[LP_WIRE_ID_LEN];
-    struct lp_job_offer job;
-    char *module_ref; /* "repo@commit" */
-    uint64_t stored_at_ms;
-    bool has_input;
-    uint8_t input_keccak[LP_WIRE_ID_LEN];
-};
 
 struct lp_solver {
     struct lp_solver_config cfg;
@@ -28,12 +20,17 @@ struct lp_solver {
     struct lp_store *store;
     struct lp_matcher *matcher;
 
-    /* Lock order, outermost first: pending_lock, the matcher's lock (matcher.c), the store's
-     * lock (store_sqlite.c), then the verifier backend's (core/dispatch). ev_lock and pow_lock
-     * are taken alone, never with another of these held. */
-    pthread_mutex_t pending_lock; /* also serialises matching of job offers */
-    struct lp_pending_job *pending;
-    size_t n_pending, cap_pending;
+    /* Lock order, outermost first: pending_lock, prov_lock, the matcher's lock (matcher.c),
+     * the store's lock (store_sqlite.c), then the verifier backend's (core/dispatch). ev_lock
+     * and pow_lock are taken alone, never with another of these held. */
+    pthread_mutex_t pending_lock; /* guards pending; also serialises matching of job offers */
+    struct lp_pending *pending;
+
+    /* Providers' liveness, reliability and the deals waiting for their start (providers.c). */
+    pthread_mutex_t prov_lock;
+    struct lp_ptab providers;    /* struct lp_solver_provider *, key address */
+    struct lp_ptab starts;       /* struct lp_solver_start *, key deal ID */
+    uint64_t evicted, unmatched; /* counters (atomic) */
 
     pthread_mutex_t ev_lock; /* guards last_seq, stopping; ev_cond (monotonic) wakes long-polls */
     pthread_cond_t ev_cond;
@@ -82,6 +79,9 @@ void lp_solver_pow_free(struct lp_solver *s);
 
 #define LP_ST_MASK(state) (1u << (state))
 
+/* The history line of a provider's agree (deals.c writes it; providers.c looks for it). */
+#define LP_NOTE_PROVIDER_AGREED "agreed by the resource provider"
+
 /* Opens a signed envelope posted by `caller`: it must decode, be of want_kind and be signed by
  * the caller (the object's author). On failure sets st (400 bad envelope or kind, 403 another
  * author) and returns false with obj freed. Every write endpoint goes through it. */
@@ -100,10 +100,51 @@ void lp_solver_count(struct lp_solver *s, uint64_t *counter, uint64_t n);
 void lp_solver_event(struct lp_store_event_in *ev, const char *type, const uint8_t *id,
                      uint32_t state, const uint8_t *a, const uint8_t *b, const uint8_t *c);
 
-/* Tries to match one pending job (pending_lock held); on a match creates the deal. Returns
- * LP_MATCH_*. */
+/* Tries to match one pending job (pending_lock held); on a match creates the deal and
+ * watches for its start. Returns LP_MATCH_*. */
 int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
                         struct lp_solver_status *st);
+/* Offers one resource offer to the waiting jobs (pending_lock held): the job the queue says it
+ * should serve gets it. in_matcher: the offer is indexed (it came back with its provider), else
+ * it is new and not indexed yet. true when the offer is taken (a deal was made) or no longer
+ * open; false: no waiting job takes it (a new offer is then indexed). */
+bool lp_solver_serve_pending(struct lp_solver *s, const struct lp_match_offer *o,
+                             uint32_t reliability, bool in_matcher);
+
+/* ---- providers.c: liveness, reliability, deal starts ---------------------------------------- */
+
+struct lp_solver_provider;
+struct lp_solver_start;
+
+enum lp_solver_outcome {
+    LP_OUTCOME_MATCHED,
+    LP_OUTCOME_STARTED,
+    LP_OUTCOME_NOT_STARTED,
+    LP_OUTCOME_DELIVERED,
+    LP_OUTCOME_TIMED_OUT,
+};
+
+int lp_solver_providers_open(struct lp_solver *s, char *err, size_t errlen);
+void lp_solver_providers_close(struct lp_solver *s);
+/* A signed request of addr that proves it is there: an offer (known = false: a provider from
+ * now on) or an event long-poll of wait_ms (known = true: only providers already known are
+ * tracked). Its offers are matchable until offer_liveness after that; offers held back come
+ * back now (matched to waiting jobs). Takes pending_lock when it resumes a provider, so the
+ * caller must not hold it. */
+void lp_solver_provider_seen(struct lp_solver *s, const uint8_t addr[LP_WIRE_ADDR_LEN],
+                             uint64_t wait_ms, bool known);
+/* Counts an outcome for a provider (its reliability follows). */
+void lp_solver_provider_outcome(struct lp_solver *s, const uint8_t addr[LP_WIRE_ADDR_LEN],
+                                enum lp_solver_outcome what);
+/* A deal was made for job p with provider: its start is awaited until start_timeout. */
+void lp_solver_start_watch(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN],
+                           const uint8_t provider[LP_WIRE_ADDR_LEN], const struct lp_pending_job *p,
+                           uint64_t now_ms);
+/* The provider acted on a deal (agree, outputs, result): started, if it was awaited. */
+void lp_solver_deal_progress(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN]);
+/* The timeout pass's part: offers of providers gone quiet are held back; deals not started in
+ * time are unmatched and their jobs matched again. Returns the deals unmatched. */
+int lp_solver_providers_tick(struct lp_solver *s, uint64_t now_ms);
 /* Books a mediator for a challenged deal if one fits now (0 booked, 1 none yet, -1 error). */
 int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN]);
 

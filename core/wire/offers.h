@@ -1,7 +1,8 @@
 /* Job offers and resource offers: what a job creator asks for and what a provider offers.
  *
- * Job offer, version 1: msgpack array of 11 fields, in this order
- *   0 version            uint = 1
+ * Job offer, version 2: msgpack array of 13 fields, in this order (version 1: fields 0-10 only,
+ * version = 1)
+ *   0 version            uint = 2
  *   1 job_creator        bin 20  (the envelope signer must be this address)
  *   2 module             array [repo str<=512, commit str (40 or 64 lowercase hex), spec str]
  *                        spec = the template-rendered job spec as CANONICAL JSON text: a JSON
@@ -16,6 +17,14 @@
  *   8 mode               uint: 0 market price, 1 fixed price
  *   9 created_at         uint, unix ms
  *  10 nonce              bin 16, random
+ *  11 min_reliability    uint 0..1000: the least reliability (per mille, as the solver scores
+ *                        providers: core/solver/README.md) a provider needs to take the job;
+ *                        0: any provider
+ *  12 min_results_collateral  bin 32 wei: the least results collateral a resource offer must put
+ *                        up to take the job; 0: any
+ * A version 1 job offer decodes with both requirements 0 (any provider). The decoded struct keeps
+ * its version, so re-encoding it gives back the same bytes (and ID); new job offers are written
+ * as version 2, and a version 1 one cannot carry requirements.
  *
  * Resource offer, version 1: msgpack array of 8 fields
  *   0 version            uint = 1
@@ -39,7 +48,7 @@
 
 #include "wire/wire.h"
 
-#define LP_JOB_OFFER_VERSION      1
+#define LP_JOB_OFFER_VERSION      2
 #define LP_RESOURCE_OFFER_VERSION 1
 
 #define LP_WIRE_MAX_REPO        512
@@ -53,6 +62,7 @@
 #define LP_WIRE_MAX_MODULES     256
 #define LP_WIRE_MAX_MODULE_REF  600
 #define LP_WIRE_MAX_TIMEOUT_S   604800u
+#define LP_WIRE_MAX_RELIABILITY 1000u /* per mille */
 
 enum lp_price_mode { LP_PRICE_MARKET = 0, LP_PRICE_FIXED = 1 };
 enum lp_module_policy { LP_MODULES_ANY = 0, LP_MODULES_ALLOWLIST = 1 };
@@ -91,6 +101,10 @@ struct lp_job_offer {
     uint32_t mode; /* enum lp_price_mode */
     uint64_t created_at_ms;
     uint8_t nonce[LP_WIRE_NONCE_LEN];
+    /* 0 (when building one): LP_JOB_OFFER_VERSION; decoded: the version read */
+    uint32_t version;
+    uint32_t min_reliability;              /* per mille, 0..1000; version 1: 0 */
+    struct lp_u256 min_results_collateral; /* wei; version 1: 0 */
 };
 
 struct lp_gpu {
