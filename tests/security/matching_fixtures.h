@@ -43,6 +43,7 @@ static MF_UNUSED struct lp_solver *mf_open(struct lp_solver_config *cfg)
     lp_key_generate(&k);
     struct lp_solver *s = NULL;
     char err[256];
+    cfg->create_db = true; /* a new database in the test's own folder */
     if (lp_solver_open(cfg, &k, &s, err, sizeof err) != 0)
         fail_msg("solver: %s", err);
     return s;

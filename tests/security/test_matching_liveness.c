@@ -16,6 +16,7 @@ static struct lp_solver *open_fast(uint64_t start_timeout_ms, uint64_t liveness_
 {
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.rate_limit = 0;
     cfg.tick_ms = 50;
     cfg.match_timeout_ms = 120000;

@@ -62,6 +62,7 @@ static void test_provider_long_poll_keeps_its_offers_live(void **state)
     assert_non_null(mkdtemp(tmp));
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
+    sc.create_db = true; /* a new database in the test's own folder */
     static char db[128], files[128];
     snprintf(db, sizeof db, "%s/solver.db", tmp);
     snprintf(files, sizeof files, "%s/solver-files", tmp);

@@ -17,6 +17,7 @@ static void test_flood_of_fresh_keys_cannot_shut_out_a_creator(void **state)
     (void)state;
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.rate_limit = 0;
     cfg.max_pending_jobs = 64;
     cfg.max_open_job_offers = 8;
@@ -56,6 +57,7 @@ static void test_no_address_with_one_job_is_evicted(void **state)
     (void)state;
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.rate_limit = 0;
     cfg.max_pending_jobs = 32;
     struct lp_solver *s = mf_open(&cfg);
@@ -84,6 +86,7 @@ static void test_flood_queued_first_does_not_delay_a_later_creator(void **state)
     (void)state;
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.rate_limit = 0;
     cfg.max_open_resource_offers = 1000;
     struct lp_solver *s = mf_open(&cfg);
@@ -117,6 +120,7 @@ static void test_unmatchable_jobs_do_not_tax_every_resource_offer(void **state)
     (void)state;
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.rate_limit = 0;
     cfg.max_pending_jobs = 2000;
     cfg.max_open_resource_offers = 1000;
@@ -150,6 +154,7 @@ static void test_stale_offer_does_not_block_matching(void **state)
     (void)state;
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.rate_limit = 0;
     struct lp_solver *s = mf_open(&cfg);
     struct lp_key stale, real, creator;
