@@ -268,6 +268,19 @@ static int commit_mediator(void *ctx, const struct lp_match_offer *offer,
 {
     (void)price;
     struct mediator_ctx *c = ctx;
+    /* A challenge and the timeout pass may both be booking this deal: commits run one at a time
+     * under the matcher's lock, so the deal read here is the one the update below changes. The
+     * second booking puts its offer back instead of replacing the first mediator. */
+    struct lp_store_deal cur;
+    struct lp_store_error e;
+    if (c->s->store->ops->deal_get(c->s->store, c->d->id, &cur, &e) == LP_STORE_OK) {
+        bool taken = cur.has_mediator;
+        lp_store_deal_release(&cur);
+        if (taken) {
+            lp_solver_status_set(c->st, 409, NULL, "a mediator is already booked");
+            return -1;
+        }
+    }
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
     u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_CHECKED);

@@ -1632,7 +1632,7 @@ static int sq_provider_stats_scan(struct lp_store *s, lp_store_provider_cb cb, v
         }
         if (rc == LP_STORE_OK && r != SQLITE_DONE)
             rc = db_fail(st, err, "provider stats");
-        done(st, stmt); /* cached by prep(): finalizing it here left a freed one in the cache */
+        done(st, stmt);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;
