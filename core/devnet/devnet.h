@@ -10,6 +10,9 @@
  *   DIR/devnet.log    what a devnet started in the background writes
  *   DIR/solver.key, DIR/provider.key, DIR/solver/, DIR/provider/  keys and state
  *
+ * Its provider is its solver's one configured mediator (solver.mediators): it may judge a
+ * challenge of a deal another provider joined to the devnet took, never one of its own.
+ *
  * `lilypad run --network local` finds a running devnet through devnet.json (its pid alive and
  * its /healthz answering) or starts one in the background and waits until it serves. */
 #ifndef LP_DEVNET_DEVNET_H

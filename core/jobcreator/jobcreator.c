@@ -635,6 +635,8 @@ static int post_offer(struct run *r, const struct lp_module *m, const struct lp_
     jo->has_target = req->has_target;
     if (req->has_target)
         memcpy(jo->target, req->target, LP_WIRE_ADDR_LEN);
+    memcpy(jo->mediators, req->mediators, sizeof jo->mediators);
+    jo->n_mediators = req->n_mediators;
     jo->mode = LP_PRICE_MARKET;
     jo->created_at_ms = realtime_ms();
     lp_random_bytes(jo->nonce, sizeof jo->nonce);

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "solver/http.h"
+#include "wire/mediators.h"
 
 #define F(member, type, def, desc)                                                                 \
     LP_CFG_FIELD(struct lp_solver_settings, member, type, 0, def, desc)
@@ -78,6 +79,10 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(start_timeout, LP_CFG_DURATION, "\"30s\"",
       "a matched job its provider has not started (agree, outputs or result) by then is matched "
       "again with another provider; 0: never"),
+    F(mediators, LP_CFG_STRING_LIST, "[]",
+      "addresses (\"0x...\", at most 16) that may mediate a challenge of a job offer naming no "
+      "mediators of its own; the job creator and the deal's provider are never booked; []: such "
+      "challenges are refused"),
     LP_CFG_END,
 };
 
@@ -208,6 +213,17 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
             return -1;
         }
     }
+    size_t bad = 0;
+    if (lp_mediators_parse((const char *const *)s->mediators.items, s->mediators.count,
+                           out->mediators, &out->n_mediators, &bad, why, sizeof why) != 0) {
+        lp_config_where(cfg, "solver", "mediators", where, sizeof where);
+        if (bad < s->mediators.count)
+            snprintf(err, errlen, "%s[%zu]: %s", where, bad, why);
+        else
+            snprintf(err, errlen, "%s: %s", where, why);
+        lp_config_values_free(out->values);
+        return -1;
+    }
     out->settings = s;
     snprintf(out->data_dir, sizeof out->data_dir, "%s",
              resolve(cfg, s->data_dir, (char[4096]){0}, 4096));
@@ -225,6 +241,8 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
     config_from_settings(s, c);
     c->db_path = out->db_path;
     c->files_dir = out->files_dir;
+    c->mediators = (const uint8_t(*)[LP_WIRE_ADDR_LEN])out->mediators;
+    c->n_mediators = out->n_mediators;
     if (s->pow_target && s->pow_target[0] &&
         lp_hex_decode_fixed(s->pow_target, c->pow_target, 32) != 0) {
         snprintf(err, errlen,

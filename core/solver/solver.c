@@ -11,6 +11,7 @@
 #include "solver/solver_impl.h"
 #include "util/cond.h"
 #include "util/hex.h"
+#include "wire/mediators.h"
 
 uint64_t lp_solver_now_ms(void)
 {
@@ -487,6 +488,16 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     }
     if (!fresh(s, p.job.created_at_ms, st))
         goto out;
+    /* A job creator may not judge its own challenge: naming itself as a mediator is refused
+     * here, not silently dropped later, so the offer it signed says what will happen. */
+    if (lp_mediators_has((const uint8_t(*)[LP_WIRE_ADDR_LEN])p.job.mediators, p.job.n_mediators,
+                         p.job.job_creator)) {
+        lp_solver_status_set(st, 400, "name mediators other than your own address",
+                             "job_offer.mediators names the job creator itself; a party may not "
+                             "mediate its own challenge");
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        goto out;
+    }
     char reason[256] = "";
     if (blocked_cb(s, p.job.module.repo, p.module_ref, reason, sizeof reason)) {
         lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
@@ -904,6 +915,16 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         copied = copied && s->hosts;
     }
     s->cfg.hosts = (const char *const *)s->hosts;
+    if (cfg->n_mediators > LP_WIRE_MAX_MEDIATORS) {
+        snprintf(err, errlen, "solver: %zu mediators configured, at most %d", cfg->n_mediators,
+                 LP_WIRE_MAX_MEDIATORS);
+        lp_solver_close(s);
+        return -1;
+    }
+    if (cfg->n_mediators)
+        memcpy(s->mediators, cfg->mediators, cfg->n_mediators * sizeof s->mediators[0]);
+    lp_mediators_sort(s->mediators, cfg->n_mediators);
+    s->cfg.mediators = (const uint8_t(*)[LP_WIRE_ADDR_LEN])s->mediators;
     s->limits = lp_limits_new();
     if (!s->limits || !s->db_path || !s->files_dir || !copied) {
         snprintf(err, errlen, "solver: out of memory");

@@ -7,7 +7,9 @@
  *   provider uploads outputs -> UPLOADING; posts its signed result -> RESULTS_SUBMITTED
  *   creator downloads outputs -> DOWNLOADING; then accepts -> RESULTS_ACCEPTED (terminal)
  *                                           or challenges -> RESULTS_CHECKED: the solver books a
- *   mediator (another provider whose open offer fits the job) who re-runs it and posts a verdict
+ *   mediator (a live provider of the job offer's mediator set, else of the solver's configured
+ *   one, never the job creator nor the deal's provider, whose open offer fits the job) who
+ *   re-runs it and posts a verdict
  *   -> MEDIATION_ACCEPTED | MEDIATION_REJECTED (terminal)
  *   cancel by the creator (before results) -> JOB_OFFER_CANCELLED
  *   timeouts: AGREED/UPLOADING past execution_s (+ grace) -> TIMEOUT_EXECUTION;
@@ -81,6 +83,11 @@ struct lp_solver_config {
      * last event long-poll or offer (0: never lapse); a deal its provider has not started
      * start_timeout_ms after the match is matched again without it (0: never). */
     uint64_t offer_liveness_ms, start_timeout_ms;
+    /* Mediation (deals.c): who may mediate a challenge of a job offer that names no mediators
+     * of its own: at most LP_WIRE_MAX_MEDIATORS addresses (copied at open). None: such a
+     * challenge is refused (409). */
+    const uint8_t (*mediators)[LP_WIRE_ADDR_LEN];
+    size_t n_mediators;
 };
 
 /* The defaults of the `solver { ... }` schema (solver/settings.c, where this is defined, so the

@@ -45,7 +45,9 @@ struct lp_solver {
     pthread_mutex_t pow_lock; /* guards miners */
     struct lp_pow_miner *miners;
 
-    char **hosts;                /* copy of cfg.hosts (the caller's may not outlive open) */
+    char **hosts; /* copy of cfg.hosts (the caller's may not outlive open) */
+    /* copy of cfg.mediators, sorted (the caller's may not outlive open) */
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
     struct lp_limits *limits;    /* per-address rates, quotas and long-polls (admission.c) */
     uint64_t next_gc_mono_ms;    /* ticker thread only */
     uint64_t next_sweep_mono_ms; /* ticker thread only */
@@ -145,8 +147,20 @@ void lp_solver_deal_progress(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_
 /* The timeout pass's part: offers of providers gone quiet are held back; deals not started in
  * time are unmatched and their jobs matched again. Returns the deals unmatched. */
 int lp_solver_providers_tick(struct lp_solver *s, uint64_t now_ms);
-/* Books a mediator for a challenged deal if one fits now (0 booked, 1 none yet, -1 error). */
+/* Books a mediator for a challenged deal if one fits now (0 booked, 1 none yet, -1 error):
+ * only a live provider of the deal's mediator candidates with an open offer that fits. */
 int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN]);
+/* Who may mediate a challenge of deal d (job: its job offer): the job offer's mediators, else
+ * the solver's configured ones, less the deal's job creator and provider; written to out,
+ * returns how many. *n_set (may be NULL): the size of the set before the parties were taken
+ * out (0: no set at all). */
+size_t lp_solver_mediator_candidates(const struct lp_solver *s, const struct lp_job_offer *job,
+                                     const struct lp_store_deal *d,
+                                     uint8_t out[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN],
+                                     size_t *n_set);
+/* The candidates as a JSON array of checksummed addresses (null when the job offer cannot be
+ * read): what GET /api/v1/deals/{id} shows as "mediators". */
+json_t *lp_solver_deal_mediators_json(struct lp_solver *s, const struct lp_store_deal *d);
 
 /* Drops pending jobs past the match timeout (TimeoutMatch); returns how many. */
 int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms);

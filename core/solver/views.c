@@ -127,6 +127,9 @@ int lp_solver_view_deal(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
         return -1;
     }
     *out = deal_json(s, &d, true);
+    /* Who may be booked if the result is challenged: a provider reads it before taking the
+     * deal (its own `mediators` trust list). Only here: it costs a read of the job offer. */
+    json_object_set_new(*out, "mediators", lp_solver_deal_mediators_json(s, &d));
     lp_store_deal_release(&d);
     st->http = 200;
     return 0;

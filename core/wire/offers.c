@@ -9,7 +9,7 @@
 
 #include "wire/codec.h"
 
-static const uint32_t lp_job_offer_fields[] = {0, 11, 13};
+static const uint32_t lp_job_offer_fields[] = {0, 11, 14};
 static const uint32_t lp_resource_offer_fields[] = {0, 8};
 
 /* ---- shared checks ------------------------------------------------------------------------ */
@@ -110,6 +110,17 @@ static int lp_job_offer_validate(const struct lp_job_offer *o, struct lp_wire_er
         lp_wire_set(err, "job_offer.min_reliability", "must be 0..1000 (per mille)");
         return -1;
     }
+    if (o->n_mediators > LP_WIRE_MAX_MEDIATORS) {
+        lp_wire_set(err, "job_offer.mediators", "more than 16 addresses");
+        return -1;
+    }
+    /* Sorted and unique, so one set has one encoding (and one offer ID). */
+    for (size_t i = 1; i < o->n_mediators; i++) {
+        if (memcmp(o->mediators[i - 1], o->mediators[i], LP_WIRE_ADDR_LEN) >= 0) {
+            lp_wire_set(err, "job_offer.mediators", "addresses must be sorted bytewise and unique");
+            return -1;
+        }
+    }
     return lp_spec_check(o->module.spec, err);
 }
 
@@ -139,6 +150,10 @@ static int lp_job_offer_write(struct lp_ww *w, const void *obj)
         (o->min_reliability != 0 || lp_wei_cmp(&o->min_results_collateral, &zero) != 0)) {
         lp_ww_fail(w, "job_offer.min_reliability",
                    "version 1 has no provider requirements (write version 2)");
+        return -1;
+    }
+    if (version < 2 && o->n_mediators != 0) {
+        lp_ww_fail(w, "job_offer.mediators", "version 1 names no mediators (write version 2)");
         return -1;
     }
     lp_ww_array(w, lp_job_offer_fields[version]);
@@ -195,6 +210,9 @@ static int lp_job_offer_write(struct lp_ww *w, const void *obj)
     if (version >= 2) {
         lp_ww_uint(w, o->min_reliability);
         lp_ww_u256(w, &o->min_results_collateral);
+        lp_ww_array(w, (uint32_t)o->n_mediators);
+        for (size_t i = 0; i < o->n_mediators; i++)
+            lp_ww_bin(w, o->mediators[i], LP_WIRE_ADDR_LEN);
     }
     return w->failed ? -1 : 0;
 }
@@ -277,6 +295,17 @@ static int lp_job_offer_read(struct lp_rd *r, const msgpack_object *root, void *
         o->min_reliability =
             (uint32_t)lp_rd_uint(r, &f[11], "job_offer.min_reliability", LP_WIRE_MAX_RELIABILITY);
         lp_rd_u256(r, &f[12], "job_offer.min_results_collateral", &o->min_results_collateral);
+        uint32_t n = 0;
+        const msgpack_object *med =
+            lp_rd_array_max(r, &f[13], "job_offer.mediators", LP_WIRE_MAX_MEDIATORS, &n);
+        if (med == NULL && r->failed)
+            return -1;
+        for (uint32_t i = 0; i < n && !r->failed; i++) {
+            char path[40];
+            snprintf(path, sizeof path, "job_offer.mediators[%u]", i);
+            lp_rd_fixbin(r, &med[i], path, o->mediators[i], LP_WIRE_ADDR_LEN);
+        }
+        o->n_mediators = n;
     }
     if (r->failed)
         return -1;

@@ -1,6 +1,6 @@
 /* Job offers and resource offers: what a job creator asks for and what a provider offers.
  *
- * Job offer, version 2: msgpack array of 13 fields, in this order (version 1: fields 0-10 only,
+ * Job offer, version 2: msgpack array of 14 fields, in this order (version 1: fields 0-10 only,
  * version = 1)
  *   0 version            uint = 2
  *   1 job_creator        bin 20  (the envelope signer must be this address)
@@ -22,9 +22,14 @@
  *                        0: any provider
  *  12 min_results_collateral  bin 32 wei: the least results collateral a resource offer must put
  *                        up to take the job; 0: any
- * A version 1 job offer decodes with both requirements 0 (any provider). The decoded struct keeps
- * its version, so re-encoding it gives back the same bytes (and ID); new job offers are written
- * as version 2, and a version 1 one cannot carry requirements.
+ *  13 mediators          array (<=16) of bin 20 addresses, sorted bytewise and unique: the
+ *                        parties the job creator accepts as mediator of a challenge (the solver
+ *                        books one of them that is neither the creator nor the deal's provider;
+ *                        the creator's own address is refused). Empty: the solver's configured
+ *                        mediators (core/solver/README.md, "Mediation").
+ * A version 1 job offer decodes with both requirements 0 (any provider) and no mediators. The
+ * decoded struct keeps its version, so re-encoding it gives back the same bytes (and ID); new job
+ * offers are written as version 2, and a version 1 one cannot carry requirements or mediators.
  *
  * Resource offer, version 1: msgpack array of 8 fields
  *   0 version            uint = 1
@@ -63,6 +68,7 @@
 #define LP_WIRE_MAX_MODULE_REF  600
 #define LP_WIRE_MAX_TIMEOUT_S   604800u
 #define LP_WIRE_MAX_RELIABILITY 1000u /* per mille */
+#define LP_WIRE_MAX_MEDIATORS   16
 
 enum lp_price_mode { LP_PRICE_MARKET = 0, LP_PRICE_FIXED = 1 };
 enum lp_module_policy { LP_MODULES_ANY = 0, LP_MODULES_ALLOWLIST = 1 };
@@ -105,6 +111,9 @@ struct lp_job_offer {
     uint32_t version;
     uint32_t min_reliability;              /* per mille, 0..1000; version 1: 0 */
     struct lp_u256 min_results_collateral; /* wei; version 1: 0 */
+    /* version 2: the accepted mediators, sorted bytewise and unique; none: the solver's */
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+    size_t n_mediators;
 };
 
 struct lp_gpu {

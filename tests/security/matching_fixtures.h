@@ -39,6 +39,7 @@ static MF_UNUSED struct lp_solver *mf_open(struct lp_solver_config *cfg)
     snprintf(files, sizeof files, "%s/files", mf_dir);
     cfg->db_path = db;
     cfg->files_dir = files;
+    cfg->create_db = true; /* a new network: its database is created here */
     struct lp_key k;
     lp_key_generate(&k);
     struct lp_solver *s = NULL;

@@ -54,6 +54,9 @@ static LP_FIXTURE_UNUSED char url[64];
 static LP_FIXTURE_UNUSED struct lp_key creator_key;
 static LP_FIXTURE_UNUSED struct lp_client *creator;
 static LP_FIXTURE_UNUSED int cfg_counter;
+/* The mediators the next posted job offers name (sorted by the test); none: the solver's. */
+static LP_FIXTURE_UNUSED uint8_t job_mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+static LP_FIXTURE_UNUSED size_t n_job_mediators;
 
 static LP_FIXTURE_UNUSED void write_file(const char *path, const char *text)
 {
@@ -197,6 +200,8 @@ static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct j
     lp_wei_from_u64(&j->max_price, 100);
     lp_wei_from_u64(&j->payment_collateral, 1);
     j->timeout_s = 60;
+    memcpy(j->mediators, job_mediators, sizeof j->mediators);
+    j->n_mediators = n_job_mediators;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     j->created_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;

@@ -45,12 +45,15 @@ static void fixed_job_offer_v1(struct lp_job_offer *o)
         o->nonce[i] = (uint8_t)i;
 }
 
-/* The pinned job offer: version 2 with both provider requirements set. */
+/* The pinned job offer: version 2 with both provider requirements and two mediators. */
 static void fixed_job_offer(struct lp_job_offer *o)
 {
     fixed_job_offer_v1(o);
     o->min_reliability = 800;
     lp_wei_from_u64(&o->min_results_collateral, 500000000000000000ull);
+    o->n_mediators = 2;
+    memset(o->mediators[0], 0x3a, LP_WIRE_ADDR_LEN);
+    memset(o->mediators[1], 0xc5, LP_WIRE_ADDR_LEN);
 }
 
 static void fixed_object(uint32_t kind, struct lp_wire_object *obj)
@@ -126,6 +129,8 @@ static void test_round_trip_fields(void **state)
     assert_int_equal(back.version, 2);
     assert_int_equal(back.min_reliability, 800);
     assert_memory_equal(back.min_results_collateral.be, o.min_results_collateral.be, 32);
+    assert_int_equal(back.n_mediators, 2);
+    assert_memory_equal(back.mediators, o.mediators, 2 * LP_WIRE_ADDR_LEN);
     lp_job_offer_free(&back);
     lp_job_offer_free(&o);
     free(enc);
@@ -484,7 +489,7 @@ static void test_job_offer_versions_round_trip(void **state)
     uint8_t *enc, *again;
     size_t len, len2;
     job_offer_encode_ok(&o, &enc, &len);
-    assert_int_equal(enc[0], 0x9d); /* fixarray of 13 */
+    assert_int_equal(enc[0], 0x9e); /* fixarray of 14 */
     assert_int_equal(enc[1], 2);
     job_offer_decode_ok(enc, len, &back);
     assert_int_equal(back.version, 2);
@@ -505,6 +510,7 @@ static void test_job_offer_versions_round_trip(void **state)
     job_offer_decode_ok(enc, len, &back);
     assert_int_equal(back.version, 1);
     assert_int_equal(back.min_reliability, 0);
+    assert_int_equal(back.n_mediators, 0);
     job_offer_encode_ok(&back, &again, &len2);
     assert_int_equal(len2, len);
     assert_memory_equal(again, enc, len);
@@ -585,6 +591,22 @@ static void test_job_offer_version_rejections(void **state)
     o.min_reliability = 1001;
     assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
     assert_non_null(strstr(err.message, "job_offer.min_reliability"));
+    /* mediators: version 2 only, sorted, unique, at most 16 */
+    o.min_reliability = 0;
+    lp_wei_from_u64(&o.min_results_collateral, 0);
+    o.version = 1;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "version 1 names no mediators"));
+    o.version = 0;
+    memset(o.mediators[1], 0x3a, LP_WIRE_ADDR_LEN);
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "job_offer.mediators"));
+    memset(o.mediators[1], 0x01, LP_WIRE_ADDR_LEN);
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "sorted bytewise and unique"));
+    o.n_mediators = LP_WIRE_MAX_MEDIATORS + 1;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "more than 16"));
     lp_job_offer_free(&o);
 }
 
@@ -804,6 +826,18 @@ static void timeout_0(msgpack_object *o, msgpack_zone *z)
     (void)z;
     o->via.u64 = 0;
 }
+static void swap_array_entries(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    msgpack_object t = o->via.array.ptr[0];
+    o->via.array.ptr[0] = o->via.array.ptr[1];
+    o->via.array.ptr[1] = t;
+}
+static void duplicate_array_entry(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.array.ptr[1] = o->via.array.ptr[0];
+}
 
 static void check_mutation(const size_t *path, size_t depth, edit_fn edit, const char *needle)
 {
@@ -819,11 +853,18 @@ static void test_reject_fields(void **state)
     (void)state;
     const size_t version[] = {0}, creator[] = {1}, repo[] = {2, 0}, commit[] = {2, 1},
                  spec[] = {2, 2}, inputs[] = {3}, ram[] = {4, 3}, price[] = {5, 0}, timeout[] = {6},
-                 mode[] = {8}, nonce[] = {10}, reliability[] = {11}, collateral[] = {12};
+                 mode[] = {8}, nonce[] = {10}, reliability[] = {11}, collateral[] = {12},
+                 mediators[] = {13}, mediator1[] = {13, 1};
     check_mutation(version, 1, set_version_3, "job_offer.version: unknown version 3");
     check_mutation(version, 1, set_version_0, "job_offer.version: unknown version 0");
-    check_mutation(version, 1, set_version_1, "job_offer: version 1 has 11 fields, got 13");
-    check_mutation(NULL, 0, drop_last, "job_offer: version 2 has 13 fields, got 12");
+    check_mutation(version, 1, set_version_1, "job_offer: version 1 has 11 fields, got 14");
+    check_mutation(NULL, 0, drop_last, "job_offer: version 2 has 14 fields, got 13");
+    check_mutation(mediators, 1, swap_array_entries,
+                   "job_offer.mediators: addresses must be sorted bytewise and unique");
+    check_mutation(mediators, 1, duplicate_array_entry,
+                   "job_offer.mediators: addresses must be sorted bytewise and unique");
+    check_mutation(mediators, 1, set_str, "job_offer.mediators: expected array, got str");
+    check_mutation(mediator1, 2, shorten_bin, "job_offer.mediators[1]: expected 20 bytes, got 19");
     check_mutation(reliability, 1, reliability_1001,
                    "job_offer.min_reliability: value 1001 is over the limit of 1000");
     check_mutation(collateral, 1, shorten_bin,
@@ -874,11 +915,11 @@ static void test_reject_structure(void **state)
     wide[1] = 0xcc;
     memcpy(wide + 2, enc + 1, len - 1);
     expect_job_offer_error(wide, len + 1, "non-canonical encoding");
-    /* Non-canonical array header: array16 for 13 elements. */
+    /* Non-canonical array header: array16 for 14 elements. */
     wide[0] = 0xdc;
     memcpy(wide + 1, enc, len);
     uint8_t *w16 = malloc(len + 2);
-    w16[0] = 0xdc, w16[1] = 0x00, w16[2] = 0x0d;
+    w16[0] = 0xdc, w16[1] = 0x00, w16[2] = 0x0e;
     memcpy(w16 + 3, enc + 1, len - 1);
     expect_job_offer_error(w16, len + 2, "non-canonical encoding");
     free(w16);

@@ -100,6 +100,7 @@ static void write_corpora(void)
                 obj.u.job_offer.version = 1;
                 obj.u.job_offer.min_reliability = 0;
                 lp_wei_from_u64(&obj.u.job_offer.min_results_collateral, 0);
+                obj.u.job_offer.n_mediators = 0;
                 write_seed(&key, &obj, "job_offer_v1", seed);
             }
             lp_wire_object_free(&obj);
