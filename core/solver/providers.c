@@ -63,8 +63,16 @@ static int load_stats(void *ctx, const struct lp_store_provider_stats *st)
     if (!p)
         return 1;
     p->stats = *st;
-    lp_matcher_set_reliability(s->matcher, st->address, reliability_of(st));
     return 0;
+}
+
+/* After the scan, not in it: the scan holds the store's lock, and the matcher's lock is taken
+ * before the store's everywhere else (a match books a deal in the store). */
+static void publish_reliability(void *ctx, void *elem)
+{
+    struct lp_solver *s = ctx;
+    const struct lp_solver_provider *p = elem;
+    lp_matcher_set_reliability(s->matcher, p->stats.address, reliability_of(&p->stats));
 }
 
 struct agreed {
@@ -143,6 +151,7 @@ int lp_solver_providers_open(struct lp_solver *s, char *err, size_t errlen)
         snprintf(err, errlen, "solver: reloading providers: %s", e.message);
         return -1;
     }
+    lp_ptab_each(&s->providers, publish_reliability, s);
     return 0;
 }
 
