@@ -44,7 +44,7 @@ struct lp_solver_runtime {
     struct lp_config_values *values;
     const struct lp_solver_settings *settings;
     struct lp_solver_config config;
-    char data_dir[4096], db_path[4096], files_dir[4200], key_path[4096];
+    char data_dir[4096], db_path[4096], files_dir[4200], modules_dir[4200], key_path[4096];
 };
 
 /* cfg may be NULL (defaults). -1 with "FILE:LINE: solver.key: ..." in err: types and unknown
