@@ -120,8 +120,7 @@ static void expect_refused(int rc, const struct lp_client_error *e, long status,
     if (rc == 0)
         fail_msg("the solver took the offer (expected HTTP %ld: %s)", status, text);
     if (e->status != status || !strstr(e->message, text))
-        fail_msg("expected HTTP %ld with \"%s\", got %ld: %s", status, text, e->status,
-                 e->message);
+        fail_msg("expected HTTP %ld with \"%s\", got %ld: %s", status, text, e->status, e->message);
 }
 
 /* ---- the solver ----------------------------------------------------------------------------- */
@@ -136,8 +135,7 @@ static void test_solver_refuses_relabelled_spec(void **state)
     expect_refused(rc, &e, 403, "spec differs from the module's rendering at byte");
     assert_non_null(strstr(e.message, "blocked-code-ran"));
     /* The honest offer goes through. */
-    if (post_offer(ccreator, &creator_key, allowed.repo, allowed.commit, allowed.spec, id, &e) !=
-        0)
+    if (post_offer(ccreator, &creator_key, allowed.repo, allowed.commit, allowed.spec, id, &e) != 0)
         fail_msg("the honest offer was refused: %s", e.message);
 }
 
@@ -278,8 +276,7 @@ static void test_provider_refuses_bundle_not_matching_its_name(void **state)
     uint8_t *tar = NULL;
     size_t len = 0;
     struct lp_module_error me;
-    assert_int_equal(lp_module_bundle_pack(blocked.spec, strlen(blocked.spec), &tar, &len, &me),
-                     0);
+    assert_int_equal(lp_module_bundle_pack(blocked.spec, strlen(blocked.spec), &tar, &len, &me), 0);
     snprintf(path, sizeof path, "%s/solver-files/%s", tmp, commit);
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -297,8 +294,7 @@ static void test_provider_refuses_bundle_not_matching_its_name(void **state)
     int st;
     result_of(deal, &r, &st);
     if (!strstr(r.error, "refused by the provider") || !strstr(r.error, "bundle"))
-        fail_msg("the provider ran a bundle whose bytes are not its name (error: \"%s\")",
-                 r.error);
+        fail_msg("the provider ran a bundle whose bytes are not its name (error: \"%s\")", r.error);
     assert_int_equal(r.termination, LP_TERMINATION_NOT_RUN);
     lp_result_free(&r);
 }

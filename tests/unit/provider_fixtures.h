@@ -169,8 +169,7 @@ struct job_ask {
  * it renders to itself), packed as a bundle and uploaded by the job creator, so the provider,
  * which renders every job offer's module itself, gets exactly this spec. repo and commit
  * receive the bundle's name. */
-static LP_FIXTURE_UNUSED void upload_module(const char *canon,
-                                            char repo[LP_MODULE_BUNDLE_REPO_LEN],
+static LP_FIXTURE_UNUSED void upload_module(const char *canon, char repo[LP_MODULE_BUNDLE_REPO_LEN],
                                             char commit[2 * LP_KECCAK256_LEN + 1])
 {
     uint8_t *tar = NULL, keccak[32];
