@@ -9,7 +9,8 @@
  *              queued (the matcher is not what is measured); all name one git module (a local
  *              repository made here) and carry its rendering, which the solver renders itself
  *              and compares (from its cache after the first offer) unless --module-check 0
- * For each phase the table has: offers accepted per second, refused (any status but 200),
+ * For each phase the table has: offers accepted per second, refused (any status but 200; the
+ * first refusal's answer is printed on stderr),
  * failed (no answer within 10 s, twice: that client stops, the solver is stalled), lost
  * (accepted, but not in the store afterwards: must be 0), and /healthz latency during the
  * phase (p50, p99, max; one probe every 10 ms on a new connection from 127.0.0.1; hz err:
@@ -201,6 +202,9 @@ static int exchange(int fd, const struct request *rq)
             continue;
         int status = 0;
         sscanf(buf, "HTTP/1.%*d %d", &status);
+        static int shown;
+        if (status != 200 && !__atomic_exchange_n(&shown, 1, __ATOMIC_RELAXED))
+            fprintf(stderr, "first refusal: %s\n", end + 4);
         return status;
     }
 }
