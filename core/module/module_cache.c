@@ -256,8 +256,16 @@ static int load_git(struct lp_module_cache *c, const char *repo, const char *com
     snprintf(ref, n, "%s:%s", repo, commit);
     int rc = lp_module_load(ref, c->git_dir, m, err);
     free(ref);
-    if (rc != 0)
+    if (rc != 0) {
+        /* A file:// repository is a path on its creator's machine, and is fetched by that path
+         * only where it exists (a devnet, one machine's tests). */
+        size_t n = strlen(err->message);
+        if (strncmp(repo, "file://", 7) == 0 && n + 80 < sizeof err->message)
+            snprintf(err->message + n, sizeof err->message - n,
+                     " (hint: a file:// repository travels only as its folder's bundle: "
+                     "run the folder)");
         return -1;
+    }
     if (m->loc.kind != LP_MODULE_GIT || strcmp(m->repo, repo) != 0 ||
         strcmp(m->commit, commit) != 0) {
         lp_module_errorf(err, repo,
