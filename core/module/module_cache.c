@@ -259,9 +259,9 @@ static int load_git(struct lp_module_cache *c, const char *repo, const char *com
     if (rc != 0) {
         /* A file:// repository is a path on its creator's machine, and is fetched by that path
          * only where it exists (a devnet, one machine's tests). */
-        size_t n = strlen(err->message);
-        if (strncmp(repo, "file://", 7) == 0 && n + 80 < sizeof err->message)
-            snprintf(err->message + n, sizeof err->message - n,
+        size_t used = strlen(err->message);
+        if (strncmp(repo, "file://", 7) == 0 && used + 80 < sizeof err->message)
+            snprintf(err->message + used, sizeof err->message - used,
                      " (hint: a file:// repository travels only as its folder's bundle: "
                      "run the folder)");
         return -1;
