@@ -17,13 +17,15 @@
 #include "jobcreator/jobcreator.h"
 #include "util/data_home.h"
 #include "util/hex.h"
+#include "wire/mediators.h"
 
 static void print_help(FILE *out)
 {
     fprintf(
         out,
         "usage: lilypad run MODULE [-i KEY=VALUE]... [--inputs DIR] [--target ADDR]\n"
-        "                   [--output DIR] [--network local|URL] [--key FILE] [--timeout S]\n"
+        "                   [--mediator ADDR]... [--output DIR] [--network local|URL]\n"
+        "                   [--key FILE] [--timeout S]\n"
         "\n"
         "Runs MODULE on the network and waits for its verified results. MODULE is what\n"
         "`lilypad module id` takes: NAME:TAG, HOST/OWNER/REPO:REF, file:///PATH[:REF] or a\n"
@@ -38,6 +40,9 @@ static void print_help(FILE *out)
         "  -i, --input KEY=VALUE  a template input (repeatable; the later of equal keys wins)\n"
         "  --inputs DIR           input files, mounted read-only at /inputs in the job\n"
         "  --target ADDR          only this provider (0x address) may take the job\n"
+        "  --mediator ADDR        a provider (0x address) you accept as mediator if you\n"
+        "                         challenge the result (repeatable, at most 16; default:\n"
+        "                         the solver's configured mediators; never your own)\n"
         "  --output DIR           where the results go (default DATA/results/<deal id>);\n"
         "                         must not exist or be empty\n"
         "  --network local|URL    local: the devnet in DATA/devnet, started in the\n"
@@ -58,6 +63,8 @@ static void print_help(FILE *out)
 
 struct run_args {
     const char *module, *inputs_dir, *target, *output, *network, *key, *cache_dir;
+    const char *mediators[LP_WIRE_MAX_MEDIATORS + 1];
+    size_t n_mediators;
     uint64_t timeout_s;
     struct lp_template_input *inputs;
     size_t n_inputs;
@@ -84,8 +91,9 @@ static const char *value_of(int argc, char **argv, int *i, const char *name)
 
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-    static const char *const valued[] = {"--inputs", "--target",  "--output",    "--network",
-                                         "--key",    "--timeout", "--cache-dir", "--input"};
+    static const char *const valued[] = {"--inputs",    "--target", "--output",
+                                         "--network",   "--key",    "--timeout",
+                                         "--cache-dir", "--input",  "--mediator"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-i") == 0) {
@@ -118,6 +126,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->inputs_dir = v;
         } else if (strcmp(which, "--target") == 0) {
             a->target = v;
+        } else if (strcmp(which, "--mediator") == 0) {
+            if (a->n_mediators > LP_WIRE_MAX_MEDIATORS)
+                return usage("--mediator: at most %s addresses", "16");
+            a->mediators[a->n_mediators++] = v;
         } else if (strcmp(which, "--output") == 0) {
             a->output = v;
         } else if (strcmp(which, "--network") == 0) {
@@ -219,9 +231,23 @@ static int do_run(const struct run_args *a)
             return usage("--target takes a 0x address, got \"%s\"", a->target);
         req.has_target = true;
     }
+    size_t bad = 0;
+    char why[256];
+    if (lp_mediators_parse(a->mediators, a->n_mediators, req.mediators, &req.n_mediators, &bad, why,
+                           sizeof why) != 0)
+        return usage("--mediator: %s", why);
     struct lp_key key;
     if (load_key(a, local, &key) != 0)
         return 1;
+    if (lp_mediators_has((const uint8_t(*)[LP_WIRE_ADDR_LEN])req.mediators, req.n_mediators,
+                         key.address)) {
+        char own[43];
+        lp_address_to_checksum(key.address, own);
+        lp_key_wipe(&key);
+        return usage("--mediator names %s, your own key's address: a job creator may not "
+                     "mediate its own challenge",
+                     own);
+    }
     char url[256];
     if (local) {
         char dir[PATH_MAX], exe[PATH_MAX], err[PATH_MAX + 512];

@@ -114,6 +114,11 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     cfg.tick_ms = 200; /* timeouts show up promptly on a machine someone is watching */
     /* One user on loopback: the per-address rate limit would only stop scripted job loops. */
     cfg.rate_limit = 0;
+    /* Its provider is the network's mediator: it may judge challenges of deals another
+     * provider (`lilypad provider` pointed at this devnet) took, never its own (the solver
+     * keeps a deal's parties out of its mediation). */
+    cfg.mediators = (const uint8_t(*)[LP_WIRE_ADDR_LEN])provider_key.address;
+    cfg.n_mediators = 1;
     int rc = lp_solver_open(&cfg, &solver_key, &d->solver, err, errlen);
     lp_key_wipe(&solver_key);
     if (rc != 0 || lp_solver_http_start(d->solver, opt->listen ? opt->listen : "127.0.0.1:0",
@@ -125,7 +130,7 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     d->info.port = lp_solver_http_port(d->http);
     snprintf(d->info.url, sizeof d->info.url, "http://127.0.0.1:%u", d->info.port);
     rc = lp_devnet_provider_start(d->dir, d->info.url, &provider_key, opt->plugin_path,
-                                  &d->provider, err, errlen);
+                                  opt->max_jobs, &d->provider, err, errlen);
     lp_key_wipe(&provider_key);
     if (rc != 0 || write_info(d, err, errlen) != 0)
         goto fail;

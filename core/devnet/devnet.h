@@ -10,6 +10,9 @@
  *   DIR/devnet.log    what a devnet started in the background writes
  *   DIR/solver.key, DIR/provider.key, DIR/solver/, DIR/provider/  keys and state
  *
+ * Its provider is its solver's one configured mediator (solver.mediators): it may judge a
+ * challenge of a deal another provider joined to the devnet took, never one of its own.
+ *
  * `lilypad run --network local` finds a running devnet through devnet.json (its pid alive and
  * its /healthz answering) or starts one in the background and waits until it serves. */
 #ifndef LP_DEVNET_DEVNET_H
@@ -48,6 +51,8 @@ struct lp_devnet_options {
     const char *listen;        /* "127.0.0.1:0" when NULL */
     const char *plugin_path;   /* extra plugin folders for the provider; NULL: the defaults */
     uint64_t match_timeout_ms; /* 0: the solver's default */
+    int max_jobs; /* the provider's deals at once; 0: as many as the machine allows (one per CPU
+                     thread, bounded by RAM: lp_devnet_default_max_jobs) */
 };
 
 struct lp_devnet;

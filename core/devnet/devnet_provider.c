@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "loader/backend.h"
+#include "provider/probe.h"
 #include "provider/provider.h"
 
 struct lp_devnet_provider {
@@ -16,6 +17,30 @@ struct lp_devnet_provider {
     pthread_t thread;
     bool running;
 };
+
+/* The provider's max_jobs allows 1..16: the solver keeps at most 16 open offers per address. */
+#define MAX_JOBS_LIMIT 16
+/* Each slot gets an equal share of the RAM offered; below this a slot is not worth offering. */
+#define RAM_PER_JOB (512ull << 20)
+
+/* As many deals at once as the machine allows: one per CPU thread this process may use,
+ * bounded by RAM (RAM_PER_JOB each) and by the provider's limit. A provider's own default is
+ * one job at a time, which makes parallel `lilypad run`s on a devnet queue behind each other. */
+int lp_devnet_default_max_jobs(const char *dir)
+{
+    struct lp_probe probe;
+    char err[256];
+    if (lp_probe_host(dir, &probe, err, sizeof err) != 0) {
+        fprintf(stderr, "lilypad: devnet: %s; running one job at a time\n", err);
+        return 1;
+    }
+    uint64_t n = probe.cpu_threads;
+    if (probe.ram_available / RAM_PER_JOB < n)
+        n = probe.ram_available / RAM_PER_JOB;
+    if (n > MAX_JOBS_LIMIT)
+        n = MAX_JOBS_LIMIT;
+    return n < 1 ? 1 : (int)n;
+}
 
 static void *provider_main(void *arg)
 {
@@ -26,9 +51,11 @@ static void *provider_main(void *arg)
 }
 
 int lp_devnet_provider_start(const char *dir, const char *solver_url, const struct lp_key *key,
-                             const char *plugin_path, struct lp_devnet_provider **out, char *err,
-                             size_t errlen)
+                             const char *plugin_path, int max_jobs, struct lp_devnet_provider **out,
+                             char *err, size_t errlen)
 {
+    if (max_jobs <= 0)
+        max_jobs = lp_devnet_default_max_jobs(dir);
     /* The embedded defaults, spelt out so the devnet does not depend on what a user's
      * configuration says. Images come from the default image store (the data folder's
      * "images", util/data_home.h), where scripts/build-example-images.sh imports the examples.
@@ -45,8 +72,8 @@ int lp_devnet_provider_start(const char *dir, const char *solver_url, const stru
                  "verifier: { backend = \"ledger\"; ledger: { path = "
                  "\"%s/provider/ledger.sqlite\"; }; };\n"
                  "provider: { solver = \"%s\"; key = \"%s/provider.key\"; work_dir = "
-                 "\"%s/provider/work\"; poll_wait = \"1s\"; mining_duty = 0; };\n",
-                 dir, dir, dir, solver_url, dir, dir);
+                 "\"%s/provider/work\"; poll_wait = \"1s\"; mining_duty = 0; max_jobs = %d; };\n",
+                 dir, dir, dir, solver_url, dir, dir, max_jobs);
     if (n < 0 || (size_t)n >= sizeof text || strchr(dir, '"') || strchr(dir, '\\')) {
         snprintf(err, errlen, "devnet folder %s: unusable in a configuration", dir);
         return -1;

@@ -9,9 +9,14 @@
 
 struct lp_devnet_provider;
 
+/* max_jobs: deals run at once; 0: lp_devnet_default_max_jobs. */
 int lp_devnet_provider_start(const char *dir, const char *solver_url, const struct lp_key *key,
-                             const char *plugin_path, struct lp_devnet_provider **out, char *err,
-                             size_t errlen);
+                             const char *plugin_path, int max_jobs, struct lp_devnet_provider **out,
+                             char *err, size_t errlen);
+/* As many deals at once as the machine allows: one per CPU thread this process may use, with
+ * at least 512 MiB of available RAM each, within the provider's 1..16. dir: where the provider
+ * keeps its data (for the probe's disk figure). */
+int lp_devnet_default_max_jobs(const char *dir);
 void lp_devnet_provider_stop(struct lp_devnet_provider *p);
 
 #endif

@@ -433,6 +433,27 @@ static int take_results(struct run *r, json_t *deal)
 
 /* ---- following the deal ------------------------------------------------------------------ */
 
+/* The solver matches a job again when its provider did not start it (the deal ends, the job
+ * offer goes back to negotiating, then gets a new deal): true when our job offer has left the
+ * deal we follow, which is then forgotten so the offer is followed again. */
+static bool matched_again(struct run *r)
+{
+    struct lp_client_error ce = {0};
+    json_t *j = NULL;
+    if (lp_client_get_offer(r->c, LP_WIRE_JOB_OFFER, r->res->job_offer_id, &j, &ce) != 0)
+        return false;
+    uint8_t deal[LP_WIRE_ID_LEN];
+    bool has = lp_client_json_id(j, "deal_id", deal) == 0;
+    bool moved = has ? memcmp(deal, r->res->deal_id, LP_WIRE_ID_LEN) != 0
+                     : json_integer_value(json_object_get(j, "state")) == LP_DEAL_NEGOTIATING;
+    json_decref(j);
+    if (moved) {
+        lp_progress_note(r->p, "the provider did not start the job; the solver matches it again");
+        r->res->has_deal = false;
+    }
+    return moved;
+}
+
 /* Reads the authoritative state: the offer until it has a deal, then the deal. *done is set
  * when the job reached its end (results taken or a terminal state). */
 static int refresh(struct run *r, bool *done)
@@ -472,7 +493,7 @@ static int refresh(struct run *r, bool *done)
         rc = take_results(r, j);
     } else {
         show_state(r, st);
-        if (lp_deal_state_terminal((uint32_t)st)) {
+        if (lp_deal_state_terminal((uint32_t)st) && !matched_again(r)) {
             *done = true;
             rc = terminal_failure(r, st, j);
         }
@@ -643,6 +664,8 @@ static int post_offer(struct run *r, const struct lp_module *m, const struct lp_
     jo->has_target = req->has_target;
     if (req->has_target)
         memcpy(jo->target, req->target, LP_WIRE_ADDR_LEN);
+    memcpy(jo->mediators, req->mediators, sizeof jo->mediators);
+    jo->n_mediators = req->n_mediators;
     jo->mode = LP_PRICE_MARKET;
     jo->created_at_ms = realtime_ms();
     lp_random_bytes(jo->nonce, sizeof jo->nonce);

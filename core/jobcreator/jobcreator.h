@@ -24,6 +24,7 @@
 #include "crypto/key.h"
 #include "jobcreator/progress.h"
 #include "module/template.h"
+#include "wire/offers.h"
 #include "wire/wire.h"
 
 enum lp_jc_outcome {
@@ -47,6 +48,9 @@ struct lp_jc_request {
     const char *inputs_dir; /* NULL: no input files */
     bool has_target;
     uint8_t target[LP_WIRE_ADDR_LEN];
+    /* mediators the job offer names, sorted and unique; none: the solver's configured ones */
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+    size_t n_mediators;
     const char *output_dir;   /* NULL: results_root/<deal id> */
     const char *results_root; /* NULL: the data folder's "results" (util/data_home.h) */
     const char *solver_url;

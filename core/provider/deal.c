@@ -31,6 +31,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "wire/mediation.h"
+#include "wire/mediators.h"
 
 #define EXIT_NOT_RUN   255  /* the job never ran to an exit (refused, sandbox failure) */
 #define EXIT_KILLED    (-9) /* timed out or cancelled: killed (the wire's -signal) */
@@ -47,6 +48,7 @@ struct deal_ctx {
     bool has_offer;
     struct lp_journal_entry j; /* j.termination: how the job ended, set by run_job */
     int slot;
+    char mediators_refused[256]; /* why the deal's mediators are not trusted; "" they are */
     /* mediation only */
     bool mediation;
     uint8_t request_id[LP_WIRE_ID_LEN], result_id[LP_WIRE_ID_LEN], offer_id[LP_WIRE_ID_LEN];
@@ -103,6 +105,40 @@ static int open_envelope(json_t *view, uint32_t kind, struct lp_wire_object *obj
     return open_envelope_at(view, "envelope", kind, obj, NULL, err, errlen);
 }
 
+/* With a `mediators` trust list, every mediator the solver could book for the deal (the deal
+ * view's "mediators": the job offer's set, else the solver's, less the deal's parties) must be
+ * on it, and there must be one: else a challenge would be judged by someone we do not trust,
+ * or could not be judged at all. Writes the reason to c->mediators_refused. */
+static void check_mediators(struct deal_ctx *c, json_t *view)
+{
+    const struct lp_provider_runtime *rt = &c->p->rt;
+    c->mediators_refused[0] = '\0';
+    if (rt->n_mediators == 0)
+        return;
+    json_t *a = json_object_get(view, "mediators");
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        snprintf(c->mediators_refused, sizeof c->mediators_refused,
+                 "refused: no mediator from provider.mediators could judge a challenge of this "
+                 "deal (the solver names none)");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        uint8_t addr[LP_WIRE_ADDR_LEN];
+        const char *text = json_string_value(v);
+        if (!text || lp_address_parse(text, addr) != 0 ||
+            !lp_mediators_has((const uint8_t(*)[LP_WIRE_ADDR_LEN])rt->mediators, rt->n_mediators,
+                              addr)) {
+            snprintf(c->mediators_refused, sizeof c->mediators_refused,
+                     "refused: mediator %.42s of this deal is not in provider.mediators",
+                     text ? text : "(not an address)");
+            return;
+        }
+    }
+}
+
 /* The deal as the solver signed it, its state and whether it has inputs. */
 static int fetch_deal(struct deal_ctx *c, char *err, size_t errlen)
 {
@@ -128,6 +164,7 @@ static int fetch_deal(struct deal_ctx *c, char *err, size_t errlen)
         lp_wire_object_free(&obj);
         c->state = (int)json_integer_value(json_object_get(v, "state"));
         c->has_inputs = json_is_string(json_object_get(v, "inputs"));
+        check_mediators(c, v);
         if (memcmp(c->deal.resource_provider, c->p->address, LP_WIRE_ADDR_LEN) != 0)
             snprintf(err, errlen, "the deal names another resource provider");
         else
@@ -764,6 +801,11 @@ static void run_deal(struct deal_ctx *c)
         return;
     }
     if (c->j.step == 0) {
+        if (c->mediators_refused[0]) {
+            fail_deal(c, c->mediators_refused, EXIT_NOT_RUN, true);
+            lp_job_plan_free(&plan);
+            return;
+        }
         char reason[1024];
         if (check_policy(c, &plan, reason, sizeof reason) != 0 ||
             job_network(c, &plan, reason, sizeof reason) != 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "wire/mediators.h"
 
 #define F(member, type, def, desc)                                                                 \
     LP_CFG_FIELD(struct lp_provider_settings, member, type, 0, def, desc)
@@ -54,6 +55,10 @@ const struct lp_cfg_field lp_provider_schema[] = {
       "a module asking for network (job.Spec.Network): refuse (its deal is refused before "
       "anything runs) or egress (outbound only: never this machine or its local networks; "
       "needs an executor that can, e.g. executor/process with slirp4netns and nftables)"),
+    F(mediators, LP_CFG_STRING_LIST, "[]",
+      "addresses (\"0x...\", at most 16) trusted to mediate this provider's deals: a deal is "
+      "taken only when every mediator the solver could book for it is listed; []: any (the "
+      "solver never books the deal's own job creator or provider)"),
     LP_CFG_END,
 };
 
@@ -144,6 +149,16 @@ int lp_provider_settings_load(const struct lp_config *cfg, struct lp_provider_ru
                    "network only)");
     if (!s->work_dir[0])
         return bad(out, err, errlen, file, "work_dir", "must not be empty");
+    char why[256], key[32];
+    size_t at = 0;
+    if (lp_mediators_parse((const char *const *)s->mediators.items, s->mediators.count,
+                           out->mediators, &out->n_mediators, &at, why, sizeof why) != 0) {
+        if (at < s->mediators.count)
+            snprintf(key, sizeof key, "mediators[%zu]", at);
+        else
+            snprintf(key, sizeof key, "mediators");
+        return bad(out, err, errlen, file, key, why);
+    }
     resolve(cfg, s->work_dir, out->work_dir, sizeof out->work_dir);
     resolve(cfg, s->key, out->key_path, sizeof out->key_path);
     resolve(cfg, s->image_store, out->image_store, sizeof out->image_store);

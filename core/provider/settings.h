@@ -42,6 +42,7 @@ struct lp_provider_settings {
     uint64_t request_timeout; /* ms per request to the solver */
     /* refuse | egress: what a module asking for network gets */
     const char *module_network;
+    struct lp_str_list mediators; /* "0x..." trusted to mediate; empty: any the solver books */
 };
 
 extern const struct lp_cfg_field lp_provider_schema[];
@@ -52,6 +53,8 @@ struct lp_provider_runtime {
     const struct lp_provider_settings *settings;
     char work_dir[4096], key_path[4096], image_store[4096];
     struct lp_u256 price, results_collateral, mediation_fee;
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN]; /* parsed, sorted */
+    size_t n_mediators;
 };
 
 /* cfg may be NULL (defaults). -1 with "FILE: provider.KEY: ..." in err. */

@@ -7,6 +7,7 @@
 
 #include <lilypad/verifier.h>
 
+#include "crypto/key.h"
 #include "module/bundle.h"
 #include "solver/solver_impl.h"
 
@@ -107,10 +108,12 @@ int lp_solver_deal_action(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     }
     if (load_deal(s, caller, deal_id, allowed, &d, &roles, st) != 0)
         return -1;
+    bool provider_agrees = strcmp(action, "agree") == 0 && (roles & ROLE_PROVIDER);
     if (strcmp(action, "agree") == 0)
-        u.note = (roles & ROLE_PROVIDER) ? "agreed by the resource provider"
-                                         : "agreed by the job creator";
+        u.note = provider_agrees ? LP_NOTE_PROVIDER_AGREED : "agreed by the job creator";
     int rc = transition(s, &d, &u, st);
+    if (rc == 0 && provider_agrees)
+        lp_solver_deal_progress(s, deal_id); /* the start the solver waits for */
     lp_store_deal_release(&d);
     return rc;
 }
@@ -142,6 +145,8 @@ int lp_solver_put_outputs(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     u.new_state = LP_DEAL_UPLOADING;
     u.note = "outputs uploaded";
     rc = transition(s, &d, &u, st);
+    if (rc == 0)
+        lp_solver_deal_progress(s, deal_id); /* a provider may upload without agreeing first */
 out:
     lp_store_deal_release(&d);
     return rc;
@@ -180,10 +185,77 @@ int lp_solver_post_result(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR
     u.note = (obj.u.result.error && obj.u.result.error[0]) ? "result submitted (job failed)"
                                                            : "result submitted";
     rc = transition(s, &d, &u, st);
+    if (rc == 0) {
+        lp_solver_deal_progress(s, deal_id);
+        lp_solver_provider_outcome(s, d.provider, LP_OUTCOME_DELIVERED);
+    }
 out:
     lp_wire_object_free(&obj);
     lp_store_deal_release(&d);
     return rc;
+}
+
+/* ---- mediation ----------------------------------------------------------------------------- */
+
+/* The deal's job offer, decoded (*obj to lp_wire_object_free); 0 or -1. */
+static int deal_job_offer(struct lp_solver *s, const struct lp_store_deal *d,
+                          struct lp_wire_object *obj)
+{
+    memset(obj, 0, sizeof *obj);
+    struct lp_store_offer o;
+    struct lp_store_error e;
+    struct lp_wire_error werr;
+    if (s->store->ops->offer_get(s->store, LP_WIRE_JOB_OFFER, d->job_offer_id, &o, &e) !=
+        LP_STORE_OK)
+        return -1;
+    int rc = lp_wire_open(o.envelope, o.envelope_len, obj, NULL, &werr) == 0 &&
+                     obj->kind == LP_WIRE_JOB_OFFER
+                 ? 0
+                 : -1;
+    if (rc != 0 && obj->kind)
+        lp_wire_object_free(obj);
+    lp_store_offer_release(&o);
+    return rc;
+}
+
+size_t lp_solver_mediator_candidates(const struct lp_solver *s, const struct lp_job_offer *job,
+                                     const struct lp_store_deal *d,
+                                     uint8_t out[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN],
+                                     size_t *n_set)
+{
+    /* Both sides accepted this set: the job creator named it in the offer it signed (or left it
+     * to the solver's, which every provider can see before it takes a deal). Neither party of
+     * the deal may judge its own case, whatever the set says. */
+    const uint8_t(*set)[LP_WIRE_ADDR_LEN] =
+        job->n_mediators ? (const uint8_t(*)[LP_WIRE_ADDR_LEN])job->mediators : s->cfg.mediators;
+    size_t n = job->n_mediators ? job->n_mediators : s->cfg.n_mediators;
+    if (n_set)
+        *n_set = n;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < LP_WIRE_MAX_MEDIATORS; i++) {
+        if (memcmp(set[i], d->job_creator, LP_WIRE_ADDR_LEN) == 0 ||
+            memcmp(set[i], d->provider, LP_WIRE_ADDR_LEN) == 0)
+            continue;
+        memcpy(out[k++], set[i], LP_WIRE_ADDR_LEN);
+    }
+    return k;
+}
+
+json_t *lp_solver_deal_mediators_json(struct lp_solver *s, const struct lp_store_deal *d)
+{
+    struct lp_wire_object obj;
+    if (deal_job_offer(s, d, &obj) != 0)
+        return json_null();
+    uint8_t c[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+    size_t n = lp_solver_mediator_candidates(s, &obj.u.job_offer, d, c, NULL);
+    lp_wire_object_free(&obj);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char text[43];
+        lp_address_to_checksum(c[i], text);
+        json_array_append_new(a, json_string(text));
+    }
+    return a;
 }
 
 struct mediator_ctx {
@@ -197,6 +269,19 @@ static int commit_mediator(void *ctx, const struct lp_match_offer *offer,
 {
     (void)price;
     struct mediator_ctx *c = ctx;
+    /* A challenge and the timeout pass may both be booking this deal: commits run one at a time
+     * under the matcher's lock, so the deal read here is the one the update below changes. The
+     * second booking puts its offer back instead of replacing the first mediator. */
+    struct lp_store_deal cur;
+    struct lp_store_error e;
+    if (c->s->store->ops->deal_get(c->s->store, c->d->id, &cur, &e) == LP_STORE_OK) {
+        bool taken = cur.has_mediator;
+        lp_store_deal_release(&cur);
+        if (taken) {
+            lp_solver_status_set(c->st, 409, NULL, "a mediator is already booked");
+            return -1;
+        }
+    }
     struct lp_store_deal_update u;
     memset(&u, 0, sizeof u);
     u.expect_mask = LP_ST_MASK(LP_DEAL_RESULTS_CHECKED);
@@ -215,36 +300,39 @@ int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_I
     if (s->store->ops->deal_get(s->store, deal_id, &d, &e) != LP_STORE_OK)
         return -1;
     int rc = -1;
-    struct lp_store_offer o;
-    memset(&o, 0, sizeof o);
     struct lp_wire_object obj;
     memset(&obj, 0, sizeof obj);
     if (d.state != LP_DEAL_RESULTS_CHECKED || d.has_mediator) {
         rc = 0;
         goto out;
     }
-    struct lp_wire_error werr;
-    if (s->store->ops->offer_get(s->store, LP_WIRE_JOB_OFFER, d.job_offer_id, &o, &e) !=
-            LP_STORE_OK ||
-        lp_wire_open(o.envelope, o.envelope_len, &obj, NULL, &werr) != 0 ||
-        obj.kind != LP_WIRE_JOB_OFFER)
+    if (deal_job_offer(s, &d, &obj) != 0)
         goto out;
+    uint8_t cand[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+    size_t n = lp_solver_mediator_candidates(s, &obj.u.job_offer, &d, cand, NULL);
     char *ref = lp_solver_module_ref(&obj.u.job_offer);
     /* The mediator re-runs the same job: same resources and module rules, never the provider
-     * whose result is challenged, and any price (the mediation fee pays it). */
+     * whose result is challenged, and any price (the mediation fee pays it). Only a member of
+     * the accepted set may take it: each is tried as the job's target, so the matcher's rules
+     * (liveness, an open offer that fits) apply to it unchanged. The first tried is picked by
+     * the deal's ID, so challenges spread over the set instead of all landing on its first. */
     struct lp_job_offer job = obj.u.job_offer;
-    job.has_target = 0;
+    job.has_target = 1;
     memset(job.max_price.be, 0xff, sizeof job.max_price.be);
     struct lp_match_job mj = {.offer = &job, .module_ref = ref, .exclude = d.provider};
     struct lp_solver_status st = {0};
     struct mediator_ctx c = {.s = s, .d = &d, .st = &st};
-    int m = ref ? lp_matcher_match(s->matcher, &mj, commit_mediator, &c, NULL, NULL, 0)
-                : LP_MATCH_ERROR;
+    int m = ref ? LP_MATCH_NONE : LP_MATCH_ERROR;
+    size_t first = n ? d.id[0] % n : 0;
+    for (size_t i = 0; i < n && m == LP_MATCH_NONE; i++) {
+        memcpy(job.target, cand[(first + i) % n], LP_WIRE_ADDR_LEN);
+        m = lp_matcher_match(s->matcher, &mj, commit_mediator, &c, NULL, NULL, 0);
+    }
     free(ref);
     rc = m == LP_MATCH_OK ? 0 : 1;
 out:
-    lp_wire_object_free(&obj);
-    lp_store_offer_release(&o);
+    if (obj.kind)
+        lp_wire_object_free(&obj);
     lp_store_deal_release(&d);
     return rc;
 }
@@ -257,15 +345,38 @@ int lp_solver_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
     if (load_deal(s, caller, deal_id, ROLE_CREATOR, &d, NULL, st) != 0)
         return -1;
     int rc = -1;
-    struct lp_wire_object obj;
+    struct lp_wire_object obj, job;
     struct lp_envelope env;
     memset(&obj, 0, sizeof obj);
+    memset(&job, 0, sizeof job);
     if (!lp_solver_open_envelope(body, len, LP_WIRE_MEDIATION_REQUEST, caller, &obj, &env, st))
         goto out;
     if (memcmp(obj.u.mediation_request.deal_id, deal_id, LP_WIRE_ID_LEN) != 0 || !d.has_result ||
         memcmp(obj.u.mediation_request.result_id, d.result_id, LP_WIRE_ID_LEN) != 0) {
         lp_solver_status_set(st, 400, "sign a mediation request naming this deal and its result",
                              "the body is not a mediation request for this deal's result");
+        goto out;
+    }
+    if (deal_job_offer(s, &d, &job) != 0) {
+        lp_solver_status_set(st, 500, "see the solver's log",
+                             "the deal's job offer cannot be read back");
+        goto out;
+    }
+    /* A challenge nobody may mediate would only hold the provider's payment until the
+     * mediation timeout: refused while the deal can still be accepted. */
+    uint8_t cand[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+    size_t n_set = 0;
+    if (lp_solver_mediator_candidates(s, &job.u.job_offer, &d, cand, &n_set) == 0) {
+        if (n_set == 0)
+            lp_solver_status_set(
+                st, 409,
+                "the solver's operator lists mediators in solver.mediators = [\"0x...\"]; or "
+                "name them in the job offer (lilypad run --mediator 0x...)",
+                "no mediators: the job offer names none and the solver has none configured");
+        else
+            lp_solver_status_set(st, 409,
+                                 "name mediators other than the deal's job creator and provider",
+                                 "no mediators: every one the deal accepts is one of its parties");
         goto out;
     }
     struct lp_store_deal_update u;
@@ -279,6 +390,8 @@ int lp_solver_challenge(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
     if (rc == 0)
         lp_solver_book_mediator(s, deal_id); /* else the timeout pass retries */
 out:
+    if (job.kind)
+        lp_wire_object_free(&job);
     lp_wire_object_free(&obj);
     lp_store_deal_release(&d);
     return rc;
@@ -479,6 +592,7 @@ static int collect(void *ctx, const struct lp_store_deal *d)
 int lp_solver_tick(struct lp_solver *s, uint64_t now_ms)
 {
     int n = lp_solver_expire_pending(s, now_ms);
+    n += lp_solver_providers_tick(s, now_ms);
     struct tick_ctx t = {.s = s, .now = now_ms};
     struct lp_store_error e;
     if (s->store->ops->deal_scan(s->store, NULL, true, collect, &t, &e) != LP_STORE_OK)
@@ -502,6 +616,9 @@ int lp_solver_tick(struct lp_solver *s, uint64_t now_ms)
             if (transition(s, &d, &u, &st) == 0) {
                 n++;
                 lp_solver_count(s, &s->metrics.timeouts, 1);
+                /* Results not delivered in time count against the provider. */
+                if (d.state == LP_DEAL_AGREED || d.state == LP_DEAL_UPLOADING)
+                    lp_solver_provider_outcome(s, d.provider, LP_OUTCOME_TIMED_OUT);
             }
         }
         lp_store_deal_release(&d);

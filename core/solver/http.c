@@ -291,6 +291,17 @@ static enum MHD_Result metrics(struct lp_solver_http *h, struct MHD_Connection *
         (unsigned long long)__atomic_load_n(&h->header_timeouts, __ATOMIC_RELAXED), waiting);
     if (n < 0)
         return MHD_NO;
+    char *providers = lp_solver_providers_metrics(h->s);
+    if (providers) {
+        char *both = NULL;
+        int k = asprintf(&both, "%s%s", text, providers);
+        free(providers);
+        if (k >= 0) {
+            free(text);
+            text = both;
+            n = k;
+        }
+    }
     char *pow = lp_solver_pow_metrics(h->s);
     if (pow) {
         char *both = NULL;
@@ -698,6 +709,8 @@ static enum MHD_Result finish_request(struct lp_solver_http *h, struct MHD_Conne
         return metrics(h, c);
     case LP_ROUTE_LEADERBOARD:
         return send_json(c, 200, lp_solver_pow_leaderboard(h->s));
+    case LP_ROUTE_PROVIDERS:
+        return send_json(c, 200, lp_solver_providers_view(h->s));
     default:
         break;
     }

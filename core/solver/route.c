@@ -19,7 +19,8 @@ bool lp_route_takes_file(enum lp_route_id id)
 
 bool lp_route_public(enum lp_route_id id)
 {
-    return id == LP_ROUTE_HEALTH || id == LP_ROUTE_METRICS || id == LP_ROUTE_LEADERBOARD;
+    return id == LP_ROUTE_HEALTH || id == LP_ROUTE_METRICS || id == LP_ROUTE_LEADERBOARD ||
+           id == LP_ROUTE_PROVIDERS;
 }
 
 static int bad(struct lp_route *r, const char *msg)
@@ -192,6 +193,8 @@ int lp_route_parse(const char *method, const char *target, struct lp_route *out)
             pick(out, method, "GET", LP_ROUTE_EVENTS);
         } else if (seg_is(coll, "leaderboard") && n == 3) {
             pick(out, method, "GET", LP_ROUTE_LEADERBOARD);
+        } else if (seg_is(coll, "providers") && n == 3) {
+            pick(out, method, "GET", LP_ROUTE_PROVIDERS);
         } else if (seg_is(coll, "pow") && n == 4 && seg_is(segs[3], "challenge")) {
             pick(out, method, "GET", LP_ROUTE_POW_CHALLENGE);
         } else if (seg_is(coll, "pow") && n == 4 && seg_is(segs[3], "submissions")) {

@@ -34,6 +34,7 @@ enum lp_route_id {
     LP_ROUTE_POW_CHALLENGE,  /* GET /api/v1/pow/challenge */
     LP_ROUTE_POW_SUBMISSION, /* POST /api/v1/pow/submissions */
     LP_ROUTE_LEADERBOARD,    /* GET /api/v1/leaderboard (public) */
+    LP_ROUTE_PROVIDERS,      /* GET /api/v1/providers (public): liveness and reliability */
 };
 
 #define LP_ROUTE_PREFIX "/api/v1"
@@ -61,7 +62,8 @@ int lp_route_parse(const char *method, const char *target, struct lp_route *out)
 /* Whether the route's body is a raw file (size-capped by max_file_bytes) rather than a signed
  * envelope (capped by LP_WIRE_MAX_SIZE). */
 bool lp_route_takes_file(enum lp_route_id id);
-/* Health and metrics are the only routes without a signed request. */
+/* Health, metrics, the leaderboard and the providers view: the routes without a signed
+ * request. */
 bool lp_route_public(enum lp_route_id id);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "solver/http.h"
+#include "wire/mediators.h"
 
 #define F(member, type, def, desc)                                                                 \
     LP_CFG_FIELD(struct lp_solver_settings, member, type, 0, def, desc)
@@ -34,7 +35,9 @@ const struct lp_cfg_field lp_solver_schema[] = {
     F(rate_window, LP_CFG_DURATION, "\"10s\"", "window of rate_limit"),
     F(max_open_job_offers, LP_CFG_INT, "100", "unmatched job offers per address"),
     F(max_open_resource_offers, LP_CFG_INT, "16", "open resource offers per address"),
-    F(max_pending_jobs, LP_CFG_INT, "1000", "unmatched job offers network-wide (\"busy\")"),
+    F(max_pending_jobs, LP_CFG_INT, "1000",
+      "unmatched job offers network-wide; when full, the address with the most gives way "
+      "(\"busy\" only when none has two more than the poster)"),
     F(max_file_size, LP_CFG_SIZE, "\"64M\"", "largest input or output upload"),
     F(blocklist, LP_CFG_STRING_LIST, "[]",
       "modules the network refuses: \"REPO[@COMMIT] reason...\" (REPO blocks every commit)"),
@@ -70,6 +73,16 @@ const struct lp_cfg_field lp_solver_schema[] = {
       "finished deals and offers, events, and uploads nothing refers to are deleted this long "
       "after they finish; 0: kept forever"),
     F(gc_interval, LP_CFG_DURATION, "\"10m\"", "how often that clean-up runs"),
+    F(offer_liveness, LP_CFG_DURATION, "\"60s\"",
+      "a provider's resource offers stop being matched this long after its last event long-poll "
+      "or offer, until it polls again; 0: offers never lapse"),
+    F(start_timeout, LP_CFG_DURATION, "\"30s\"",
+      "a matched job its provider has not started (agree, outputs or result) by then is matched "
+      "again with another provider; 0: never"),
+    F(mediators, LP_CFG_STRING_LIST, "[]",
+      "addresses (\"0x...\", at most 16) that may mediate a challenge of a job offer naming no "
+      "mediators of its own; the job creator and the deal's provider are never booked; []: such "
+      "challenges are refused"),
     LP_CFG_END,
 };
 
@@ -132,6 +145,8 @@ static void config_from_settings(const struct lp_solver_settings *s, struct lp_s
     c->upload_window_ms = s->upload_window;
     c->retention_ms = s->retention;
     c->gc_interval_ms = s->gc_interval;
+    c->offer_liveness_ms = s->offer_liveness;
+    c->start_timeout_ms = s->start_timeout;
 }
 
 /* The schema's defaults are the only copy of the solver's defaults: this reads them as a
@@ -198,6 +213,17 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
             return -1;
         }
     }
+    size_t bad = 0;
+    if (lp_mediators_parse((const char *const *)s->mediators.items, s->mediators.count,
+                           out->mediators, &out->n_mediators, &bad, why, sizeof why) != 0) {
+        lp_config_where(cfg, "solver", "mediators", where, sizeof where);
+        if (bad < s->mediators.count)
+            snprintf(err, errlen, "%s[%zu]: %s", where, bad, why);
+        else
+            snprintf(err, errlen, "%s: %s", where, why);
+        lp_config_values_free(out->values);
+        return -1;
+    }
     out->settings = s;
     snprintf(out->data_dir, sizeof out->data_dir, "%s",
              resolve(cfg, s->data_dir, (char[4096]){0}, 4096));
@@ -217,6 +243,8 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
     c->db_path = out->db_path;
     c->files_dir = out->files_dir;
     c->modules_dir = out->modules_dir; /* job offers' modules are always checked */
+    c->mediators = (const uint8_t(*)[LP_WIRE_ADDR_LEN])out->mediators;
+    c->n_mediators = out->n_mediators;
     if (s->pow_target && s->pow_target[0] &&
         lp_hex_decode_fixed(s->pow_target, c->pow_target, 32) != 0) {
         snprintf(err, errlen,

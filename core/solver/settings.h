@@ -7,6 +7,7 @@
 
 #include "config/validate.h"
 #include "solver/solver.h"
+#include "wire/offers.h"
 
 struct lp_config;
 struct lp_config_values;
@@ -32,6 +33,8 @@ struct lp_solver_settings {
     uint64_t upload_quota;                 /* bytes per upload_window */
     int64_t upload_quota_files;
     uint64_t upload_window, retention, gc_interval; /* ms */
+    uint64_t offer_liveness, start_timeout;         /* ms */
+    struct lp_str_list mediators;                   /* "0x..." addresses */
 };
 
 extern const struct lp_cfg_field lp_solver_schema[];
@@ -45,10 +48,13 @@ struct lp_solver_runtime {
     const struct lp_solver_settings *settings;
     struct lp_solver_config config;
     char data_dir[4096], db_path[4096], files_dir[4200], modules_dir[4200], key_path[4096];
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN]; /* parsed, sorted */
+    size_t n_mediators;
 };
 
 /* cfg may be NULL (defaults). -1 with "FILE:LINE: solver.key: ..." in err: types and unknown
- * keys (the schema), ranges, the listen address, hosts, blocklist entries and pow_target. */
+ * keys (the schema), ranges, the listen address, hosts, blocklist entries, mediators and
+ * pow_target. */
 int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtime *out, char *err,
                             size_t errlen);
 void lp_solver_settings_free(struct lp_solver_runtime *rt);

@@ -11,6 +11,7 @@
 #include "solver/solver_impl.h"
 #include "util/cond.h"
 #include "util/hex.h"
+#include "wire/mediators.h"
 
 uint64_t lp_solver_now_ms(void)
 {
@@ -134,7 +135,7 @@ void lp_solver_get_metrics(struct lp_solver *s, struct lp_solver_metrics *m)
     m->rejected = __atomic_load_n(&c->rejected, __ATOMIC_RELAXED);
     m->open_resource_offers = lp_matcher_size(s->matcher);
     pthread_mutex_lock(&s->pending_lock);
-    m->pending_jobs = s->n_pending;
+    m->pending_jobs = lp_pending_count(s->pending);
     pthread_mutex_unlock(&s->pending_lock);
 }
 
@@ -165,44 +166,23 @@ int lp_solver_block(struct lp_solver *s, const char *module, const char *reason)
 
 /* ---- pending jobs -------------------------------------------------------------------------- */
 
-static void pending_free(struct lp_pending_job *p)
-{
-    lp_job_offer_free(&p->job);
-    free(p->module_ref);
-}
-
-/* Appends (pending_lock held); takes ownership of p's members. */
-static int pending_push(struct lp_solver *s, struct lp_pending_job *p)
-{
-    if (s->n_pending == s->cap_pending) {
-        size_t ncap = s->cap_pending ? 2 * s->cap_pending : 64;
-        struct lp_pending_job *q = realloc(s->pending, ncap * sizeof *q);
-        if (!q)
-            return -1;
-        s->pending = q;
-        s->cap_pending = ncap;
-    }
-    s->pending[s->n_pending++] = *p;
-    return 0;
-}
-
-static void pending_remove_at(struct lp_solver *s, size_t i)
-{
-    pending_free(&s->pending[i]);
-    memmove(&s->pending[i], &s->pending[i + 1], (s->n_pending - i - 1) * sizeof *s->pending);
-    s->n_pending--;
-}
-
 /* Removes a job from the queue by ID (pending_lock held); 0 if it was there. */
 static int pending_drop(struct lp_solver *s, const uint8_t id[LP_WIRE_ID_LEN])
 {
-    for (size_t i = 0; i < s->n_pending; i++) {
-        if (memcmp(s->pending[i].id, id, LP_WIRE_ID_LEN) == 0) {
-            pending_remove_at(s, i);
-            return 0;
-        }
+    struct lp_pending_job p;
+    if (lp_pending_take(s->pending, id, false, &p) != 0)
+        return 1;
+    lp_pending_job_release(&p);
+    return 0;
+}
+
+/* Queues a job (pending_lock held); on failure p is released. */
+static void pending_push(struct lp_solver *s, struct lp_pending_job *p)
+{
+    if (lp_pending_add(s->pending, p) != 0) {
+        fprintf(stderr, "lilypad: solver: job offer not queued (out of memory)\n");
+        lp_pending_job_release(p);
     }
-    return 1;
 }
 
 /* ---- matching and deal creation ------------------------------------------------------------ */
@@ -211,6 +191,10 @@ struct commit_ctx {
     struct lp_solver *s;
     const struct lp_pending_job *p;
     struct lp_solver_status *st;
+    uint8_t deal_id[LP_WIRE_ID_LEN]; /* set by a successful commit */
+    uint8_t provider[LP_WIRE_ADDR_LEN];
+    uint64_t at_ms;
+    uint8_t tried[LP_WIRE_ID_LEN]; /* the resource offer of the last commit */
 };
 
 static uint64_t ms_to_s_ceil(uint64_t ms)
@@ -225,6 +209,7 @@ static int commit_deal(void *ctx, const struct lp_match_offer *offer, const stru
     struct lp_solver *s = c->s;
     const struct lp_pending_job *p = c->p;
     uint64_t now = lp_solver_now_ms();
+    memcpy(c->tried, offer->id, LP_WIRE_ID_LEN);
 
     uint64_t exec_ms = p->job.timeout_s * 1000u;
     if (s->cfg.max_execution_ms && exec_ms > s->cfg.max_execution_ms)
@@ -285,44 +270,137 @@ static int commit_deal(void *ctx, const struct lp_match_offer *offer, const stru
         return -1;
     }
     lp_solver_count(s, &s->metrics.deals, 1);
+    memcpy(c->deal_id, rec.id, LP_WIRE_ID_LEN);
+    memcpy(c->provider, offer->provider, LP_WIRE_ADDR_LEN);
+    c->at_ms = now;
     return 0;
+}
+
+static void count_match(struct lp_solver *s, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    lp_solver_count(s, &s->metrics.matches, 1);
+    lp_solver_count(
+        s, &s->metrics.match_ns_total,
+        (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000000LL + (t1.tv_nsec - t0->tv_nsec)));
+}
+
+/* After a deal was made for p: the provider is scored and its start awaited. */
+static void matched(struct lp_solver *s, const struct commit_ctx *c)
+{
+    lp_solver_provider_outcome(s, c->provider, LP_OUTCOME_MATCHED);
+    lp_solver_start_watch(s, c->deal_id, c->provider, c->p, c->at_ms);
+}
+
+/* A booking failed in the store: an offer on either side may have been cancelled or ended
+ * meanwhile (a resource offer cancelled between its insert and its indexing, say). Whatever
+ * is no longer open leaves the queue and the index, so it is not tried again and again. */
+static void reconcile(struct lp_solver *s, const uint8_t job_id[LP_WIRE_ID_LEN],
+                      const uint8_t offer_id[LP_WIRE_ID_LEN])
+{
+    struct lp_store_offer o;
+    struct lp_store_error e;
+    if (s->store->ops->offer_get(s->store, LP_WIRE_RESOURCE_OFFER, offer_id, &o, &e) ==
+        LP_STORE_OK) {
+        if (o.state != LP_DEAL_NEGOTIATING)
+            lp_matcher_remove(s->matcher, offer_id);
+        lp_store_offer_release(&o);
+    }
+    if (job_id &&
+        s->store->ops->offer_get(s->store, LP_WIRE_JOB_OFFER, job_id, &o, &e) == LP_STORE_OK) {
+        if (o.state != LP_DEAL_NEGOTIATING)
+            pending_drop(s, job_id);
+        lp_store_offer_release(&o);
+    }
 }
 
 int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
                         struct lp_solver_status *st)
 {
-    struct lp_match_job mj = {.offer = &p->job, .module_ref = p->module_ref, .exclude = NULL};
+    struct lp_match_job mj;
+    lp_pending_job_match_view(p, &mj);
     struct commit_ctx c = {.s = s, .p = p, .st = st};
     char reason[256] = "";
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, NULL, reason, sizeof reason);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    lp_solver_count(s, &s->metrics.matches, 1);
-    lp_solver_count(s, &s->metrics.match_ns_total,
-                    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+    struct lp_match_result res;
+    int rc = LP_MATCH_NONE;
+    /* A booking the store refuses because the offer is no longer open takes the offer out of
+     * the index (reconcile) and the match is tried again; the bound only stops a store that
+     * fails every write. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = lp_matcher_match(s->matcher, &mj, commit_deal, &c, &res, reason, sizeof reason);
+        count_match(s, &t0);
+        if (rc != LP_MATCH_COMMIT_FAILED)
+            break;
+        reconcile(s, NULL, c.tried);
+        if (lp_matcher_contains(s->matcher, c.tried))
+            break; /* still open: the failure was the store's, not a stale offer */
+    }
     if (rc == LP_MATCH_BLOCKED)
         lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
                              "%s", reason);
+    if (rc == LP_MATCH_OK) {
+        lp_match_offer_release(&res.offer);
+        matched(s, &c);
+    }
     if (rc == LP_MATCH_OK || rc == LP_MATCH_COMMIT_FAILED || rc == LP_MATCH_BLOCKED)
         lp_solver_events_appended(s);
     return rc;
 }
 
-/* After a resource offer arrives: pending jobs, oldest first, get a chance at it. */
-static void match_pending(struct lp_solver *s)
+bool lp_solver_serve_pending(struct lp_solver *s, const struct lp_match_offer *o,
+                             uint32_t reliability, bool in_matcher)
 {
-    pthread_mutex_lock(&s->pending_lock);
-    for (size_t i = 0; i < s->n_pending;) {
+    /* A failed booking drops what is no longer open (reconcile) and tries the next job; the
+     * bound only keeps a store that fails every write from looping here. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        const struct lp_pending_job *p = lp_pending_find(s->pending, o, reliability);
+        if (!p)
+            return false;
         struct lp_solver_status st = {0};
-        int rc = lp_solver_match_job(s, &s->pending[i], &st);
-        if (rc == LP_MATCH_OK) {
-            pending_remove_at(s, i);
-            continue;
+        struct commit_ctx c = {.s = s, .p = p, .st = &st};
+        struct lp_match_job mj;
+        lp_pending_job_match_view(p, &mj);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int rc;
+        if (in_matcher) {
+            rc = lp_matcher_book(s->matcher, o->id, &mj, commit_deal, &c);
+        } else {
+            struct lp_u256 price = lp_matcher_price(&p->job, o);
+            rc = commit_deal(&c, o, &price) == 0 ? LP_MATCH_OK : LP_MATCH_COMMIT_FAILED;
         }
-        i++;
+        count_match(s, &t0);
+        if (rc == LP_MATCH_NONE)
+            return false;
+        lp_solver_events_appended(s);
+        uint8_t job_id[LP_WIRE_ID_LEN];
+        memcpy(job_id, p->id, LP_WIRE_ID_LEN);
+        if (rc == LP_MATCH_OK) {
+            matched(s, &c);
+            struct lp_pending_job done;
+            if (lp_pending_take(s->pending, job_id, true, &done) == 0)
+                lp_pending_job_release(&done);
+            return true;
+        }
+        reconcile(s, job_id, o->id);
+        if (!in_matcher) {
+            struct lp_store_offer r;
+            memset(&r, 0, sizeof r);
+            struct lp_store_error e;
+            bool open = s->store->ops->offer_get(s->store, LP_WIRE_RESOURCE_OFFER, o->id, &r, &e) ==
+                            LP_STORE_OK &&
+                        r.state == LP_DEAL_NEGOTIATING;
+            lp_store_offer_release(&r);
+            if (!open)
+                return true; /* the offer is gone: nothing left to index */
+        } else if (!lp_matcher_contains(s->matcher, o->id)) {
+            return true;
+        }
     }
-    pthread_mutex_unlock(&s->pending_lock);
+    return false;
 }
 
 /* ---- posting offers ------------------------------------------------------------------------- */
@@ -370,6 +448,24 @@ static bool fresh(struct lp_solver *s, uint64_t created_at_ms, struct lp_solver_
     return true;
 }
 
+/* Evicts addr's newest waiting job to make room (pending_lock held): it ends as TimeoutMatch,
+ * which its creator sees as "not matched in time", with the event that says so. */
+static void evict_newest(struct lp_solver *s, const uint8_t addr[LP_WIRE_ADDR_LEN], uint64_t now)
+{
+    struct lp_pending_job p;
+    if (lp_pending_take_newest(s->pending, addr, &p) != 0)
+        return;
+    struct lp_store_event_in ev;
+    lp_solver_event(&ev, "job_offer_state", p.id, LP_DEAL_TIMEOUT_MATCH, p.job.job_creator, NULL,
+                    NULL);
+    struct lp_store_error e;
+    if (s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p.id, LP_DEAL_NEGOTIATING,
+                                       LP_DEAL_TIMEOUT_MATCH, &ev, 1, now, &e) != LP_STORE_OK)
+        fprintf(stderr, "lilypad: solver: evicting a job offer: %s\n", e.message);
+    lp_solver_count(s, &s->evicted, 1);
+    lp_pending_job_release(&p);
+}
+
 int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
                              const uint8_t *body, size_t len, const uint8_t *input_keccak,
                              uint8_t id[LP_WIRE_ID_LEN], struct lp_solver_status *st)
@@ -392,6 +488,16 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     }
     if (!fresh(s, p.job.created_at_ms, st))
         goto out;
+    /* A job creator may not judge its own challenge: naming itself as a mediator is refused
+     * here, not silently dropped later, so the offer it signed says what will happen. */
+    if (lp_mediators_has((const uint8_t(*)[LP_WIRE_ADDR_LEN])p.job.mediators, p.job.n_mediators,
+                         p.job.job_creator)) {
+        lp_solver_status_set(st, 400, "name mediators other than your own address",
+                             "job_offer.mediators names the job creator itself; a party may not "
+                             "mediate its own challenge");
+        lp_solver_count(s, &s->metrics.rejected, 1);
+        goto out;
+    }
     if (lp_solver_module_check(s, caller, &p.job, st) != 0)
         goto out;
     char reason[256] = "";
@@ -412,33 +518,42 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
         p.has_input = true;
         memcpy(p.input_keccak, input_keccak, LP_WIRE_ID_LEN);
     }
-    uint64_t open_mine = 0;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_JOB_OFFER, LP_DEAL_NEGOTIATING, caller,
-                                        &open_mine, &e);
-    if (rc != LP_STORE_OK) {
-        lp_solver_status_store(st, rc, &e);
-        goto out;
-    }
+    int rc;
+    pthread_mutex_lock(&s->pending_lock);
+    /* An address's open job offers are its waiting jobs: counted by the queue, exactly (under
+     * its lock) and without a store query per post. */
+    size_t open_mine = lp_pending_count_of(s->pending, caller);
     if (open_mine >= s->cfg.max_open_job_offers) {
+        pthread_mutex_unlock(&s->pending_lock);
         lp_solver_status_set(st, 429, "wait for your open job offers to match, or cancel some",
-                             "too many open job offers: %llu (limit %llu per address)",
-                             (unsigned long long)open_mine,
+                             "too many open job offers: %zu (limit %llu per address)", open_mine,
                              (unsigned long long)s->cfg.max_open_job_offers);
         lp_solver_count(s, &s->metrics.rejected, 1);
         goto out;
     }
-
-    pthread_mutex_lock(&s->pending_lock);
-    if (s->n_pending >= s->cfg.max_pending_jobs) {
-        pthread_mutex_unlock(&s->pending_lock);
-        lp_solver_status_set(st, 503, "the network is busy; retry later",
-                             "network busy: %zu job offers are waiting for a provider",
-                             s->n_pending);
-        lp_solver_count(s, &s->metrics.rejected, 1);
-        goto out;
+    /* The queue is shared by every job creator: when it is full, the address with the most
+     * waiting jobs gives way (its newest job is evicted), as long as it has at least two more
+     * than the poster; so a flood from any number of keys never shuts out an address with
+     * fewer jobs, and no address with a single job is ever evicted. */
+    uint8_t evict_from[LP_WIRE_ADDR_LEN];
+    bool evict = false;
+    if (lp_pending_count(s->pending) >= s->cfg.max_pending_jobs) {
+        size_t most = 0, mine = lp_pending_count_of(s->pending, caller);
+        if (s->cfg.max_pending_jobs == 0 || !lp_pending_biggest(s->pending, evict_from, &most) ||
+            most < mine + 2) {
+            pthread_mutex_unlock(&s->pending_lock);
+            lp_solver_status_set(st, 503, "the network is busy; retry later",
+                                 "network busy: %zu job offers are waiting for a provider "
+                                 "(you have %zu of them)",
+                                 lp_pending_count(s->pending), mine);
+            lp_solver_count(s, &s->metrics.rejected, 1);
+            goto out;
+        }
+        evict = true;
     }
     uint64_t now = lp_solver_now_ms();
     p.stored_at_ms = now;
+    p.queued_at_ms = now;
     struct lp_store_offer rec = {.kind = LP_WIRE_JOB_OFFER,
                                  .state = LP_DEAL_NEGOTIATING,
                                  .has_input = p.has_input,
@@ -461,15 +576,16 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
     rc = lp_solver_match_job(s, &p, &mst);
     if (rc != LP_MATCH_OK) {
         /* Not matched now: it waits for a resource offer (or its match timeout). */
-        if (pending_push(s, &p) == 0)
-            memset(&p, 0, sizeof p);
+        if (evict)
+            evict_newest(s, evict_from, now);
+        pending_push(s, &p);
     }
     pthread_mutex_unlock(&s->pending_lock);
     lp_solver_events_appended(s);
     st->http = 200;
     ret = 0;
 out:
-    pending_free(&p);
+    lp_pending_job_release(&p);
     return ret;
 }
 
@@ -485,20 +601,26 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     struct lp_resource_offer *r = &obj.u.resource_offer;
     int ret = -1;
     struct lp_store_error e;
-    uint64_t open_mine = 0;
     if (!fresh(s, r->created_at_ms, st))
         goto out;
-    int rc = s->store->ops->offer_count(s->store, LP_WIRE_RESOURCE_OFFER, LP_DEAL_NEGOTIATING,
-                                        caller, &open_mine, &e);
-    if (rc != LP_STORE_OK) {
-        lp_solver_status_store(st, rc, &e);
+    /* Posting proves the provider is there (and brings back offers it had lapsed). */
+    lp_solver_provider_seen(s, caller, 0, false);
+    struct lp_match_offer mo;
+    if (lp_match_offer_from(env.id, r, &mo) != 0) {
+        lp_solver_status_set(st, 500, NULL, "out of memory");
         goto out;
     }
+    /* Everything below under the queue's lock: the count is exact, and a job posted meanwhile
+     * either is waiting already or finds this offer in the index. An address's open resource
+     * offers are the ones in the index (its held-back ones included). */
+    pthread_mutex_lock(&s->pending_lock);
+    size_t open_mine = lp_matcher_count_of(s->matcher, caller);
     if (open_mine >= s->cfg.max_open_resource_offers) {
+        pthread_mutex_unlock(&s->pending_lock);
+        lp_match_offer_release(&mo);
         lp_solver_status_set(st, 429, "cancel an open resource offer before posting another",
-                             "too many open resource offers: %llu (limit %llu per address)",
-                             (unsigned long long)open_mine,
-                             (unsigned long long)s->cfg.max_open_resource_offers);
+                             "too many open resource offers: %zu (limit %llu per address)",
+                             open_mine, (unsigned long long)s->cfg.max_open_resource_offers);
         lp_solver_count(s, &s->metrics.rejected, 1);
         goto out;
     }
@@ -512,18 +634,27 @@ int lp_solver_post_resource_offer(struct lp_solver *s, const uint8_t caller[LP_W
     memcpy(rec.owner, caller, LP_WIRE_ADDR_LEN);
     struct lp_store_event_in ev;
     lp_solver_event(&ev, "resource_offer_added", env.id, LP_DEAL_NEGOTIATING, caller, NULL, NULL);
-    rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
+    int rc = s->store->ops->offer_insert(s->store, &rec, &ev, 1, now, &e);
     if (rc != LP_STORE_OK) {
+        pthread_mutex_unlock(&s->pending_lock);
+        lp_match_offer_release(&mo);
         lp_solver_status_store(st, rc, &e);
         goto out;
     }
     lp_solver_count(s, &s->metrics.resource_offers, 1);
-    if (lp_matcher_add(s->matcher, env.id, r) != 0) {
+    lp_solver_events_appended(s);
+    /* Waiting jobs get the offer first, by one lookup in the pending index; only an offer no
+     * waiting job can take is indexed for the jobs to come. */
+    uint32_t reliability = lp_matcher_reliability(s->matcher, caller);
+    int add = lp_solver_serve_pending(s, &mo, reliability, false)
+                  ? 0
+                  : lp_matcher_add(s->matcher, env.id, r);
+    pthread_mutex_unlock(&s->pending_lock);
+    lp_match_offer_release(&mo);
+    if (add != 0) {
         lp_solver_status_set(st, 500, NULL, "matcher: cannot index the offer");
         goto out;
     }
-    lp_solver_events_appended(s);
-    match_pending(s);
     st->http = 200;
     ret = 0;
 out:
@@ -554,22 +685,22 @@ int lp_solver_cancel_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
     }
     if (kind == LP_WIRE_JOB_OFFER && has_deal)
         return lp_solver_deal_action(s, caller, deal_id, "cancel", st);
-    /* Out of the index first, so the matcher cannot book it while it is being cancelled. */
-    if (kind == LP_WIRE_RESOURCE_OFFER)
-        lp_matcher_remove(s->matcher, id);
     struct lp_store_event_in ev;
     lp_solver_event(&ev, kind == LP_WIRE_JOB_OFFER ? "job_offer_state" : "resource_offer_state", id,
                     LP_DEAL_JOB_OFFER_CANCELLED, caller, NULL, NULL);
-    if (kind == LP_WIRE_JOB_OFFER)
-        pthread_mutex_lock(&s->pending_lock);
+    /* Under the queue's lock, as posting is: a resource offer being posted is then either
+     * indexed already (and removed here) or finds itself cancelled before it is indexed, so a
+     * cancelled offer never lingers in the index. Out of the index before the store, so the
+     * matcher cannot book it while it is being cancelled. */
+    pthread_mutex_lock(&s->pending_lock);
+    if (kind == LP_WIRE_RESOURCE_OFFER)
+        lp_matcher_remove(s->matcher, id);
     rc =
         s->store->ops->offer_set_state(s->store, kind, id, LP_DEAL_NEGOTIATING,
                                        LP_DEAL_JOB_OFFER_CANCELLED, &ev, 1, lp_solver_now_ms(), &e);
-    if (kind == LP_WIRE_JOB_OFFER) {
-        if (rc == LP_STORE_OK)
-            pending_drop(s, id);
-        pthread_mutex_unlock(&s->pending_lock);
-    }
+    if (kind == LP_WIRE_JOB_OFFER && rc == LP_STORE_OK)
+        pending_drop(s, id);
+    pthread_mutex_unlock(&s->pending_lock);
     if (rc == LP_STORE_CONFLICT && kind == LP_WIRE_JOB_OFFER) {
         /* Matched in the meantime: cancel the deal instead. */
         if (s->store->ops->offer_get(s->store, kind, id, &o, &e) == LP_STORE_OK && o.has_deal) {
@@ -692,10 +823,14 @@ static void load_job_offer(struct lp_solver *s, const struct lp_store_offer *o)
     p.job = obj.u.job_offer;
     p.module_ref = lp_solver_module_ref(&p.job);
     p.stored_at_ms = o->stored_at_ms;
+    p.queued_at_ms = o->stored_at_ms;
     p.has_input = o->has_input;
     memcpy(p.input_keccak, o->input_keccak, LP_WIRE_ID_LEN);
-    if (!p.module_ref || pending_push(s, &p) != 0)
-        pending_free(&p);
+    if (!p.module_ref) {
+        lp_pending_job_release(&p);
+        return;
+    }
+    pending_push(s, &p);
 }
 
 /* Rebuilds the matcher index and the pending-job queue from the store's open offers. */
@@ -711,8 +846,12 @@ static int reload_open_offers(struct lp_solver *s, struct lp_store_error *e)
         snprintf(e->message, sizeof e->message, "out of memory");
         rc = -1;
     }
-    for (size_t i = 0; rc == LP_STORE_OK && i < res.count; i++)
+    for (size_t i = 0; rc == LP_STORE_OK && i < res.count; i++) {
+        /* Every provider with open offers counts as live from the start, so a restart does
+         * not lapse offers that were matchable before it. */
+        lp_solver_provider_seen(s, res.items[i].owner, 0, false);
         load_resource_offer(s, &res.items[i]);
+    }
     for (size_t i = 0; rc == LP_STORE_OK && i < jobs.count; i++)
         load_job_offer(s, &jobs.items[i]);
     loaded_offers_free(&res);
@@ -760,6 +899,7 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         s->cfg.tick_ms = 1000;
     s->key = *key;
     pthread_mutex_init(&s->pending_lock, NULL);
+    pthread_mutex_init(&s->prov_lock, NULL);
     pthread_mutex_init(&s->ev_lock, NULL);
     pthread_mutex_init(&s->pow_lock, NULL);
     lp_cond_init(&s->ev_cond);
@@ -783,6 +923,16 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         copied = copied && s->hosts;
     }
     s->cfg.hosts = (const char *const *)s->hosts;
+    if (cfg->n_mediators > LP_WIRE_MAX_MEDIATORS) {
+        snprintf(err, errlen, "solver: %zu mediators configured, at most %d", cfg->n_mediators,
+                 LP_WIRE_MAX_MEDIATORS);
+        lp_solver_close(s);
+        return -1;
+    }
+    if (cfg->n_mediators)
+        memcpy(s->mediators, cfg->mediators, cfg->n_mediators * sizeof s->mediators[0]);
+    lp_mediators_sort(s->mediators, cfg->n_mediators);
+    s->cfg.mediators = (const uint8_t(*)[LP_WIRE_ADDR_LEN])s->mediators;
     s->limits = lp_limits_new();
     if (!s->limits || !s->db_path || !s->files_dir || !copied) {
         snprintf(err, errlen, "solver: out of memory");
@@ -796,8 +946,13 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
         return -1;
     }
     s->matcher = lp_matcher_new(blocked_cb, s);
-    if (!s->matcher) {
+    s->pending = lp_pending_new();
+    if (!s->matcher || !s->pending) {
         snprintf(err, errlen, "solver: out of memory");
+        lp_solver_close(s);
+        return -1;
+    }
+    if (lp_solver_providers_open(s, err, errlen) != 0) {
         lp_solver_close(s);
         return -1;
     }
@@ -835,9 +990,8 @@ void lp_solver_close(struct lp_solver *s)
     pthread_mutex_unlock(&s->ev_lock);
     if (s->ticker_running)
         pthread_join(s->ticker, NULL);
-    for (size_t i = 0; i < s->n_pending; i++)
-        pending_free(&s->pending[i]);
-    free(s->pending);
+    lp_pending_free(s->pending);
+    lp_solver_providers_close(s);
     lp_matcher_free(s->matcher);
     lp_limits_free(s->limits);
     free(s->db_path);
@@ -851,6 +1005,7 @@ void lp_solver_close(struct lp_solver *s)
         s->store->ops->close(s->store);
     lp_key_wipe(&s->key);
     pthread_mutex_destroy(&s->pending_lock);
+    pthread_mutex_destroy(&s->prov_lock);
     pthread_mutex_destroy(&s->ev_lock);
     lp_solver_pow_free(s);
     pthread_mutex_destroy(&s->pow_lock);
@@ -862,12 +1017,10 @@ int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms)
 {
     int n = 0;
     pthread_mutex_lock(&s->pending_lock);
-    for (size_t i = 0; i < s->n_pending;) {
-        struct lp_pending_job *p = &s->pending[i];
-        if (p->stored_at_ms + s->cfg.match_timeout_ms > now_ms) {
-            i++;
-            continue;
-        }
+    /* Queue order is the order jobs (re)entered the queue: only the front can be due. */
+    const struct lp_pending_job *p;
+    while ((p = lp_pending_oldest(s->pending)) &&
+           p->queued_at_ms + s->cfg.match_timeout_ms <= now_ms) {
         struct lp_store_event_in ev;
         lp_solver_event(&ev, "job_offer_state", p->id, LP_DEAL_TIMEOUT_MATCH, p->job.job_creator,
                         NULL, NULL);
@@ -875,13 +1028,13 @@ int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms)
         int rc =
             s->store->ops->offer_set_state(s->store, LP_WIRE_JOB_OFFER, p->id, LP_DEAL_NEGOTIATING,
                                            LP_DEAL_TIMEOUT_MATCH, &ev, 1, now_ms, &e);
-        if (rc == LP_STORE_OK || rc == LP_STORE_CONFLICT || rc == LP_STORE_NOT_FOUND) {
-            if (rc == LP_STORE_OK)
-                n++;
-            pending_remove_at(s, i);
-            continue;
-        }
-        i++;
+        if (rc != LP_STORE_OK && rc != LP_STORE_CONFLICT && rc != LP_STORE_NOT_FOUND)
+            break; /* the store is failing: retried next tick */
+        if (rc == LP_STORE_OK)
+            n++;
+        uint8_t id[LP_WIRE_ID_LEN];
+        memcpy(id, p->id, LP_WIRE_ID_LEN); /* p goes with its node */
+        pending_drop(s, id);
     }
     pthread_mutex_unlock(&s->pending_lock);
     if (n)

@@ -7,7 +7,9 @@
  *   provider uploads outputs -> UPLOADING; posts its signed result -> RESULTS_SUBMITTED
  *   creator downloads outputs -> DOWNLOADING; then accepts -> RESULTS_ACCEPTED (terminal)
  *                                           or challenges -> RESULTS_CHECKED: the solver books a
- *   mediator (another provider whose open offer fits the job) who re-runs it and posts a verdict
+ *   mediator (a live provider of the job offer's mediator set, else of the solver's configured
+ *   one, never the job creator nor the deal's provider, whose open offer fits the job) who
+ *   re-runs it and posts a verdict
  *   -> MEDIATION_ACCEPTED | MEDIATION_REJECTED (terminal)
  *   cancel by the creator (before results) -> JOB_OFFER_CANCELLED
  *   timeouts: AGREED/UPLOADING past execution_s (+ grace) -> TIMEOUT_EXECUTION;
@@ -50,7 +52,7 @@ struct lp_solver_config {
     uint64_t rate_limit;               /* signed requests per address per window; 0 = unlimited */
     uint64_t max_open_job_offers;      /* per address */
     uint64_t max_open_resource_offers; /* per address */
-    uint64_t max_pending_jobs;         /* network-wide unmatched job offers */
+    uint64_t max_pending_jobs;         /* network-wide unmatched job offers (solver/README.md) */
     uint64_t max_file_bytes;
     uint64_t offer_skew_ms; /* |created_at - now| allowed on offers */
     /* Proof-of-work rounds (pow.c): round r covers [r*pow_round_ms, (r+1)*pow_round_ms); its
@@ -82,6 +84,15 @@ struct lp_solver_config {
     /* Finished deals and offers, events and unreferenced uploads older than retention_ms are
      * deleted every gc_interval_ms (0: kept forever). */
     uint64_t retention_ms, gc_interval_ms;
+    /* Liveness (providers.c): a provider's offers are not matched offer_liveness_ms after its
+     * last event long-poll or offer (0: never lapse); a deal its provider has not started
+     * start_timeout_ms after the match is matched again without it (0: never). */
+    uint64_t offer_liveness_ms, start_timeout_ms;
+    /* Mediation (deals.c): who may mediate a challenge of a job offer that names no mediators
+     * of its own: at most LP_WIRE_MAX_MEDIATORS addresses (copied at open). None: such a
+     * challenge is refused (409). */
+    const uint8_t (*mediators)[LP_WIRE_ADDR_LEN];
+    size_t n_mediators;
 };
 
 /* The defaults of the `solver { ... }` schema (solver/settings.c, where this is defined, so the
@@ -225,6 +236,14 @@ int lp_solver_pow_submit(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_
 json_t *lp_solver_pow_leaderboard(struct lp_solver *s);
 /* Prometheus lines for /metrics (malloc'd text). */
 char *lp_solver_pow_metrics(struct lp_solver *s);
+
+/* Providers as the solver scores them (public, read-only): {"offer_liveness_ms",
+ * "start_timeout_ms", "new_provider_reliability", "providers": [{provider, live, matched,
+ * started, not_started, delivered, timed_out, reliability}]} (providers.c). */
+json_t *lp_solver_providers_view(struct lp_solver *s);
+/* Prometheus lines for /metrics: reliability and counts per provider, and the queue's
+ * evictions and unmatched deals (malloc'd text). */
+char *lp_solver_providers_metrics(struct lp_solver *s);
 
 /* Counters for /metrics. */
 struct lp_solver_metrics {

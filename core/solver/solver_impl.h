@@ -9,18 +9,10 @@
 #include "module/module_cache.h"
 #include "solver/limits.h"
 #include "solver/matcher.h"
+#include "solver/pending.h"
+#include "solver/ptab.h"
 #include "solver/solver.h"
 #include "wire/object.h"
-
-/* An unmatched job offer waiting for a resource offer that fits. */
-struct lp_pending_job {
-    uint8_t id[LP_WIRE_ID_LEN];
-    struct lp_job_offer job;
-    char *module_ref; /* "repo@commit" */
-    uint64_t stored_at_ms;
-    bool has_input;
-    uint8_t input_keccak[LP_WIRE_ID_LEN];
-};
 
 struct lp_solver {
     struct lp_solver_config cfg;
@@ -30,12 +22,17 @@ struct lp_solver {
     struct lp_store *store;
     struct lp_matcher *matcher;
 
-    /* Lock order, outermost first: pending_lock, the matcher's lock (matcher.c), the store's
-     * lock (store_sqlite.c), then the verifier backend's (core/dispatch). ev_lock and pow_lock
-     * are taken alone, never with another of these held. */
-    pthread_mutex_t pending_lock; /* also serialises matching of job offers */
-    struct lp_pending_job *pending;
-    size_t n_pending, cap_pending;
+    /* Lock order, outermost first: pending_lock, prov_lock, the matcher's lock (matcher.c),
+     * the store's lock (store_sqlite.c), then the verifier backend's (core/dispatch). ev_lock
+     * and pow_lock are taken alone, never with another of these held. */
+    pthread_mutex_t pending_lock; /* guards pending; also serialises matching of job offers */
+    struct lp_pending *pending;
+
+    /* Providers' liveness, reliability and the deals waiting for their start (providers.c). */
+    pthread_mutex_t prov_lock;
+    struct lp_ptab providers;    /* struct lp_solver_provider *, key address */
+    struct lp_ptab starts;       /* struct lp_solver_start *, key deal ID */
+    uint64_t evicted, unmatched; /* counters (atomic) */
 
     pthread_mutex_t ev_lock; /* guards last_seq, stopping; ev_cond (monotonic) wakes long-polls */
     pthread_cond_t ev_cond;
@@ -50,7 +47,9 @@ struct lp_solver {
     pthread_mutex_t pow_lock; /* guards miners */
     struct lp_pow_miner *miners;
 
-    char **hosts;                /* copy of cfg.hosts (the caller's may not outlive open) */
+    char **hosts; /* copy of cfg.hosts (the caller's may not outlive open) */
+    /* copy of cfg.mediators, sorted (the caller's may not outlive open) */
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
     struct lp_limits *limits;    /* per-address rates, quotas and long-polls (admission.c) */
     uint64_t next_gc_mono_ms;    /* ticker thread only */
     uint64_t next_sweep_mono_ms; /* ticker thread only */
@@ -90,6 +89,9 @@ void lp_solver_pow_free(struct lp_solver *s);
 
 #define LP_ST_MASK(state) (1u << (state))
 
+/* The history line of a provider's agree (deals.c writes it; providers.c looks for it). */
+#define LP_NOTE_PROVIDER_AGREED "agreed by the resource provider"
+
 /* Opens a signed envelope posted by `caller`: it must decode, be of want_kind and be signed by
  * the caller (the object's author). On failure sets st (400 bad envelope or kind, 403 another
  * author) and returns false with obj freed. Every write endpoint goes through it. */
@@ -108,12 +110,65 @@ void lp_solver_count(struct lp_solver *s, uint64_t *counter, uint64_t n);
 void lp_solver_event(struct lp_store_event_in *ev, const char *type, const uint8_t *id,
                      uint32_t state, const uint8_t *a, const uint8_t *b, const uint8_t *c);
 
-/* Tries to match one pending job (pending_lock held); on a match creates the deal. Returns
- * LP_MATCH_*. */
+/* Tries to match one pending job (pending_lock held); on a match creates the deal and
+ * watches for its start. Returns LP_MATCH_*. */
 int lp_solver_match_job(struct lp_solver *s, const struct lp_pending_job *p,
                         struct lp_solver_status *st);
-/* Books a mediator for a challenged deal if one fits now (0 booked, 1 none yet, -1 error). */
+/* Offers one resource offer to the waiting jobs (pending_lock held): the job the queue says it
+ * should serve gets it. in_matcher: the offer is indexed (it came back with its provider), else
+ * it is new and not indexed yet. true when the offer is taken (a deal was made) or no longer
+ * open; false: no waiting job takes it (a new offer is then indexed). */
+bool lp_solver_serve_pending(struct lp_solver *s, const struct lp_match_offer *o,
+                             uint32_t reliability, bool in_matcher);
+
+/* ---- providers.c: liveness, reliability, deal starts ---------------------------------------- */
+
+struct lp_solver_provider;
+struct lp_solver_start;
+
+enum lp_solver_outcome {
+    LP_OUTCOME_MATCHED,
+    LP_OUTCOME_STARTED,
+    LP_OUTCOME_NOT_STARTED,
+    LP_OUTCOME_DELIVERED,
+    LP_OUTCOME_TIMED_OUT,
+};
+
+int lp_solver_providers_open(struct lp_solver *s, char *err, size_t errlen);
+void lp_solver_providers_close(struct lp_solver *s);
+/* A signed request of addr that proves it is there: an offer (known = false: a provider from
+ * now on) or an event long-poll of wait_ms (known = true: only providers already known are
+ * tracked). Its offers are matchable until offer_liveness after that; offers held back come
+ * back now (matched to waiting jobs). Takes pending_lock when it resumes a provider, so the
+ * caller must not hold it. */
+void lp_solver_provider_seen(struct lp_solver *s, const uint8_t addr[LP_WIRE_ADDR_LEN],
+                             uint64_t wait_ms, bool known);
+/* Counts an outcome for a provider (its reliability follows). */
+void lp_solver_provider_outcome(struct lp_solver *s, const uint8_t addr[LP_WIRE_ADDR_LEN],
+                                enum lp_solver_outcome what);
+/* A deal was made for job p with provider: its start is awaited until start_timeout. */
+void lp_solver_start_watch(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN],
+                           const uint8_t provider[LP_WIRE_ADDR_LEN], const struct lp_pending_job *p,
+                           uint64_t now_ms);
+/* The provider acted on a deal (agree, outputs, result): started, if it was awaited. */
+void lp_solver_deal_progress(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN]);
+/* The timeout pass's part: offers of providers gone quiet are held back; deals not started in
+ * time are unmatched and their jobs matched again. Returns the deals unmatched. */
+int lp_solver_providers_tick(struct lp_solver *s, uint64_t now_ms);
+/* Books a mediator for a challenged deal if one fits now (0 booked, 1 none yet, -1 error):
+ * only a live provider of the deal's mediator candidates with an open offer that fits. */
 int lp_solver_book_mediator(struct lp_solver *s, const uint8_t deal_id[LP_WIRE_ID_LEN]);
+/* Who may mediate a challenge of deal d (job: its job offer): the job offer's mediators, else
+ * the solver's configured ones, less the deal's job creator and provider; written to out,
+ * returns how many. *n_set (may be NULL): the size of the set before the parties were taken
+ * out (0: no set at all). */
+size_t lp_solver_mediator_candidates(const struct lp_solver *s, const struct lp_job_offer *job,
+                                     const struct lp_store_deal *d,
+                                     uint8_t out[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN],
+                                     size_t *n_set);
+/* The candidates as a JSON array of checksummed addresses (null when the job offer cannot be
+ * read): what GET /api/v1/deals/{id} shows as "mediators". */
+json_t *lp_solver_deal_mediators_json(struct lp_solver *s, const struct lp_store_deal *d);
 
 /* Drops pending jobs past the match timeout (TimeoutMatch); returns how many. */
 int lp_solver_expire_pending(struct lp_solver *s, uint64_t now_ms);

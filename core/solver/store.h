@@ -143,11 +143,18 @@ struct lp_store_gc_stats {
     uint64_t deals, offers, events, files, staged;
 };
 
+/* A provider's record as the solver scores it (counts only grow; see core/solver/README.md). */
+struct lp_store_provider_stats {
+    uint8_t address[LP_WIRE_ADDR_LEN];
+    uint64_t matched, started, not_started, delivered, timed_out;
+};
+
 typedef int (*lp_store_offer_cb)(void *ctx, const struct lp_store_offer *offer);
 typedef int (*lp_store_deal_cb)(void *ctx, const struct lp_store_deal *deal);
 typedef int (*lp_store_event_cb)(void *ctx, const struct lp_store_event *ev);
 typedef int (*lp_store_history_cb)(void *ctx, const struct lp_store_history *h);
 typedef int (*lp_store_block_cb)(void *ctx, const char *module, const char *reason);
+typedef int (*lp_store_provider_cb)(void *ctx, const struct lp_store_provider_stats *p);
 
 struct lp_store;
 
@@ -248,6 +255,20 @@ struct lp_store_ops {
      * staged upload): errnum 0 is a success. Disk full is logged once, with a hint, until a
      * write succeeds again; any failure makes health() fail until then. */
     void (*note_io)(struct lp_store *s, const char *what, int errnum);
+
+    /* A matched deal its provider did not start: one transaction moves the deal from AGREED to
+     * new_state (CONFLICT if it is no longer AGREED: it started, or ended), puts its job offer
+     * back to NEGOTIATING without a deal (so it can be matched again), and appends the history
+     * line and the events. */
+    int (*deal_unmatch)(struct lp_store *s, const uint8_t deal_id[LP_WIRE_ID_LEN],
+                        uint32_t new_state, const char *note, const struct lp_store_event_in *ev,
+                        size_t n_ev, uint64_t now_ms, struct lp_store_error *err);
+    /* Providers' reliability records: add adds delta's counts to the address's (created at
+     * zero); scan lists every record. */
+    int (*provider_stats_add)(struct lp_store *s, const struct lp_store_provider_stats *delta,
+                              struct lp_store_error *err);
+    int (*provider_stats_scan)(struct lp_store *s, lp_store_provider_cb cb, void *ctx,
+                               struct lp_store_error *err);
 };
 
 /* Staged uploads in the files folder start with this; gc removes the ones left behind. */

@@ -1521,6 +1521,123 @@ static void sq_note_io(struct lp_store *s, const char *what, int errnum)
         io_fail(st, NULL, errnum, what);
 }
 
+/* ---- unmatching and provider reliability ---------------------------------------------------- */
+
+/* Created on open by every build that has these ops, whatever the schema version says: a
+ * table an older build does not know is left alone by it. */
+static const char provider_stats_table[] =
+    "CREATE TABLE IF NOT EXISTS provider_stats(address BLOB PRIMARY KEY,"
+    " matched INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,"
+    " not_started INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0,"
+    " timed_out INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID";
+
+static int sq_deal_unmatch(struct lp_store *s, const uint8_t deal_id[LP_WIRE_ID_LEN],
+                           uint32_t new_state, const char *note, const struct lp_store_event_in *ev,
+                           size_t n_ev, uint64_t now_ms, struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    if (begin(st, err) != LP_STORE_OK)
+        return LP_STORE_ERROR;
+    int rc = LP_STORE_ERROR;
+    sqlite3_stmt *stmt = prep(st,
+                              "UPDATE deals SET state = ?1, state_since = ?2"
+                              " WHERE id = ?3 AND state = ?4",
+                              err);
+    if (stmt) {
+        sqlite3_bind_int64(stmt, 1, new_state);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now_ms);
+        bind_blob(stmt, 3, deal_id, LP_WIRE_ID_LEN);
+        sqlite3_bind_int64(stmt, 4, LP_DEAL_AGREED);
+        rc = step_done(st, stmt, err);
+        if (rc == LP_STORE_OK && sqlite3_changes(st->db) != 1)
+            rc = fail(err, LP_STORE_CONFLICT, "store: the deal is no longer %s",
+                      lp_deal_state_name(LP_DEAL_AGREED));
+    }
+    if (rc == LP_STORE_OK) {
+        rc = LP_STORE_ERROR;
+        stmt = prep(st,
+                    "UPDATE offers SET state = ?1, deal_id = NULL"
+                    " WHERE kind = ?2 AND deal_id = ?3 AND state = ?4",
+                    err);
+        if (stmt) {
+            sqlite3_bind_int64(stmt, 1, LP_DEAL_NEGOTIATING);
+            sqlite3_bind_int64(stmt, 2, LP_WIRE_JOB_OFFER);
+            bind_blob(stmt, 3, deal_id, LP_WIRE_ID_LEN);
+            sqlite3_bind_int64(stmt, 4, LP_DEAL_AGREED);
+            rc = step_done(st, stmt, err);
+            if (rc == LP_STORE_OK && sqlite3_changes(st->db) != 1)
+                rc = fail(err, LP_STORE_CONFLICT, "store: the deal's job offer is not agreed");
+        }
+    }
+    if (rc == LP_STORE_OK)
+        rc = history(st, deal_id, new_state, note, now_ms, err);
+    if (rc == LP_STORE_OK)
+        rc = append_events(st, ev, n_ev, now_ms, err);
+    return finish(st, rc, err);
+}
+
+static int sq_provider_stats_add(struct lp_store *s, const struct lp_store_provider_stats *d,
+                                 struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    if (begin(st, err) != LP_STORE_OK)
+        return LP_STORE_ERROR;
+    int rc = LP_STORE_ERROR;
+    sqlite3_stmt *stmt = prep(
+        st,
+        "INSERT INTO provider_stats(address, matched, started, not_started, delivered, timed_out)"
+        " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(address) DO UPDATE SET"
+        " matched = matched + ?2, started = started + ?3, not_started = not_started + ?4,"
+        " delivered = delivered + ?5, timed_out = timed_out + ?6",
+        err);
+    if (stmt) {
+        bind_blob(stmt, 1, d->address, LP_WIRE_ADDR_LEN);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)d->matched);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)d->started);
+        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)d->not_started);
+        sqlite3_bind_int64(stmt, 5, (sqlite3_int64)d->delivered);
+        sqlite3_bind_int64(stmt, 6, (sqlite3_int64)d->timed_out);
+        rc = step_done(st, stmt, err);
+    }
+    return finish(st, rc, err);
+}
+
+static int sq_provider_stats_scan(struct lp_store *s, lp_store_provider_cb cb, void *ctx,
+                                  struct lp_store_error *err)
+{
+    struct sqlite_store *st = S(s);
+    pthread_mutex_lock(&st->lock);
+    int rc = LP_STORE_ERROR;
+    sqlite3_stmt *stmt = prep(st,
+                              "SELECT address, matched, started, not_started, delivered, timed_out"
+                              " FROM provider_stats",
+                              err);
+    if (stmt) {
+        rc = LP_STORE_OK;
+        int r;
+        while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+            struct lp_store_provider_stats p;
+            memset(&p, 0, sizeof p);
+            col_fixed(stmt, 0, p.address, LP_WIRE_ADDR_LEN);
+            p.matched = (uint64_t)sqlite3_column_int64(stmt, 1);
+            p.started = (uint64_t)sqlite3_column_int64(stmt, 2);
+            p.not_started = (uint64_t)sqlite3_column_int64(stmt, 3);
+            p.delivered = (uint64_t)sqlite3_column_int64(stmt, 4);
+            p.timed_out = (uint64_t)sqlite3_column_int64(stmt, 5);
+            int c = cb(ctx, &p);
+            if (c != 0) {
+                rc = c;
+                break;
+            }
+        }
+        if (rc == LP_STORE_OK && r != SQLITE_DONE)
+            rc = db_fail(st, err, "provider stats");
+        done(st, stmt);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 /* ---- open / close -----------------------------------------------------------------------------
  */
 
@@ -1567,6 +1684,9 @@ static const struct lp_store_ops sqlite_ops = {
     .gc = sq_gc,
     .health = sq_health,
     .note_io = sq_note_io,
+    .deal_unmatch = sq_deal_unmatch,
+    .provider_stats_add = sq_provider_stats_add,
+    .provider_stats_scan = sq_provider_stats_scan,
 };
 
 static int apply(struct sqlite_store *st, const char *const *steps, size_t n,
@@ -1684,7 +1804,8 @@ int lp_store_sqlite_open(const char *db_path, const char *files_dir, bool create
         /* err is set */
     } else if (exec(st, "PRAGMA synchronous=NORMAL", err) == LP_STORE_OK &&
                exec(st, "PRAGMA foreign_keys=ON", err) == LP_STORE_OK &&
-               migrate(st, create, err) == LP_STORE_OK) {
+               migrate(st, create, err) == LP_STORE_OK &&
+               exec(st, provider_stats_table, err) == LP_STORE_OK) {
         sqlite3_stmt *stmt = prep(st, "SELECT coalesce(max(seq), 0) FROM events", err);
         if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
             st->last_seq = (uint64_t)sqlite3_column_int64(stmt, 0);

@@ -127,6 +127,9 @@ int lp_solver_view_deal(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
         return -1;
     }
     *out = deal_json(s, &d, true);
+    /* Who may be booked if the result is challenged: a provider reads it before taking the
+     * deal (its own `mediators` trust list). Only here: it costs a read of the job offer. */
+    json_object_set_new(*out, "mediators", lp_solver_deal_mediators_json(s, &d));
     lp_store_deal_release(&d);
     st->http = 200;
     return 0;
@@ -241,6 +244,9 @@ static int event_cb(void *ctx, const struct lp_store_event *ev)
 int lp_solver_events(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN], uint64_t cursor,
                      uint64_t wait_ms, json_t **out, struct lp_solver_status *st)
 {
+    /* A provider's long-poll is its proof of liveness (providers.c): its offers stay matchable
+     * while it polls. */
+    lp_solver_provider_seen(s, caller, wait_ms, true);
     uint64_t deadline = lp_solver_mono_ms() + wait_ms;
     struct ev_ctx c = {.arr = json_array(), .last = cursor};
     for (;;) {

@@ -9,7 +9,7 @@
 
 #include "wire/codec.h"
 
-static const uint32_t lp_job_offer_fields[] = {0, 11};
+static const uint32_t lp_job_offer_fields[] = {0, 11, 14};
 static const uint32_t lp_resource_offer_fields[] = {0, 8};
 
 /* ---- shared checks ------------------------------------------------------------------------ */
@@ -106,6 +106,21 @@ static int lp_job_offer_validate(const struct lp_job_offer *o, struct lp_wire_er
         lp_wire_set(err, "job_offer.target", "has_target must be 0 or 1");
         return -1;
     }
+    if (o->min_reliability > LP_WIRE_MAX_RELIABILITY) {
+        lp_wire_set(err, "job_offer.min_reliability", "must be 0..1000 (per mille)");
+        return -1;
+    }
+    if (o->n_mediators > LP_WIRE_MAX_MEDIATORS) {
+        lp_wire_set(err, "job_offer.mediators", "more than 16 addresses");
+        return -1;
+    }
+    /* Sorted and unique, so one set has one encoding (and one offer ID). */
+    for (size_t i = 1; i < o->n_mediators; i++) {
+        if (memcmp(o->mediators[i - 1], o->mediators[i], LP_WIRE_ADDR_LEN) >= 0) {
+            lp_wire_set(err, "job_offer.mediators", "addresses must be sorted bytewise and unique");
+            return -1;
+        }
+    }
     return lp_spec_check(o->module.spec, err);
 }
 
@@ -123,8 +138,26 @@ static int lp_input_index_cmp(const void *a, const void *b)
 static int lp_job_offer_write(struct lp_ww *w, const void *obj)
 {
     const struct lp_job_offer *o = obj;
-    lp_ww_array(w, lp_job_offer_fields[LP_JOB_OFFER_VERSION]);
-    lp_ww_uint(w, LP_JOB_OFFER_VERSION);
+    uint32_t version = o->version ? o->version : LP_JOB_OFFER_VERSION;
+    if (version > LP_JOB_OFFER_VERSION) {
+        lp_ww_fail(w, "job_offer.version", "unknown version %u (this build writes 1..%u)", version,
+                   LP_JOB_OFFER_VERSION);
+        return -1;
+    }
+    struct lp_u256 zero;
+    lp_wei_from_u64(&zero, 0);
+    if (version < 2 &&
+        (o->min_reliability != 0 || lp_wei_cmp(&o->min_results_collateral, &zero) != 0)) {
+        lp_ww_fail(w, "job_offer.min_reliability",
+                   "version 1 has no provider requirements (write version 2)");
+        return -1;
+    }
+    if (version < 2 && o->n_mediators != 0) {
+        lp_ww_fail(w, "job_offer.mediators", "version 1 names no mediators (write version 2)");
+        return -1;
+    }
+    lp_ww_array(w, lp_job_offer_fields[version]);
+    lp_ww_uint(w, version);
     lp_ww_bin(w, o->job_creator, LP_WIRE_ADDR_LEN);
     lp_ww_array(w, 3);
     lp_ww_str(w, "job_offer.module.repo", o->module.repo, LP_WIRE_MAX_REPO);
@@ -174,6 +207,13 @@ static int lp_job_offer_write(struct lp_ww *w, const void *obj)
     lp_ww_uint(w, o->mode);
     lp_ww_uint(w, o->created_at_ms);
     lp_ww_bin(w, o->nonce, LP_WIRE_NONCE_LEN);
+    if (version >= 2) {
+        lp_ww_uint(w, o->min_reliability);
+        lp_ww_u256(w, &o->min_results_collateral);
+        lp_ww_array(w, (uint32_t)o->n_mediators);
+        for (size_t i = 0; i < o->n_mediators; i++)
+            lp_ww_bin(w, o->mediators[i], LP_WIRE_ADDR_LEN);
+    }
     return w->failed ? -1 : 0;
 }
 
@@ -185,6 +225,7 @@ static int lp_job_offer_read(struct lp_rd *r, const msgpack_object *root, void *
         lp_rd_versioned(r, root, "job_offer", lp_job_offer_fields, LP_JOB_OFFER_VERSION, &version);
     if (f == NULL)
         return -1;
+    o->version = version;
     lp_rd_fixbin(r, &f[1], "job_offer.job_creator", o->job_creator, LP_WIRE_ADDR_LEN);
     const msgpack_object *m = lp_rd_array(r, &f[2], "job_offer.module", 3);
     if (m == NULL)
@@ -250,6 +291,22 @@ static int lp_job_offer_read(struct lp_rd *r, const msgpack_object *root, void *
     o->mode = (uint32_t)lp_rd_uint(r, &f[8], "job_offer.mode", LP_PRICE_FIXED);
     o->created_at_ms = lp_rd_uint(r, &f[9], "job_offer.created_at", UINT64_MAX);
     lp_rd_fixbin(r, &f[10], "job_offer.nonce", o->nonce, LP_WIRE_NONCE_LEN);
+    if (version >= 2) {
+        o->min_reliability =
+            (uint32_t)lp_rd_uint(r, &f[11], "job_offer.min_reliability", LP_WIRE_MAX_RELIABILITY);
+        lp_rd_u256(r, &f[12], "job_offer.min_results_collateral", &o->min_results_collateral);
+        uint32_t n = 0;
+        const msgpack_object *med =
+            lp_rd_array_max(r, &f[13], "job_offer.mediators", LP_WIRE_MAX_MEDIATORS, &n);
+        if (med == NULL && r->failed)
+            return -1;
+        for (uint32_t i = 0; i < n && !r->failed; i++) {
+            char path[40];
+            snprintf(path, sizeof path, "job_offer.mediators[%u]", i);
+            lp_rd_fixbin(r, &med[i], path, o->mediators[i], LP_WIRE_ADDR_LEN);
+        }
+        o->n_mediators = n;
+    }
     if (r->failed)
         return -1;
     if (lp_job_offer_validate(o, r->err) != 0) {

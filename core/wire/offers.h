@@ -1,7 +1,8 @@
 /* Job offers and resource offers: what a job creator asks for and what a provider offers.
  *
- * Job offer, version 1: msgpack array of 11 fields, in this order
- *   0 version            uint = 1
+ * Job offer, version 2: msgpack array of 14 fields, in this order (version 1: fields 0-10 only,
+ * version = 1)
+ *   0 version            uint = 2
  *   1 job_creator        bin 20  (the envelope signer must be this address)
  *   2 module             array [repo str<=512, commit str (40 or 64 lowercase hex), spec str]
  *                        repo and commit name the module: a git repository (https://...,
@@ -23,6 +24,19 @@
  *   8 mode               uint: 0 market price, 1 fixed price
  *   9 created_at         uint, unix ms
  *  10 nonce              bin 16, random
+ *  11 min_reliability    uint 0..1000: the least reliability (per mille, as the solver scores
+ *                        providers: core/solver/README.md) a provider needs to take the job;
+ *                        0: any provider
+ *  12 min_results_collateral  bin 32 wei: the least results collateral a resource offer must put
+ *                        up to take the job; 0: any
+ *  13 mediators          array (<=16) of bin 20 addresses, sorted bytewise and unique: the
+ *                        parties the job creator accepts as mediator of a challenge (the solver
+ *                        books one of them that is neither the creator nor the deal's provider;
+ *                        the creator's own address is refused). Empty: the solver's configured
+ *                        mediators (core/solver/README.md, "Mediation").
+ * A version 1 job offer decodes with both requirements 0 (any provider) and no mediators. The
+ * decoded struct keeps its version, so re-encoding it gives back the same bytes (and ID); new job
+ * offers are written as version 2, and a version 1 one cannot carry requirements or mediators.
  *
  * Resource offer, version 1: msgpack array of 8 fields
  *   0 version            uint = 1
@@ -46,7 +60,7 @@
 
 #include "wire/wire.h"
 
-#define LP_JOB_OFFER_VERSION      1
+#define LP_JOB_OFFER_VERSION      2
 #define LP_RESOURCE_OFFER_VERSION 1
 
 #define LP_WIRE_MAX_REPO        512
@@ -60,6 +74,8 @@
 #define LP_WIRE_MAX_MODULES     256
 #define LP_WIRE_MAX_MODULE_REF  600
 #define LP_WIRE_MAX_TIMEOUT_S   604800u
+#define LP_WIRE_MAX_RELIABILITY 1000u /* per mille */
+#define LP_WIRE_MAX_MEDIATORS   16
 
 enum lp_price_mode { LP_PRICE_MARKET = 0, LP_PRICE_FIXED = 1 };
 enum lp_module_policy { LP_MODULES_ANY = 0, LP_MODULES_ALLOWLIST = 1 };
@@ -98,6 +114,13 @@ struct lp_job_offer {
     uint32_t mode; /* enum lp_price_mode */
     uint64_t created_at_ms;
     uint8_t nonce[LP_WIRE_NONCE_LEN];
+    /* 0 (when building one): LP_JOB_OFFER_VERSION; decoded: the version read */
+    uint32_t version;
+    uint32_t min_reliability;              /* per mille, 0..1000; version 1: 0 */
+    struct lp_u256 min_results_collateral; /* wei; version 1: 0 */
+    /* version 2: the accepted mediators, sorted bytewise and unique; none: the solver's */
+    uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+    size_t n_mediators;
 };
 
 struct lp_gpu {

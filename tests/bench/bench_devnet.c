@@ -8,12 +8,22 @@
  * biggest parts are measured alone on the same machine: the executor running the same job
  * (submit -> exited, polled every 0.2 ms) and storage/local storing a results folder.
  *
- *   build/bench/bench_devnet [RUNS]      (default 20; needs bwrap and busybox-static) */
+ *   build/bench/bench_devnet [RUNS]      (default 20; needs bwrap and busybox-static)
+ *
+ * Throughput: `bench_devnet --parallel 1,4,16 [ROUNDS]` starts P `lilypad run --network local`
+ * processes at once (the built binary next to this one, bench/../bin/lilypad) against the
+ * devnet, ROUNDS times (default 3) for each P, and reports jobs/s (jobs over the wall time of
+ * the round) and each job's time. Each round runs twice, interleaved: with the provider taking
+ * one job at a time (max_jobs = 1, the devnet's old default) and with the devnet's default
+ * (as many as the machine allows), each on a fresh devnet. */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +34,7 @@
 #include "client/client.h"
 #include "config/config.h"
 #include "devnet/devnet.h"
+#include "devnet/devnet_provider.h"
 #include "image/store.h"
 #include "jobcreator/jobcreator.h"
 #include "dispatch/executor.h"
@@ -208,9 +219,174 @@ static int bench_storage(int runs, double *ms)
     return rc;
 }
 
+/* ---- throughput: parallel `lilypad run`s --------------------------------------------------- */
+
+#define MAX_PARALLEL 64
+
+/* The lilypad binary built with this benchmark: bench/bench_devnet -> bin/lilypad. */
+static int lilypad_exe(char *out, size_t len)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    for (int i = 0; i < 2; i++) {
+        char *slash = strrchr(self, '/');
+        if (!slash)
+            return -1;
+        *slash = '\0';
+    }
+    snprintf(out, len, "%s/bin/lilypad", self);
+    return access(out, X_OK);
+}
+
+static pid_t spawn_run(const char *exe, const char *mod, const char *out)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        execl(exe, exe, "run", "--network", "local", "--output", out, mod, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* One round: p runs at once; ms[] gets each run's time. Returns the round's wall ms, or -1
+ * when a run failed. */
+static double round_of(const char *exe, const char *mod, int p, int tag, double *ms)
+{
+    pid_t pids[MAX_PARALLEL];
+    uint64_t t0 = now_us();
+    for (int i = 0; i < p; i++) {
+        char out[300];
+        snprintf(out, sizeof out, "%s/par-%d-%d", tmp, tag, i);
+        pids[i] = spawn_run(exe, mod, out);
+    }
+    /* Only our own children, by pid: the in-process provider's executor has children too. */
+    int failed = 0, left = p;
+    bool done[MAX_PARALLEL] = {false};
+    while (left > 0) {
+        for (int i = 0; i < p; i++) {
+            int status = 0;
+            if (done[i] || waitpid(pids[i], &status, WNOHANG) != pids[i])
+                continue;
+            ms[i] = (double)(now_us() - t0) / 1000.0;
+            done[i] = true;
+            left--;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                failed++;
+        }
+        if (left > 0)
+            usleep(1000);
+    }
+    double wall = (double)(now_us() - t0) / 1000.0;
+    if (failed)
+        fprintf(stderr, "bench_devnet: %d of %d runs failed\n", failed, p);
+    return failed ? -1 : wall;
+}
+
+static int parallel_bench(const char *list, int rounds, const char *mod, const char *dn)
+{
+    char exe[PATH_MAX];
+    if (lilypad_exe(exe, sizeof exe) != 0) {
+        fprintf(stderr, "bench_devnet: no lilypad binary next to this one (build it first)\n");
+        return 1;
+    }
+    int ps[16], n_ps = 0;
+    for (const char *c = list; *c && n_ps < 16;) {
+        int v = atoi(c);
+        if (v < 1 || v > MAX_PARALLEL) {
+            fprintf(stderr, "bench_devnet: --parallel takes 1..%d, comma-separated\n",
+                    MAX_PARALLEL);
+            return 2;
+        }
+        ps[n_ps++] = v;
+        c = strchr(c, ',');
+        if (!c)
+            break;
+        c++;
+    }
+    const int configs[2] = {1, 0}; /* max_jobs: one at a time (the old default), the machine's */
+    static double wall[16][2][MAX_RUNS], each[16][2][MAX_RUNS * MAX_PARALLEL];
+    int n_each[16][2] = {{0}};
+    int slots = lp_devnet_default_max_jobs(dn);
+    int tag = 0;
+    for (int r = 0; r < rounds; r++) {
+        for (int pi = 0; pi < n_ps; pi++) {
+            for (int ci = 0; ci < 2; ci++) {
+                struct lp_devnet_options opt = {.dir = dn, .max_jobs = configs[ci]};
+                struct lp_devnet *d;
+                char err[1024];
+                if (lp_devnet_start(&opt, &d, err, sizeof err) != 0) {
+                    fprintf(stderr, "bench_devnet: %s\n", err);
+                    return 1;
+                }
+                double ms[MAX_PARALLEL];
+                /* one run first: the creator's key exists before the parallel ones start */
+                if (round_of(exe, mod, 1, tag++, ms) < 0)
+                    return 1;
+                usleep(1100 * 1000); /* its slot's next offer is out */
+                double w = round_of(exe, mod, ps[pi], tag++, ms);
+                lp_devnet_stop(d);
+                if (w < 0)
+                    return 1;
+                wall[pi][ci][r] = w;
+                for (int i = 0; i < ps[pi]; i++)
+                    each[pi][ci][n_each[pi][ci]++] = ms[i];
+            }
+        }
+    }
+    printf("devnet throughput: P parallel `lilypad run --network local` of a trivial module "
+           "(/bin/true under bwrap), %d round%s each, interleaved; this machine: max_jobs "
+           "default %d\n\n",
+           rounds, rounds == 1 ? "" : "s", slots);
+    printf("| %8s | %-26s | %6s | %9s | %12s | %10s | %10s |\n", "parallel", "provider max_jobs",
+           "jobs", "jobs/s", "jobs/s range", "median ms", "p95 ms");
+    printf(
+        "|----------|----------------------------|--------|-----------|--------------|------------"
+        "|------------|\n");
+    for (int pi = 0; pi < n_ps; pi++) {
+        for (int ci = 0; ci < 2; ci++) {
+            double total_ms = 0, lo = 0, hi = 0;
+            for (int r = 0; r < rounds; r++) {
+                double rate = ps[pi] * 1000.0 / wall[pi][ci][r];
+                total_ms += wall[pi][ci][r];
+                lo = r == 0 || rate < lo ? rate : lo;
+                hi = r == 0 || rate > hi ? rate : hi;
+            }
+            int n = n_each[pi][ci];
+            qsort(each[pi][ci], (size_t)n, sizeof(double), cmp_d);
+            char label[40], range[32];
+            if (configs[ci] == 1)
+                snprintf(label, sizeof label, "1 (one at a time)");
+            else
+                snprintf(label, sizeof label, "%d (default: the machine's)", slots);
+            snprintf(range, sizeof range, "%.1f-%.1f", lo, hi);
+            printf("| %8d | %-26s | %6d | %9.2f | %12s | %10.0f | %10.0f |\n", ps[pi], label, n,
+                   n * 1000.0 / total_ms, range, each[pi][ci][n / 2],
+                   each[pi][ci][(int)((n - 1) * 0.95)]);
+        }
+    }
+    printf("\njobs/s: all jobs over the rounds' summed wall time (each round starts P runs at "
+           "once and ends with the last); range: per round. Job times: process start to exit, "
+           "including module render, match, run, upload, download and verification.\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int runs = argc > 1 ? atoi(argv[1]) : 20;
+    const char *parallel = NULL;
+    if (argc > 2 && strcmp(argv[1], "--parallel") == 0) {
+        parallel = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
+    int runs = argc > 1 ? atoi(argv[1]) : parallel ? 3 : 20;
     if (runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "usage: bench_devnet [RUNS 1..%d]\n", MAX_RUNS);
         return 2;
@@ -239,6 +415,14 @@ int main(int argc, char **argv)
     }
     char dn[256];
     snprintf(dn, sizeof dn, "%s/devnet", tmp);
+    if (parallel) {
+        int rc = parallel_bench(parallel, runs, mod, dn);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd) != 0)
+            rc = rc ? rc : 1;
+        return rc;
+    }
     struct lp_devnet_options opt = {.dir = dn};
     struct lp_devnet *d;
     if (lp_devnet_start(&opt, &d, err, sizeof err) != 0) {

@@ -41,6 +41,7 @@ static int group_setup(void **state)
         return -1;
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
+    sc.create_db = true; /* a new database in the test's own folder */
     static char db[128], files[128];
     snprintf(db, sizeof db, "%s/solver.db", tmp);
     snprintf(files, sizeof files, "%s/files", tmp);

@@ -443,6 +443,7 @@ static int setup(void **state)
     snprintf(files, sizeof files, "%s/files", dir);
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
+    cfg.create_db = true; /* a new database in the test's own folder */
     cfg.db_path = db;
     cfg.files_dir = files;
     cfg.match_timeout_ms = 30000;

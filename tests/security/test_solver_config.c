@@ -1,9 +1,10 @@
 /* A solver or provider configured with nonsense must not start, and `lilypad config check`
  * must say so first: a negative rate limit, ports outside 1..65535 (0 stays allowed where it
  * means "pick one"), listen addresses that are not HOST:PORT, a wildcard listen without the
- * names requests are signed for, malformed hosts, targets and solver URLs, and prices that are
- * not amounts. Each is refused by `lilypad config check` (exit 1) with one line naming the key,
- * and the solver refuses to start on the solver cases. */
+ * names requests are signed for, malformed hosts, targets and solver URLs, prices that are
+ * not amounts, and mediator addresses that are malformed, listed twice or carry a bad checksum.
+ * Each is refused by `lilypad config check` (exit 1) with one line naming the key, and the solver
+ * refuses to start on the solver cases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -76,12 +77,22 @@ static const struct bad cases[] = {
     {"solver: { max_long_polls = -1; };", "solver.max_long_polls", true},
     {"solver: { tick = 0; };", "solver.tick", true},
     {"solver: { blocklist = [\"not-a-module\"]; };", "solver.blocklist", true},
+    {"solver: { mediators = [\"0x12\"]; };", "solver.mediators[0]", true},
+    {"solver: { mediators = [\"0x1111111111111111111111111111111111111111\", \"bob\"]; };",
+     "solver.mediators[1]", true},
+    {"solver: { mediators = [\"0x1111111111111111111111111111111111111111\", "
+     "\"0x1111111111111111111111111111111111111111\"]; };",
+     "solver.mediators[1]", true},
+    {"solver: { mediators = [\"0xAbCdEf0000000000000000000000000000000000\"]; };",
+     "solver.mediators[0]", true},
     {"provider: { solver = \"htp://127.0.0.1:8080\"; };", "provider.solver", false},
     {"provider: { solver = \"http://127.0.0.1:99999\"; };", "provider.solver", false},
     {"provider: { solver = \"http://\"; };", "provider.solver", false},
     {"provider: { solver = \"http://a b:80\"; };", "provider.solver", false},
     {"provider: { price = \"-1\"; };", "provider.price", false},
     {"provider: { mediation_fee = \"1e18\"; };", "provider.mediation_fee", false},
+    {"provider: { mediators = [\"0xnothex0000000000000000000000000000000000\"]; };",
+     "provider.mediators[0]", false},
 };
 
 static void test_nonsense_refused(void **state)
@@ -112,6 +123,9 @@ static void test_sane_values_taken(void **state)
         "};",
         "provider: { solver = \"https://solver.example.org\"; price = \"1000000000000000\"; };",
         "provider: { solver = \"http://[::1]:8080/\"; };",
+        "solver: { mediators = [\"0x2222222222222222222222222222222222222222\", "
+        "\"0x1111111111111111111111111111111111111111\"]; };",
+        "provider: { mediators = [\"0x1111111111111111111111111111111111111111\"]; };",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int rc = run("config check", good[i], out, sizeof out);

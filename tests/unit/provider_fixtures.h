@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +55,9 @@ static LP_FIXTURE_UNUSED char url[64];
 static LP_FIXTURE_UNUSED struct lp_key creator_key;
 static LP_FIXTURE_UNUSED struct lp_client *creator;
 static LP_FIXTURE_UNUSED int cfg_counter;
+/* The mediators the next posted job offers name (sorted by the test); none: the solver's. */
+static LP_FIXTURE_UNUSED uint8_t job_mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+static LP_FIXTURE_UNUSED size_t n_job_mediators;
 
 static LP_FIXTURE_UNUSED void write_file(const char *path, const char *text)
 {
@@ -244,6 +250,8 @@ static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct j
     lp_wei_from_u64(&j->max_price, 100);
     lp_wei_from_u64(&j->payment_collateral, 1);
     j->timeout_s = 60;
+    memcpy(j->mediators, job_mediators, sizeof j->mediators);
+    j->n_mediators = n_job_mediators;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     j->created_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -387,6 +395,27 @@ static LP_FIXTURE_UNUSED void assert_delivered(const uint8_t deal[32], const cha
 /* The group setup both tests share: the example image in tmp/images, an in-process solver on an
  * ephemeral port and the job creator's client. name prefixes error lines; tmp_template is
  * mkdtemp's. */
+/* A test that puts a proxy in front of the solver (solver_proxy.h) sets this to the proxy's
+ * "127.0.0.1:PORT" before provider_fixture_setup: requests are signed for the Host the client
+ * addresses, so the solver must answer to that name too. */
+static char fixture_proxy_host[64];
+
+/* A loopback port nothing listens on now (the kernel's pick, let go at once). 0 on failure. */
+static LP_FIXTURE_UNUSED uint16_t fixture_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
 static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char *tmp_template)
 {
     if (access("/usr/bin/bwrap", X_OK) != 0) {
@@ -423,6 +452,21 @@ static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
     sc.create_db = true; /* a new network: its database is created here */
+    /* With a proxy in front, the solver answers to the proxy's name and its own, so it listens
+     * on a port chosen here rather than by the kernel at start. */
+    char listen_at[64] = "127.0.0.1:0", own_host[64];
+    const char *hosts[2] = {own_host, fixture_proxy_host};
+    if (fixture_proxy_host[0]) {
+        uint16_t port = fixture_free_port();
+        if (port == 0) {
+            fprintf(stderr, "%s: no free port for the solver\n", name);
+            return -1;
+        }
+        snprintf(own_host, sizeof own_host, "127.0.0.1:%u", port);
+        snprintf(listen_at, sizeof listen_at, "%s", own_host);
+        sc.hosts = hosts;
+        sc.n_hosts = 2;
+    }
     static char db[128], files[128];
     snprintf(db, sizeof db, "%s/solver.db", tmp);
     snprintf(files, sizeof files, "%s/solver-files", tmp);
@@ -433,7 +477,7 @@ static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char
     struct lp_key skey;
     lp_key_generate(&skey);
     if (lp_solver_open(&sc, &skey, &solver, err, sizeof err) != 0 ||
-        lp_solver_http_start(solver, "127.0.0.1:0", &http, err, sizeof err) != 0) {
+        lp_solver_http_start(solver, listen_at, &http, err, sizeof err) != 0) {
         fprintf(stderr, "%s: solver: %s\n", name, err);
         return -1;
     }

@@ -161,12 +161,12 @@ static void *proxy_main(void *arg)
     return NULL;
 }
 
-/* Starts the proxy in front of http://127.0.0.1:upstream_port; its URL is px->url. 0 or -1. */
-static __attribute__((unused)) int solver_proxy_start(struct solver_proxy *px,
-                                                      uint16_t upstream_port)
+/* Binds the proxy's listening socket (its URL is then px->url), before the solver starts: the
+ * solver must be told to answer to the proxy's name (requests are signed for the Host the
+ * client addresses, and a reverse proxy passes it through). 0 or -1. */
+static __attribute__((unused)) int solver_proxy_bind(struct solver_proxy *px)
 {
     memset(px, 0, sizeof *px);
-    px->upstream_port = upstream_port;
     px->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -176,6 +176,13 @@ static __attribute__((unused)) int solver_proxy_start(struct solver_proxy *px,
         getsockname(px->listen_fd, (struct sockaddr *)&a, &al) != 0)
         return -1;
     snprintf(px->url, sizeof px->url, "http://127.0.0.1:%u", ntohs(a.sin_port));
+    return 0;
+}
+
+/* Starts forwarding what the bound proxy takes to http://127.0.0.1:upstream_port. 0 or -1. */
+static __attribute__((unused)) int solver_proxy_run(struct solver_proxy *px, uint16_t upstream_port)
+{
+    px->upstream_port = upstream_port;
     return pthread_create(&px->thread, NULL, proxy_main, px) == 0 ? 0 : -1;
 }
 

@@ -131,14 +131,32 @@ static uint32_t ledger_state(const char *cfg_path, const uint8_t deal_id[32])
     return rc == LP_OK ? dr.state : 0xffffffffu;
 }
 
-/* Runs a job on provider A, challenges it as the job creator, and lets provider B (the only
- * other one with an open offer) mediate. `script` decides whether a re-run gives the same
- * outputs; returns the verdict and checks everything else. */
+/* The address of the provider of configuration n (make_config's counter), as "0x..." text
+ * (may be NULL) and bytes. */
+static void config_address(int n, char text[43], uint8_t addr[20])
+{
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/provider%d.key", tmp, n);
+    struct lp_key k;
+    if (lp_keyfile_load(path, NULL, 0, &k, NULL, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    if (text)
+        lp_address_to_checksum(k.address, text);
+    memcpy(addr, k.address, 20);
+}
+
+/* Runs a job on provider A, challenges it as the job creator, and lets provider B mediate:
+ * the job offer names B as its only mediator, and A trusts only B (provider.mediators).
+ * `script` decides whether a re-run gives the same outputs; returns the verdict and checks
+ * everything else. */
 static uint32_t mediate(const char *script, int want_state)
 {
-    char cfg_a[256], cfg_b[256];
-    make_config(cfg_a, sizeof cfg_a, NULL);
+    char cfg_a[256], cfg_b[256], b_addr[43], extra[128];
     make_config(cfg_b, sizeof cfg_b, NULL);
+    config_address(cfg_counter, b_addr, job_mediators[0]);
+    n_job_mediators = 1;
+    snprintf(extra, sizeof extra, "mediators = [\"%s\"];", b_addr);
+    make_config(cfg_a, sizeof cfg_a, extra);
     struct prov_thread a, b;
     start_provider(&a, cfg_a, true);
     wait_offer(&a);
@@ -175,6 +193,7 @@ static uint32_t mediate(const char *script, int want_state)
     assert_int_equal(ledger_state(cfg_b, deal), (uint32_t)want_state);
     lp_wire_object_free(&v);
     lp_result_free(&r);
+    n_job_mediators = 0;
     return verdict;
 }
 
@@ -193,11 +212,42 @@ static void test_mediation_different_outputs_rejected(void **state)
                      LP_VERDICT_REJECTED);
 }
 
+/* A provider that trusts only B refuses, before running anything, a deal whose job offer names
+ * another mediator: its failed result says why. */
+static void test_untrusted_mediators_refused(void **state)
+{
+    (void)state;
+    char cfg_a[256], cfg_b[256], b_addr[43], extra[128];
+    uint8_t b[20];
+    make_config(cfg_b, sizeof cfg_b, NULL);
+    config_address(cfg_counter, b_addr, b);
+    snprintf(extra, sizeof extra, "mediators = [\"%s\"];", b_addr);
+    make_config(cfg_a, sizeof cfg_a, extra);
+    memset(job_mediators[0], 0x77, 20); /* nobody A knows */
+    n_job_mediators = 1;
+    struct prov_thread a;
+    start_provider(&a, cfg_a, true);
+    wait_offer(&a);
+    uint8_t job[32], deal[32];
+    post_job("echo never runs > /outputs/x", job);
+    deal_of(job, deal);
+    join_provider(&a);
+    struct lp_result r;
+    int st;
+    result_of(deal, &r, &st);
+    assert_non_null(r.error);
+    if (!strstr(r.error, "provider.mediators"))
+        fail_msg("the refusal does not name provider.mediators: %s", r.error);
+    lp_result_free(&r);
+    n_job_mediators = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mediation_same_outputs_accepted),
         cmocka_unit_test(test_mediation_different_outputs_rejected),
+        cmocka_unit_test(test_untrusted_mediators_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -78,9 +78,12 @@ static void test_killed_during_post_delivers_after_restart(void **state)
 static int group_setup(void **state)
 {
     (void)state;
+    if (solver_proxy_bind(&px) != 0)
+        return -1;
+    snprintf(fixture_proxy_host, sizeof fixture_proxy_host, "%s", px.url + strlen("http://"));
     if (provider_fixture_setup("test_provider_restart", "/tmp/lp-test-restart-XXXXXX") != 0)
         return -1;
-    return solver_proxy_start(&px, lp_solver_http_port(http));
+    return solver_proxy_run(&px, lp_solver_http_port(http));
 }
 
 static int group_teardown(void **state)

@@ -4,7 +4,8 @@
  * the spec the provider received), results that do not match their CID (a wrong CID served,
  * and a tampered download through the library's hook), progress lines on a non-TTY, the
  * outcome of each termination a result can carry (and of a version 1 result, by exit code
- * only), and a stale .partial folder from an earlier run being cleared.
+ * only), a stale .partial folder from an earlier run being cleared, and the mediators
+ * --mediator names in the job offer.
  * The CLI cases run the built binary as a separate process. The real provider and sandbox are
  * exercised by test_run_devnet.c. */
 #include <pthread.h>
@@ -80,6 +81,8 @@ static pthread_mutex_t prov_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int prov_stop;
 static enum mode prov_mode;
 static char *prov_last_spec; /* the spec of the last job it took */
+static uint8_t prov_last_mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN];
+static size_t prov_last_n_mediators;
 
 static void write_file(const char *path, const char *text)
 {
@@ -145,6 +148,8 @@ static bool run_deal(struct lp_client *c, const uint8_t did[32], json_t *deal)
     pthread_mutex_lock(&prov_lock);
     free(prov_last_spec);
     prov_last_spec = strdup(jo.u.job_offer.module.spec);
+    memcpy(prov_last_mediators, jo.u.job_offer.mediators, sizeof prov_last_mediators);
+    prov_last_n_mediators = jo.u.job_offer.n_mediators;
     enum mode mode = prov_mode;
     pthread_mutex_unlock(&prov_lock);
     json_t *spec = json_loads(jo.u.job_offer.module.spec, 0, NULL);
@@ -436,6 +441,39 @@ static void test_quotes_cannot_change_spec(void **state)
     free(err);
 }
 
+/* --mediator (repeatable) lands in the job offer, sorted; none: the offer names none. */
+static void test_mediators_named(void **state)
+{
+    (void)state;
+    set_mode(MODE_OK);
+    char args[512], *out, *err;
+    snprintf(args, sizeof args,
+             "%s -i Message=m --mediator 0x2222222222222222222222222222222222222222 "
+             "--mediator=0x1111111111111111111111111111111111111111",
+             COWSAY_DIR);
+    int rc = run_cli(args, &out, &err);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    pthread_mutex_lock(&prov_lock);
+    size_t n = prov_last_n_mediators;
+    uint8_t first = prov_last_mediators[0][0], second = prov_last_mediators[1][19];
+    pthread_mutex_unlock(&prov_lock);
+    assert_int_equal(n, 2);
+    assert_int_equal(first, 0x11);
+    assert_int_equal(second, 0x22);
+    rc = run_cli(COWSAY_DIR " -i Message=m", &out, &err);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    pthread_mutex_lock(&prov_lock);
+    n = prov_last_n_mediators;
+    pthread_mutex_unlock(&prov_lock);
+    assert_int_equal(n, 0);
+}
+
 static void test_wrong_cid_served(void **state)
 {
     (void)state;
@@ -636,6 +674,18 @@ static void test_bad_usage(void **state)
     assert_int_equal(run_cli(COWSAY_DIR " --target 0x12", &out, &err), 2);
     free(out);
     free(err);
+    assert_int_equal(run_cli(COWSAY_DIR " --mediator 0x12", &out, &err), 2);
+    assert_non_null(strstr(err, "--mediator"));
+    free(out);
+    free(err);
+    /* the job creator's own address: refused before anything is posted */
+    char own[43], args[256];
+    lp_address_to_checksum(kjc.address, own);
+    snprintf(args, sizeof args, "%s --mediator %s", COWSAY_DIR, own);
+    assert_int_equal(run_cli(args, &out, &err), 2);
+    assert_non_null(strstr(err, "your own key"));
+    free(out);
+    free(err);
     /* a module that does not exist: one line, exit 1 */
     assert_int_equal(run_cli(LP_SOURCE_DIR "/no-such-module", &out, &err), 1);
     assert_non_null(strstr(err, "no-such-module"));
@@ -651,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_job_exits_nonzero),
         cmocka_unit_test(test_execution_timeout),
         cmocka_unit_test(test_quotes_cannot_change_spec),
+        cmocka_unit_test(test_mediators_named),
         cmocka_unit_test(test_wrong_cid_served),
         cmocka_unit_test(test_tampered_download),
         cmocka_unit_test(test_heartbeat_while_waiting),

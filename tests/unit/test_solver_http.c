@@ -46,6 +46,16 @@ static int setup(void **state)
     cfg.rate_limit = 0; /* the rate limit has its own solver below */
     cfg.max_file_bytes = 1 << 20;
     cfg.create_db = true;
+    lp_key_generate(&kjc);
+    lp_key_generate(&kp1);
+    lp_key_generate(&kp2);
+    lp_key_generate(&kx);
+    /* Both providers may mediate; never the one whose result is challenged. */
+    uint8_t mediators[2][20];
+    memcpy(mediators[0], kp1.address, 20);
+    memcpy(mediators[1], kp2.address, 20);
+    cfg.mediators = (const uint8_t(*)[20])mediators;
+    cfg.n_mediators = 2;
     struct lp_key ks;
     lp_key_generate(&ks);
     if (lp_solver_open(&cfg, &ks, &solver, err, sizeof err) != 0 ||
@@ -55,10 +65,6 @@ static int setup(void **state)
     }
     lp_solver_block(solver, BLOCKED_REPO, "exfiltrates its inputs");
     snprintf(base, sizeof base, "http://127.0.0.1:%u", lp_solver_http_port(http));
-    lp_key_generate(&kjc);
-    lp_key_generate(&kp1);
-    lp_key_generate(&kp2);
-    lp_key_generate(&kx);
     jc = lp_client_new(base, &kjc, 5000);
     p1 = lp_client_new(base, &kp1, 5000);
     p2 = lp_client_new(base, &kp2, 5000);
@@ -371,7 +377,8 @@ static void test_inputs_and_mediation(void **state)
     assert_int_equal(lp_client_download(stranger, did, "inputs", &data, &len, &err), -1);
     assert_int_equal(err.status, 403);
 
-    /* result, then challenge: the mediator must be another provider (p1 is cheaper) */
+    /* result, then challenge: the mediator must be another provider of the solver's set (p1 is
+     * cheaper, and in the set, but its own result is challenged) */
     assert_int_equal(lp_client_put_outputs(p1, did, "out", 3, &err), 0);
     struct lp_wire_object r = {.kind = LP_WIRE_RESULT};
     memcpy(r.u.result.deal_id, did, 32);

@@ -26,6 +26,7 @@ static struct lp_solver_config numbers(const struct lp_solver_config *c)
     n.db_path = n.files_dir = n.modules_dir = NULL;
     n.verifier = NULL;
     n.hosts = NULL;
+    n.mediators = NULL;
     return n;
 }
 

@@ -19,8 +19,9 @@
 
 #define VECTORS LP_SOURCE_DIR "/tests/vectors/wire/ids.txt"
 
-/* The job offer whose ID is pinned (and which the ethers test signs). */
-static void fixed_job_offer(struct lp_job_offer *o)
+/* The job offer whose ID is pinned (and which the ethers test signs), without the version 2
+ * provider requirements (what the version 1 vector holds). */
+static void fixed_job_offer_v1(struct lp_job_offer *o)
 {
     memset(o, 0, sizeof(*o));
     memset(o->job_creator, 0x9d, sizeof(o->job_creator));
@@ -42,6 +43,17 @@ static void fixed_job_offer(struct lp_job_offer *o)
     o->created_at_ms = 1735689600000ull;
     for (int i = 0; i < 16; i++)
         o->nonce[i] = (uint8_t)i;
+}
+
+/* The pinned job offer: version 2 with both provider requirements and two mediators. */
+static void fixed_job_offer(struct lp_job_offer *o)
+{
+    fixed_job_offer_v1(o);
+    o->min_reliability = 800;
+    lp_wei_from_u64(&o->min_results_collateral, 500000000000000000ull);
+    o->n_mediators = 2;
+    memset(o->mediators[0], 0x3a, LP_WIRE_ADDR_LEN);
+    memset(o->mediators[1], 0xc5, LP_WIRE_ADDR_LEN);
 }
 
 static void fixed_object(uint32_t kind, struct lp_wire_object *obj)
@@ -114,6 +126,11 @@ static void test_round_trip_fields(void **state)
     uint64_t v;
     assert_int_equal(lp_wei_to_u64(&back.max_price, &v), 0);
     assert_true(v == 2000000000000000000ull);
+    assert_int_equal(back.version, 2);
+    assert_int_equal(back.min_reliability, 800);
+    assert_memory_equal(back.min_results_collateral.be, o.min_results_collateral.be, 32);
+    assert_int_equal(back.n_mediators, 2);
+    assert_memory_equal(back.mediators, o.mediators, 2 * LP_WIRE_ADDR_LEN);
     lp_job_offer_free(&back);
     lp_job_offer_free(&o);
     free(enc);
@@ -444,6 +461,155 @@ static void test_pow_submission_shares_checked(void **state)
     lp_pow_submission_free(&sub);
 }
 
+/* ---- job offer versions ------------------------------------------------------------------- */
+
+#define JOB_OFFER_V1_VECTOR LP_SOURCE_DIR "/tests/vectors/wire/job_offer_v1.txt"
+
+static void job_offer_encode_ok(const struct lp_job_offer *o, uint8_t **out, size_t *len)
+{
+    struct lp_wire_error err = {{0}};
+    if (lp_job_offer_encode(o, out, len, &err) != 0)
+        fail_msg("encode job offer: %s", err.message);
+}
+
+static void job_offer_decode_ok(const uint8_t *data, size_t len, struct lp_job_offer *o)
+{
+    struct lp_wire_error err = {{0}};
+    if (lp_job_offer_decode(data, len, o, &err) != 0)
+        fail_msg("decode job offer: %s", err.message);
+}
+
+/* A new job offer is version 2 with its requirements last; a version 1 one is written without
+ * them, decodes with none (0: any provider) and re-encodes to its own bytes. */
+static void test_job_offer_versions_round_trip(void **state)
+{
+    (void)state;
+    struct lp_job_offer o, back;
+    fixed_job_offer(&o);
+    uint8_t *enc, *again;
+    size_t len, len2;
+    job_offer_encode_ok(&o, &enc, &len);
+    assert_int_equal(enc[0], 0x9e); /* fixarray of 14 */
+    assert_int_equal(enc[1], 2);
+    job_offer_decode_ok(enc, len, &back);
+    assert_int_equal(back.version, 2);
+    assert_int_equal(back.min_reliability, 800);
+    job_offer_encode_ok(&back, &again, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, enc, len);
+    free(again);
+    free(enc);
+    lp_job_offer_free(&back);
+    lp_job_offer_free(&o);
+
+    fixed_job_offer_v1(&o);
+    o.version = 1;
+    job_offer_encode_ok(&o, &enc, &len);
+    assert_int_equal(enc[0], 0x9b); /* fixarray of 11 */
+    assert_int_equal(enc[1], 1);
+    job_offer_decode_ok(enc, len, &back);
+    assert_int_equal(back.version, 1);
+    assert_int_equal(back.min_reliability, 0);
+    assert_int_equal(back.n_mediators, 0);
+    job_offer_encode_ok(&back, &again, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, enc, len);
+    /* the same offer written as version 2 is another object, with another ID */
+    back.version = 0;
+    free(again);
+    job_offer_encode_ok(&back, &again, &len2);
+    assert_int_equal(again[1], 2);
+    uint8_t id1[32], id2[32];
+    lp_wire_id(enc, len, id1);
+    lp_wire_id(again, len2, id2);
+    assert_memory_not_equal(id1, id2, 32);
+    free(again);
+    free(enc);
+    lp_job_offer_free(&back);
+    lp_job_offer_free(&o);
+}
+
+/* Bytes the version 1 encoder wrote (pinned before version 2 existed) still decode with no
+ * requirements, re-encode to the same bytes and keep their ID. */
+static void test_job_offer_v1_vector(void **state)
+{
+    (void)state;
+    FILE *f = fopen(JOB_OFFER_V1_VECTOR, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    char enc_hex[4096] = "", id_hex[80] = "";
+    while (getline(&line, &cap, f) > 0)
+        if (line[0] != '#')
+            assert_int_equal(sscanf(line, "%4095s %79s", enc_hex, id_hex), 2);
+    free(line);
+    fclose(f);
+    size_t n = strlen(enc_hex) / 2, len = 0;
+    uint8_t *bytes = malloc(n);
+    assert_int_equal(lp_hex_decode_var(enc_hex, bytes, n, &len), 0);
+    struct lp_job_offer back, want;
+    job_offer_decode_ok(bytes, len, &back);
+    assert_int_equal(back.version, 1);
+    assert_int_equal(back.min_reliability, 0);
+    fixed_job_offer_v1(&want);
+    want.version = 1;
+    uint8_t *again, *wanted, id[32];
+    size_t len2, len3;
+    job_offer_encode_ok(&back, &again, &len2);
+    job_offer_encode_ok(&want, &wanted, &len3);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, bytes, len);
+    assert_int_equal(len3, len);
+    assert_memory_equal(wanted, bytes, len);
+    lp_wire_id(again, len2, id);
+    char idhex[65];
+    lp_hex_encode(id, 32, idhex);
+    assert_string_equal(idhex, id_hex);
+    free(again);
+    free(wanted);
+    free(bytes);
+    lp_job_offer_free(&back);
+    lp_job_offer_free(&want);
+}
+
+static void test_job_offer_version_rejections(void **state)
+{
+    (void)state;
+    struct lp_job_offer o;
+    fixed_job_offer(&o);
+    uint8_t *enc;
+    size_t len;
+    struct lp_wire_error err = {{0}};
+    /* the encoder refuses what the decoder would */
+    o.version = 1; /* with requirements it cannot carry */
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "version 1 has no provider requirements"));
+    o.version = 3;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "job_offer.version"));
+    o.version = 0;
+    o.min_reliability = 1001;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "job_offer.min_reliability"));
+    /* mediators: version 2 only, sorted, unique, at most 16 */
+    o.min_reliability = 0;
+    lp_wei_from_u64(&o.min_results_collateral, 0);
+    o.version = 1;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "version 1 names no mediators"));
+    o.version = 0;
+    memset(o.mediators[1], 0x3a, LP_WIRE_ADDR_LEN);
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "job_offer.mediators"));
+    memset(o.mediators[1], 0x01, LP_WIRE_ADDR_LEN);
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "sorted bytewise and unique"));
+    o.n_mediators = LP_WIRE_MAX_MEDIATORS + 1;
+    assert_int_equal(lp_job_offer_encode(&o, &enc, &len, &err), -1);
+    assert_non_null(strstr(err.message, "more than 16"));
+    lp_job_offer_free(&o);
+}
+
 /* Decoding data as a result must fail with a message containing `needle`. */
 static void expect_result_error(const uint8_t *data, size_t len, const char *needle)
 {
@@ -552,10 +718,20 @@ static void mutate_job_offer(const size_t *path, size_t depth, edit_fn edit, uin
     *out_len = sb.size;
 }
 
-static void set_version_2(msgpack_object *o, msgpack_zone *z)
+static void set_version_3(msgpack_object *o, msgpack_zone *z)
 {
     (void)z;
-    o->via.u64 = 2;
+    o->via.u64 = 3;
+}
+static void set_version_1(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.u64 = 1;
+}
+static void reliability_1001(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.u64 = 1001;
 }
 static void set_version_0(msgpack_object *o, msgpack_zone *z)
 {
@@ -650,6 +826,18 @@ static void timeout_0(msgpack_object *o, msgpack_zone *z)
     (void)z;
     o->via.u64 = 0;
 }
+static void swap_array_entries(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    msgpack_object t = o->via.array.ptr[0];
+    o->via.array.ptr[0] = o->via.array.ptr[1];
+    o->via.array.ptr[1] = t;
+}
+static void duplicate_array_entry(msgpack_object *o, msgpack_zone *z)
+{
+    (void)z;
+    o->via.array.ptr[1] = o->via.array.ptr[0];
+}
 
 static void check_mutation(const size_t *path, size_t depth, edit_fn edit, const char *needle)
 {
@@ -665,10 +853,22 @@ static void test_reject_fields(void **state)
     (void)state;
     const size_t version[] = {0}, creator[] = {1}, repo[] = {2, 0}, commit[] = {2, 1},
                  spec[] = {2, 2}, inputs[] = {3}, ram[] = {4, 3}, price[] = {5, 0}, timeout[] = {6},
-                 mode[] = {8}, nonce[] = {10};
-    check_mutation(version, 1, set_version_2, "job_offer.version: unknown version 2");
+                 mode[] = {8}, nonce[] = {10}, reliability[] = {11}, collateral[] = {12},
+                 mediators[] = {13}, mediator1[] = {13, 1};
+    check_mutation(version, 1, set_version_3, "job_offer.version: unknown version 3");
     check_mutation(version, 1, set_version_0, "job_offer.version: unknown version 0");
-    check_mutation(NULL, 0, drop_last, "job_offer: version 1 has 11 fields, got 10");
+    check_mutation(version, 1, set_version_1, "job_offer: version 1 has 11 fields, got 14");
+    check_mutation(NULL, 0, drop_last, "job_offer: version 2 has 14 fields, got 13");
+    check_mutation(mediators, 1, swap_array_entries,
+                   "job_offer.mediators: addresses must be sorted bytewise and unique");
+    check_mutation(mediators, 1, duplicate_array_entry,
+                   "job_offer.mediators: addresses must be sorted bytewise and unique");
+    check_mutation(mediators, 1, set_str, "job_offer.mediators: expected array, got str");
+    check_mutation(mediator1, 2, shorten_bin, "job_offer.mediators[1]: expected 20 bytes, got 19");
+    check_mutation(reliability, 1, reliability_1001,
+                   "job_offer.min_reliability: value 1001 is over the limit of 1000");
+    check_mutation(collateral, 1, shorten_bin,
+                   "job_offer.min_results_collateral: expected 32 bytes");
     check_mutation(creator, 1, set_str, "job_offer.job_creator: expected bin, got str");
     check_mutation(creator, 1, shorten_bin, "job_offer.job_creator: expected 20 bytes, got 19");
     check_mutation(timeout, 1, set_float,
@@ -709,17 +909,17 @@ static void test_reject_structure(void **state)
     expect_job_offer_error(longer, len + 1, "1 trailing bytes");
     free(longer);
 
-    /* Non-canonical integer: version 1 written as uint8 (cc 01) instead of fixint. */
+    /* Non-canonical integer: version 2 written as uint8 (cc 02) instead of fixint. */
     uint8_t *wide = malloc(len + 1);
     wide[0] = enc[0];
     wide[1] = 0xcc;
     memcpy(wide + 2, enc + 1, len - 1);
     expect_job_offer_error(wide, len + 1, "non-canonical encoding");
-    /* Non-canonical array header: array16 for 11 elements. */
+    /* Non-canonical array header: array16 for 14 elements. */
     wide[0] = 0xdc;
     memcpy(wide + 1, enc, len);
     uint8_t *w16 = malloc(len + 2);
-    w16[0] = 0xdc, w16[1] = 0x00, w16[2] = 0x0b;
+    w16[0] = 0xdc, w16[1] = 0x00, w16[2] = 0x0e;
     memcpy(w16 + 3, enc + 1, len - 1);
     expect_job_offer_error(w16, len + 2, "non-canonical encoding");
     free(w16);
@@ -969,6 +1169,9 @@ int main(void)
         cmocka_unit_test(test_pow_v1_vectors),
         cmocka_unit_test(test_pow_submission_shares_checked),
         cmocka_unit_test(test_result_version_rejections),
+        cmocka_unit_test(test_job_offer_versions_round_trip),
+        cmocka_unit_test(test_job_offer_v1_vector),
+        cmocka_unit_test(test_job_offer_version_rejections),
         cmocka_unit_test(test_reject_fields),
         cmocka_unit_test(test_reject_structure),
         cmocka_unit_test(test_encoder_refuses),

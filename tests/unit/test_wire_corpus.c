@@ -1,8 +1,8 @@
 /* Keeps the fuzz seed corpora (tests/fuzz/corpus/wire, tests/fuzz/corpus/sigreq) in step with
  * the format: every seed named valid_* must still decode/verify. Run with
  * LP_WIRE_WRITE_CORPUS=1 to regenerate the seeds (after a deliberate format change). Results
- * and PoW objects have seeds of both versions a decoder accepts (valid_*_v1_*: the layouts
- * without termination, without shares). */
+ * PoW objects and job offers have seeds of both versions a decoder accepts (valid_*_v1_*: the
+ * layouts without termination, without shares, without provider requirements). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,7 +61,7 @@ static void write_seed(const struct lp_key *key, const struct lp_wire_object *ob
     write_file(WIRE_DIR, name, enc, len);
     snprintf(name, sizeof(name), "valid_envelope_%s_%llu", label, (unsigned long long)seed);
     write_file(WIRE_DIR, name, env, env_len);
-    if (obj->kind == LP_WIRE_JOB_OFFER && seed == 1)
+    if (obj->kind == LP_WIRE_JOB_OFFER && seed == 1 && strcmp(label, "job_offer") == 0)
         write_file(WIRE_DIR, "bad_truncated_job_offer", enc, len / 2);
     free(enc);
     free(env);
@@ -95,6 +95,13 @@ static void write_corpora(void)
                 obj.u.pow_submission.shares = NULL;
                 obj.u.pow_submission.n_shares = 0;
                 write_seed(&key, &obj, "pow_submission_v1", seed);
+            }
+            if (k == LP_WIRE_JOB_OFFER) {
+                obj.u.job_offer.version = 1;
+                obj.u.job_offer.min_reliability = 0;
+                lp_wei_from_u64(&obj.u.job_offer.min_results_collateral, 0);
+                obj.u.job_offer.n_mediators = 0;
+                write_seed(&key, &obj, "job_offer_v1", seed);
             }
             lp_wire_object_free(&obj);
         }
@@ -158,14 +165,16 @@ static void test_corpus_seeds_still_valid(void **state)
             assert_int_equal(obj.u.pow_challenge.version, v1 ? 1 : 2);
         if (obj.kind == LP_WIRE_POW_SUBMISSION)
             assert_int_equal(obj.u.pow_submission.version, v1 ? 1 : 2);
+        if (obj.kind == LP_WIRE_JOB_OFFER)
+            assert_int_equal(obj.u.job_offer.version, v1 ? 1 : 2);
         lp_wire_object_free(&obj);
         free(data);
         checked++;
     }
     closedir(d);
-    /* 4 seeds a kind (plain and enveloped), plus 4 version 1 seeds of result, pow challenge and
-     * pow submission each */
-    assert_int_equal(checked, 4 * (LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1) + 3 * 4);
+    /* 4 seeds a kind (plain and enveloped), plus 4 version 1 seeds of result, pow challenge,
+     * pow submission and job offer each */
+    assert_int_equal(checked, 4 * (LP_WIRE_KIND_MAX - LP_WIRE_KIND_MIN + 1) + 4 * 4);
 
     d = opendir(SIGREQ_DIR);
     assert_non_null(d);

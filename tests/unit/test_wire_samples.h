@@ -131,6 +131,15 @@ static LP_SAMPLE_UNUSED void lp_sample_job_offer(uint64_t seed, struct lp_job_of
     o->mode = (uint32_t)(lp_sample_next(&s) % 2);
     o->created_at_ms = lp_sample_uint(&s);
     lp_sample_bytes(&s, o->nonce, sizeof(o->nonce));
+    /* drawn last, so the fields before it are what version 1's samples had */
+    o->min_reliability = (uint32_t)(lp_sample_next(&s) % (LP_WIRE_MAX_RELIABILITY + 1));
+    lp_sample_u256(&s, &o->min_results_collateral);
+    /* sorted and unique by construction: entry i's first byte is in [16 i, 16 i + 15] */
+    o->n_mediators = (size_t)(lp_sample_next(&s) % (LP_WIRE_MAX_MEDIATORS + 1));
+    for (size_t i = 0; i < o->n_mediators; i++) {
+        lp_sample_bytes(&s, o->mediators[i], LP_WIRE_ADDR_LEN);
+        o->mediators[i][0] = (uint8_t)(i * 16 + (o->mediators[i][0] & 15));
+    }
 }
 
 static LP_SAMPLE_UNUSED int lp_sample_str_cmp(const void *a, const void *b)
