@@ -487,8 +487,9 @@ int lp_client_put_outputs(struct lp_client *c, const uint8_t deal_id[LP_WIRE_ID_
 int lp_client_download(struct lp_client *c, const uint8_t deal_id[LP_WIRE_ID_LEN],
                        const char *which, uint8_t **data, size_t *len, struct lp_client_error *err)
 {
-    if (strcmp(which, "inputs") != 0 && strcmp(which, "outputs") != 0)
-        return fail(err, 0, "download: which must be \"inputs\" or \"outputs\"");
+    if (strcmp(which, "inputs") != 0 && strcmp(which, "outputs") != 0 &&
+        strcmp(which, "module") != 0)
+        return fail(err, 0, "download: which must be \"inputs\", \"outputs\" or \"module\"");
     char path[160], hex[2 * LP_WIRE_ID_LEN + 3];
     id_hex(deal_id, hex);
     snprintf(path, sizeof path, "/api/v1/deals/%s/%s", hex, which);

@@ -71,7 +71,8 @@ int lp_client_upload_file(struct lp_client *c, const void *data, size_t len,
 /* The provider's outputs of a deal. */
 int lp_client_put_outputs(struct lp_client *c, const uint8_t deal_id[LP_WIRE_ID_LEN],
                           const void *data, size_t len, struct lp_client_error *err);
-/* which: "inputs" or "outputs"; *data is malloc'd. */
+/* which: "inputs", "outputs" or "module" (the job offer's module bundle, module/bundle.h);
+ * *data is malloc'd. */
 int lp_client_download(struct lp_client *c, const uint8_t deal_id[LP_WIRE_ID_LEN],
                        const char *which, uint8_t **data, size_t *len, struct lp_client_error *err);
 

@@ -75,7 +75,7 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     }
     d->lock_fd = -1;
     snprintf(d->dir, sizeof d->dir, "%s", opt->dir);
-    char path[PATH_MAX], files[PATH_MAX];
+    char path[PATH_MAX], files[PATH_MAX], modules[PATH_MAX];
     if (make_dir(d->dir, err, errlen) != 0)
         goto fail;
     snprintf(path, sizeof path, "%s/devnet.lock", d->dir);
@@ -107,6 +107,8 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     cfg.create_db = true; /* a new network: its database is created here */
     cfg.db_path = path;
     cfg.files_dir = files;
+    snprintf(modules, sizeof modules, "%s/solver/modules", d->dir);
+    cfg.modules_dir = modules; /* the solver renders job offers' modules itself */
     if (opt->match_timeout_ms)
         cfg.match_timeout_ms = opt->match_timeout_ms;
     cfg.tick_ms = 200; /* timeouts show up promptly on a machine someone is watching */

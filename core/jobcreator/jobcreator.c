@@ -20,6 +20,7 @@
 #include "jobcreator/bundle.h"
 #include "jobcreator/outcome.h"
 #include "jobcreator/verify.h"
+#include "module/bundle.h"
 #include "module/module.h"
 #include "solver/store.h"
 #include "util/data_home.h"
@@ -612,6 +613,34 @@ static int offer_inputs(const struct lp_jc_request *req, struct lp_job_offer *jo
     return 0;
 }
 
+/* A module from a local folder travels as a bundle (module/bundle.h): packed, uploaded to the
+ * solver's file store, and named by its hash, so the solver and the provider render it without
+ * the folder. The name replaces the folder's file:// repo and template hash in m. */
+static int upload_bundle(struct run *r, struct lp_module *m)
+{
+    uint8_t *tar = NULL;
+    size_t len = 0;
+    struct lp_module_error me = {{0}};
+    if (lp_module_bundle_pack(m->template_text, m->template_len, &tar, &len, &me) != 0)
+        return fail(r, LP_JC_LOCAL_ERROR, "%s", me.message);
+    uint8_t keccak[LP_WIRE_ID_LEN];
+    struct lp_client_error ce = {0};
+    int rc = lp_client_upload_file(r->c, tar, len, keccak, &ce);
+    free(tar);
+    if (rc != 0)
+        return fail(r, LP_JC_LOCAL_ERROR, "uploading the module bundle: %s", ce.message);
+    char repo[LP_MODULE_BUNDLE_REPO_LEN];
+    lp_module_bundle_name(keccak, repo, m->commit);
+    char *named = strdup(repo);
+    if (!named)
+        return fail(r, LP_JC_LOCAL_ERROR, "out of memory");
+    free(m->repo);
+    m->repo = named;
+    lp_module_compute_id(m->repo, m->commit, m->template_path, m->id);
+    lp_progress_note(r->p, "Module bundle %s uploaded (%zu bytes)", m->repo, len);
+    return 0;
+}
+
 static int post_offer(struct run *r, const struct lp_module *m, const struct lp_module_job *job,
                       const uint8_t *inputs_keccak)
 {
@@ -729,6 +758,8 @@ int lp_jc_run(const struct lp_jc_request *req, struct lp_jc_result *res)
             lp_progress_note(r.p, "Input files uploaded (%zu bytes)", blob_len);
     }
     free(blob);
+    if (rc == 0 && m.loc.kind == LP_MODULE_DIR)
+        rc = upload_bundle(&r, &m);
     if (rc == 0)
         rc = post_offer(&r, &m, &job, has_inputs ? inputs_keccak : NULL);
     lp_module_job_free(&job);

@@ -274,6 +274,16 @@ int lp_module_git_resolve(const char *reference, const struct lp_module_location
     git_libgit2_init();
     git_repository *repo = NULL;
     int lock_fd = -1, rc = -1;
+    /* Held from before the clone is opened (or created): two resolutions of a repository not
+     * yet cloned, in two processes or two threads of one (a solver checking offers), would
+     * otherwise find each other's half-made clone. */
+    char lock[4300];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    lock_fd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+        lp_module_errorf(err, reference, "cannot lock %s: %s", lock, strerror(errno));
+        goto done;
+    }
     if (open_cache(reference, loc->url, path, &repo, err) != 0)
         goto done;
     git_oid oid;
@@ -281,13 +291,6 @@ int lp_module_git_resolve(const char *reference, const struct lp_module_location
     if (found < 0)
         goto done;
     if (found == 0) {
-        char lock[4300];
-        snprintf(lock, sizeof lock, "%s.lock", path);
-        lock_fd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
-            lp_module_errorf(err, reference, "cannot lock %s: %s", lock, strerror(errno));
-            goto done;
-        }
         if (fetch(reference, repo, loc->url, err) != 0)
             goto done;
         found = lookup(reference, repo, loc->ref, false, &oid, err);

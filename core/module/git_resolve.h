@@ -7,7 +7,8 @@
  * "modules" (util/data_home.h). Tags and full commit hashes already in the cache are
  * used without a fetch (a tag is taken as immutable, as Lilypad does); branches, HEAD, short
  * hashes not yet present and anything unknown trigger one fetch of all branches and tags.
- * A lock file beside the clone serialises fetches of one repository between processes. */
+ * A lock file beside the clone serialises resolutions of one repository (its creation, fetches
+ * and reads) between processes and between threads of one process (a solver checking offers). */
 #ifndef LP_MODULE_GIT_RESOLVE_H
 #define LP_MODULE_GIT_RESOLVE_H
 

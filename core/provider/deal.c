@@ -785,6 +785,10 @@ static void run_deal(struct deal_ctx *c)
         fail_deal(c, err, EXIT_NOT_RUN, false);
         return;
     }
+    if (lp_provider_module_check(p, c->r->deal_id, &c->offer, err, sizeof err) != 0) {
+        fail_deal(c, err, EXIT_NOT_RUN, true);
+        return;
+    }
     struct lp_job_plan plan;
     if (lp_job_plan_from_offer(&c->offer, &plan, err, sizeof err) != 0) {
         fail_deal(c, err, EXIT_NOT_RUN, true);
@@ -1012,6 +1016,7 @@ static void run_mediation(struct deal_ctx *c)
     lp_info("provider: mediating deal %s (challenged result %s)", c->r->hex, c->original_cid);
     struct lp_job_plan plan;
     if (fetch_offer(c, err, sizeof err) != 0 ||
+        lp_provider_module_check(p, c->r->deal_id, &c->offer, err, sizeof err) != 0 ||
         lp_job_plan_from_offer(&c->offer, &plan, err, sizeof err) != 0) {
         lp_error("provider: mediation of deal %s: %s; no verdict", c->r->hex, err);
         return;

@@ -176,7 +176,8 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
     char path[4200];
     snprintf(path, sizeof path, "%s/journal.sqlite", p->rt.work_dir);
     double t0 = (double)lp_provider_mono_ns() / 1e6, t[6];
-    if (lp_journal_open(path, &p->journal, err, errlen) != 0)
+    if (lp_journal_open(path, &p->journal, err, errlen) != 0 ||
+        lp_provider_modules_open(p, err, errlen) != 0)
         goto fail;
     t[0] = (double)lp_provider_mono_ns() / 1e6;
     if (lp_probe_host(p->rt.work_dir, &p->probe, err, errlen) != 0)
@@ -227,6 +228,7 @@ void lp_provider_close(struct lp_provider *p)
     lp_backend_close(p->verifier);
     lp_backend_close(p->hashrate);
     lp_journal_close(p->journal);
+    lp_provider_modules_close(p);
     lp_provider_settings_free(&p->rt);
     lp_key_wipe(&p->key);
     pthread_mutex_destroy(&p->mu);

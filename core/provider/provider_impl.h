@@ -9,6 +9,7 @@
 #include <lilypad/executor.h>
 
 #include "client/client.h"
+#include "module/module_cache.h"
 #include "host/host.h"
 #include "loader/backend.h"
 #include "pow/hashrate.h"
@@ -59,6 +60,7 @@ struct lp_provider {
     bool executor_described;
     size_t offerable_gpus; /* probe.gpus[0 .. offerable_gpus-1]: the executor can attach them */
     struct lp_journal *journal;
+    struct lp_module_cache *modules; /* job offers' modules, rendered here (module_check.c) */
     struct lp_probe probe;
     uint64_t offer_cpu, offer_ram, offer_disk; /* per slot */
     size_t offer_gpus;                         /* GPUs offered in all */
@@ -103,6 +105,14 @@ struct lp_provider {
 };
 
 uint64_t lp_provider_mono_ns(void);
+
+/* module_check.c: the module cache under work_dir/modules, and the check that a job offer's
+ * spec is what its module renders with its inputs (offer->module.spec is then our own
+ * rendering). -1 with "refused by the provider: ..." in err. */
+int lp_provider_modules_open(struct lp_provider *p, char *err, size_t errlen);
+void lp_provider_modules_close(struct lp_provider *p);
+int lp_provider_module_check(struct lp_provider *p, const uint8_t deal_id[LP_WIRE_ID_LEN],
+                             struct lp_job_offer *offer, char *err, size_t errlen);
 
 /* deal.c: a deal's worker thread. */
 void *lp_provider_deal_main(void *arg);

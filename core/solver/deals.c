@@ -8,6 +8,7 @@
 #include <lilypad/verifier.h>
 
 #include "crypto/key.h"
+#include "module/bundle.h"
 #include "solver/solver_impl.h"
 
 enum { ROLE_CREATOR = 1, ROLE_PROVIDER = 2, ROLE_MEDIATOR = 4 };
@@ -435,6 +436,40 @@ out:
     return rc;
 }
 
+/* The module bundle the deal's job offer names (module/bundle.h), found through its offer. */
+static int module_bundle_of(struct lp_solver *s, const struct lp_store_deal *d,
+                            uint8_t keccak[LP_WIRE_ID_LEN], struct lp_solver_status *st)
+{
+    struct lp_store_offer rec;
+    struct lp_store_error e;
+    int rc = s->store->ops->offer_get(s->store, LP_WIRE_JOB_OFFER, d->job_offer_id, &rec, &e);
+    if (rc != LP_STORE_OK) {
+        lp_solver_status_store(st, rc, &e);
+        return -1;
+    }
+    struct lp_wire_object obj;
+    struct lp_wire_error we;
+    rc = lp_wire_open(rec.envelope, rec.envelope_len, &obj, NULL, &we);
+    lp_store_offer_release(&rec);
+    if (rc != 0 || obj.kind != LP_WIRE_JOB_OFFER) {
+        if (rc == 0)
+            lp_wire_object_free(&obj);
+        lp_solver_status_set(st, 500, NULL, "the deal's stored job offer does not open");
+        return -1;
+    }
+    struct lp_module_error me;
+    rc = lp_module_bundle_parse(obj.u.job_offer.module.repo, obj.u.job_offer.module.commit, keccak,
+                                &me);
+    bool bundle = lp_module_is_bundle(obj.u.job_offer.module.repo);
+    lp_wire_object_free(&obj);
+    if (rc != 0) {
+        lp_solver_status_set(st, 404, "only a module from a local folder travels as a bundle",
+                             bundle ? "%s" : "this deal's module is not a bundle", me.message);
+        return -1;
+    }
+    return 0;
+}
+
 int lp_solver_read_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
                         const uint8_t deal_id[LP_WIRE_ID_LEN], const char *which, uint8_t **data,
                         size_t *len, struct lp_solver_status *st)
@@ -445,6 +480,21 @@ int lp_solver_read_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_L
                   st) != 0)
         return -1;
     int rc = -1;
+    if (strcmp(which, "module") == 0) {
+        uint8_t keccak[LP_WIRE_ID_LEN];
+        struct lp_store_error e;
+        if (module_bundle_of(s, &d, keccak, st) == 0) {
+            int r = s->store->ops->file_read(s->store, keccak, data, len, &e);
+            if (r == LP_STORE_OK) {
+                rc = 0;
+                st->http = 200;
+            } else {
+                lp_solver_status_store(st, r, &e);
+            }
+        }
+        lp_store_deal_release(&d);
+        return rc;
+    }
     bool outputs = strcmp(which, "outputs") == 0;
     bool has = outputs ? d.has_output : d.has_input;
     const uint8_t *k = outputs ? d.output_keccak : d.input_keccak;

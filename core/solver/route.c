@@ -184,7 +184,7 @@ int lp_route_parse(const char *method, const char *target, struct lp_route *out)
             else if (seg_is(a, "outputs")) {
                 pick(out, method, "PUT", LP_ROUTE_DEAL_OUTPUTS_PUT);
                 pick(out, method, "GET", LP_ROUTE_DEAL_FILE_GET);
-            } else if (seg_is(a, "inputs"))
+            } else if (seg_is(a, "inputs") || seg_is(a, "module"))
                 pick(out, method, "GET", LP_ROUTE_DEAL_FILE_GET);
             snprintf(out->action, sizeof out->action, "%s", strlen(a) < 16 ? a : "");
         } else if (seg_is(coll, "files") && n == 3) {

@@ -28,7 +28,7 @@ enum lp_route_id {
     LP_ROUTE_DEAL_RESULT,
     LP_ROUTE_DEAL_VERDICT,
     LP_ROUTE_DEAL_OUTPUTS_PUT,
-    LP_ROUTE_DEAL_FILE_GET, /* inputs | outputs */
+    LP_ROUTE_DEAL_FILE_GET, /* inputs | outputs | module (the job offer's module bundle) */
     LP_ROUTE_FILE_POST,
     LP_ROUTE_EVENTS,
     LP_ROUTE_POW_CHALLENGE,  /* GET /api/v1/pow/challenge */

@@ -233,6 +233,7 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
     else
         snprintf(out->db_path, sizeof out->db_path, "%s/solver.db", out->data_dir);
     snprintf(out->files_dir, sizeof out->files_dir, "%s/files", out->data_dir);
+    snprintf(out->modules_dir, sizeof out->modules_dir, "%s/modules", out->data_dir);
     if (s->key && s->key[0])
         snprintf(out->key_path, sizeof out->key_path, "%s",
                  resolve(cfg, s->key, (char[4096]){0}, 4096));
@@ -241,6 +242,7 @@ int lp_solver_settings_load(const struct lp_config *cfg, struct lp_solver_runtim
     config_from_settings(s, c);
     c->db_path = out->db_path;
     c->files_dir = out->files_dir;
+    c->modules_dir = out->modules_dir; /* job offers' modules are always checked */
     c->mediators = (const uint8_t(*)[LP_WIRE_ADDR_LEN])out->mediators;
     c->n_mediators = out->n_mediators;
     if (s->pow_target && s->pow_target[0] &&

@@ -47,7 +47,7 @@ struct lp_solver_runtime {
     struct lp_config_values *values;
     const struct lp_solver_settings *settings;
     struct lp_solver_config config;
-    char data_dir[4096], db_path[4096], files_dir[4200], key_path[4096];
+    char data_dir[4096], db_path[4096], files_dir[4200], modules_dir[4200], key_path[4096];
     uint8_t mediators[LP_WIRE_MAX_MEDIATORS][LP_WIRE_ADDR_LEN]; /* parsed, sorted */
     size_t n_mediators;
 };

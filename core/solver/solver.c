@@ -498,6 +498,8 @@ int lp_solver_post_job_offer(struct lp_solver *s, const uint8_t caller[LP_WIRE_A
         lp_solver_count(s, &s->metrics.rejected, 1);
         goto out;
     }
+    if (lp_solver_module_check(s, caller, &p.job, st) != 0)
+        goto out;
     char reason[256] = "";
     if (blocked_cb(s, p.job.module.repo, p.module_ref, reason, sizeof reason)) {
         lp_solver_status_set(st, 403, "the network's operators blocked this module; pick another",
@@ -902,12 +904,18 @@ int lp_solver_open(const struct lp_solver_config *cfg, const struct lp_key *key,
     pthread_mutex_init(&s->pow_lock, NULL);
     lp_cond_init(&s->ev_cond);
     struct lp_store_error e;
+    bool copied = true;
     /* The caller's paths may not outlive this call; the HTTP layer stages uploads there. */
     s->db_path = strdup(cfg->db_path ? cfg->db_path : "");
     s->files_dir = strdup(cfg->files_dir ? cfg->files_dir : "");
     s->cfg.db_path = s->db_path;
     s->cfg.files_dir = s->files_dir;
-    bool copied = true;
+    if (cfg->modules_dir) {
+        s->modules_dir = strdup(cfg->modules_dir);
+        s->modules = s->modules_dir ? lp_module_cache_new(s->modules_dir) : NULL;
+        copied = s->modules != NULL;
+    }
+    s->cfg.modules_dir = s->modules_dir;
     if (cfg->n_hosts) {
         s->hosts = calloc(cfg->n_hosts, sizeof *s->hosts);
         for (size_t i = 0; s->hosts && i < cfg->n_hosts; i++)
@@ -988,6 +996,8 @@ void lp_solver_close(struct lp_solver *s)
     lp_limits_free(s->limits);
     free(s->db_path);
     free(s->files_dir);
+    free(s->modules_dir);
+    lp_module_cache_free(s->modules);
     for (size_t i = 0; s->hosts && i < s->cfg.n_hosts; i++)
         free(s->hosts[i]);
     free(s->hosts);

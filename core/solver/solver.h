@@ -36,6 +36,11 @@
 struct lp_solver_config {
     const char *db_path;   /* SQLite database */
     const char *files_dir; /* blobs */
+    /* Where the solver clones the git modules that job offers name, to render them itself and
+     * refuse an offer whose spec is not the module's (module/module_cache.h). NULL: job offers
+     * are taken as their creator describes them, unchecked; only for tests of other parts,
+     * which post synthetic offers: `lilypad solver` and the devnet always set it. */
+    const char *modules_dir;
     uint64_t match_timeout_ms;
     uint64_t execution_grace_ms; /* added to the job's own timeout_s */
     uint64_t max_execution_ms;   /* cap on a job's timeout_s */
@@ -163,8 +168,9 @@ int lp_solver_post_verdict(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADD
                            const uint8_t deal_id[LP_WIRE_ID_LEN], const uint8_t *body, size_t len,
                            struct lp_solver_status *st);
 
-/* Reads of blobs: which = "inputs" (provider, mediator, creator) or "outputs" (creator,
- * mediator, provider). Reading outputs as the creator moves RESULTS_SUBMITTED -> DOWNLOADING.
+/* Reads of blobs: which = "inputs" (provider, mediator, creator), "outputs" (creator,
+ * mediator, provider) or "module" (the bundle the job offer names, module/bundle.h; any party).
+ * Reading outputs as the creator moves RESULTS_SUBMITTED -> DOWNLOADING.
  * *data is malloc'd. */
 int lp_solver_read_file(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
                         const uint8_t deal_id[LP_WIRE_ID_LEN], const char *which, uint8_t **data,

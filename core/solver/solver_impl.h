@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "module/module_cache.h"
 #include "solver/limits.h"
 #include "solver/matcher.h"
 #include "solver/pending.h"
@@ -15,7 +16,8 @@
 
 struct lp_solver {
     struct lp_solver_config cfg;
-    char *db_path, *files_dir;
+    char *db_path, *files_dir, *modules_dir;
+    struct lp_module_cache *modules; /* NULL: job offers' modules are not checked */
     struct lp_key key;
     struct lp_store *store;
     struct lp_matcher *matcher;
@@ -52,6 +54,12 @@ struct lp_solver {
     uint64_t next_gc_mono_ms;    /* ticker thread only */
     uint64_t next_sweep_mono_ms; /* ticker thread only */
 };
+
+/* module_check.c: the job offer's spec must be what its module renders with its inputs (and a
+ * bundle must be one the caller uploaded). 0, or -1 with st set (403 for a spec that is not the
+ * module's, 400 for a module that cannot be resolved). */
+int lp_solver_module_check(struct lp_solver *s, const uint8_t caller[LP_WIRE_ADDR_LEN],
+                           const struct lp_job_offer *job, struct lp_solver_status *st);
 
 /* Periodic upkeep on the timeout thread (admission.c): garbage collection every
  * gc_interval_ms, and dropping idle per-address counters. */

@@ -5,9 +5,16 @@
  *   0 version            uint = 2
  *   1 job_creator        bin 20  (the envelope signer must be this address)
  *   2 module             array [repo str<=512, commit str (40 or 64 lowercase hex), spec str]
+ *                        repo and commit name the module: a git repository (https://...,
+ *                        file:///...) at a full commit, or a bundle of a local folder,
+ *                        repo "bundle:0x" + keccak256 of its bytes in hex, commit those 64 hex
+ *                        digits (core/module/bundle.h)
  *                        spec = the template-rendered job spec as CANONICAL JSON text: a JSON
  *                        object exactly as lp_wire_json_canonical() prints it (jansson, compact,
- *                        keys sorted, no duplicate keys), at most 64 KiB
+ *                        keys sorted, no duplicate keys), at most 64 KiB. It is the job creator's
+ *                        claim only: the solver and every provider render the named module with
+ *                        `inputs` themselves and refuse the offer unless the result is this text
+ *                        (core/module/module_cache.h); what runs is their rendering
  *   3 inputs             map str<=128 -> str<=4096, at most 64 entries, keys sorted bytewise
  *   4 resources          array [cpu_millicores, gpus (<=64), vram_bytes (per GPU), ram_bytes,
  *                        disk_bytes] (uint)

@@ -6,8 +6,11 @@
  * on its own keep-alive connection. Phases run one after the other:
  *   resource   resource offers (CPU only), each from one of --keys keys
  *   job        job offers that need a GPU, so none matches and each is checked, stored and
- *              queued (the matcher is not what is measured)
- * For each phase the table has: offers accepted per second, refused (any status but 200),
+ *              queued (the matcher is not what is measured); all name one git module (a local
+ *              repository made here) and carry its rendering, which the solver renders itself
+ *              and compares (from its cache after the first offer) unless --module-check 0
+ * For each phase the table has: offers accepted per second, refused (any status but 200; the
+ * first refusal's answer is printed on stderr),
  * failed (no answer within 10 s, twice: that client stops, the solver is stalled), lost
  * (accepted, but not in the store afterwards: must be 0), and /healthz latency during the
  * phase (p50, p99, max; one probe every 10 ms on a new connection from 127.0.0.1; hz err:
@@ -15,7 +18,10 @@
  * the per-IP limit).
  *
  * Usage: bench_solver_load [--offers N] [--keys K] [--clients C] [--idle I] [--http-threads T]
- * Defaults: 10000 offers per kind, 64 keys, 16 clients, 300 idle connections, 4 HTTP threads.
+ *                          [--module-check 0|1]
+ * Defaults: 10000 offers per kind, 64 keys, 16 clients, 300 idle connections, 4 HTTP threads,
+ * module check on (0: the solver takes the offers' specs unchecked, as before it rendered them;
+ * run both, interleaved, to see what the check costs). Needs the git command.
  * Prints the machine's load average before and after; compare runs on the same machine only. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +38,7 @@
 
 #include "crypto/key.h"
 #include "crypto/random.h"
+#include "module/reference.h"
 #include "solver/http.h"
 #include "solver/solver.h"
 #include "solver/store.h"
@@ -43,8 +50,11 @@
 #define GIB (1024ull * 1024ull * 1024ull)
 
 static struct {
-    int offers, keys, clients, idle, http_threads;
-} opt = {10000, 64, 16, 300, 4};
+    int offers, keys, clients, idle, http_threads, module_check;
+} opt = {10000, 64, 16, 300, 4, 1};
+
+/* The module every job offer names: a git repository made in the bench's folder. */
+static char module_repo[200], module_commit[41], *module_spec;
 
 static struct lp_solver *solver;
 static struct lp_solver_http *http;
@@ -124,9 +134,9 @@ static void make_request(uint32_t kind, const struct lp_key *k, struct request *
     } else {
         struct lp_job_offer *j = &o.u.job_offer;
         memcpy(j->job_creator, k->address, 20);
-        j->module.repo = (char *)"https://example.org/lilypad-module-bench";
-        j->module.commit = (char *)"0123456789abcdef0123456789abcdef01234567";
-        j->module.spec = (char *)"{}";
+        j->module.repo = module_repo;
+        j->module.commit = module_commit;
+        j->module.spec = module_spec;
         j->resources.cpu_millicores = 1000;
         j->resources.gpus = 1; /* nobody offers one: the job waits, unmatched */
         j->resources.vram_bytes = GIB;
@@ -192,6 +202,9 @@ static int exchange(int fd, const struct request *rq)
             continue;
         int status = 0;
         sscanf(buf, "HTTP/1.%*d %d", &status);
+        static int shown;
+        if (status != 200 && !__atomic_exchange_n(&shown, 1, __ATOMIC_RELAXED))
+            fprintf(stderr, "first refusal: %s\n", end + 4);
         return status;
     }
 }
@@ -346,23 +359,53 @@ static void parse_args(int argc, char **argv)
             opt.idle = v;
         else if (strcmp(argv[i], "--http-threads") == 0)
             opt.http_threads = v;
+        else if (strcmp(argv[i], "--module-check") == 0 && (v == 0 || v == 1) &&
+                 (argv[i + 1][0] == '0' || argv[i + 1][0] == '1'))
+            opt.module_check = v;
         else
             die("usage: bench_solver_load [--offers N] [--keys K] [--clients C] [--idle I] "
-                "[--http-threads T]");
+                "[--http-threads T] [--module-check 0|1]");
     }
     if (opt.offers < 1 || opt.keys < 1 || opt.clients < 1 || opt.idle < 0 || opt.http_threads < 1)
         die("every option takes a positive number");
 }
 
+/* A git repository dir/module whose template is a fixed spec (so it renders to itself). */
+static void make_module(const char *dir)
+{
+    static const char raw[] = "{\"job\":{\"APIVersion\":\"V1beta1\",\"Spec\":{\"Docker\":"
+                              "{\"Entrypoint\":[\"echo\",\"bench\"],\"Image\":\"busybox:1\"}}}}";
+    struct lp_wire_error we;
+    if (lp_wire_json_canonical(raw, strlen(raw), &module_spec, &we) != 0)
+        die(we.message);
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "%s/module", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && cd '%s' && printf '%%s' '%s' > %s && git init -q "
+             "-b main && git add %s && git -c user.name=b -c user.email=b@example.org commit -q "
+             "-m bench",
+             path, path, module_spec, LP_MODULE_TEMPLATE_FILE, LP_MODULE_TEMPLATE_FILE);
+    if (system(cmd) != 0)
+        die("making the bench's git module failed (is git installed?)");
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse HEAD", path);
+    FILE *p = popen(cmd, "r");
+    if (!p || fscanf(p, "%40s", module_commit) != 1)
+        die("git rev-parse failed");
+    pclose(p);
+    snprintf(module_repo, sizeof module_repo, "file://%s", path);
+}
+
 static void start_solver(const char *dir)
 {
-    char db[128], files[128], err[512];
+    char db[128], files[128], modules[128], err[512];
     snprintf(db, sizeof db, "%s/solver.db", dir);
     snprintf(files, sizeof files, "%s/files", dir);
+    snprintf(modules, sizeof modules, "%s/modules", dir);
     struct lp_solver_config cfg;
     lp_solver_config_defaults(&cfg);
     cfg.db_path = db;
     cfg.files_dir = files;
+    cfg.modules_dir = opt.module_check ? modules : NULL;
     cfg.create_db = true;
     /* Limits out of the way of the load, but still checked on every request. */
     cfg.rate_limit = 1000000000;
@@ -385,6 +428,7 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/lp-bench-solver-XXXXXX";
     if (!mkdtemp(dir))
         die("mkdtemp");
+    make_module(dir);
     start_solver(dir);
     keys = calloc((size_t)opt.keys, sizeof *keys);
     for (int i = 0; i < opt.keys; i++)
@@ -398,8 +442,9 @@ int main(int argc, char **argv)
     }
     loadavg("before");
     printf("%d offers per kind from %d keys, %d client connections, %d idle connections held, "
-           "%d HTTP threads\n",
-           opt.offers, opt.keys, opt.clients, held, opt.http_threads);
+           "%d HTTP threads, module check %s\n",
+           opt.offers, opt.keys, opt.clients, held, opt.http_threads,
+           opt.module_check ? "on" : "off");
     printf("%-9s %8s %9s %8s %7s %5s   %7s %7s %8s %6s\n", "kind", "accepted", "offers/s",
            "refused", "failed", "lost", "hz p50", "hz p99", "hz max", "hz err");
     run_phase(LP_WIRE_RESOURCE_OFFER, "resource");
@@ -415,6 +460,7 @@ int main(int argc, char **argv)
     lp_solver_http_stop(http);
     lp_solver_close(solver);
     free(keys);
+    free(module_spec);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;

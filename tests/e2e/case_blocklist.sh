@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 E2E_SOLVER_EXTRA="blocklist = [ \"file://$E2E_T/modules/blocked mines coins for someone else\" ];"
 e2e_network
-mod=$(e2e_module blocked "echo this must not run")
+mod=$(e2e_git_module blocked "echo this must not run")
 e2e_run blocked 30 "$mod"
 ((E2E_RC != 0)) || e2e_fail "lilypad run exited 0 for a blocked module"
 e2e_expect_reason blocked "on the network blocklist"

@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_network 'deny = [ "e2e-denied" ];'
-mod=$(e2e_module e2e-denied "echo this must not run")
+mod=$(e2e_git_module e2e-denied "echo this must not run")
 e2e_run denied 60 "$mod" --target "$E2E_PROVIDER1_ADDR"
 ((E2E_RC != 0)) || e2e_fail "lilypad run exited 0 for a denied module"
 e2e_expect_reason denied "refused by the provider"

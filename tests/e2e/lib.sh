@@ -170,6 +170,20 @@ EOF
     echo "$dir"
 }
 
+# e2e_git_module NAME SCRIPT [RAM_MB]: the same module committed to a git repository (one
+# commit on branch main); prints its reference, file://DIR. Unlike a folder module, which
+# travels as a bundle named by its hash, it keeps its repository as its name, so allow, deny
+# and block lists can name it. The solver and providers clone it from DIR themselves.
+e2e_git_module() {
+    local dir
+    dir=$(e2e_module "$@")
+    git -C "$dir" init -q -b main >>"$E2E_T/setup.log" 2>&1 &&
+        git -C "$dir" add lilypad_module.json.tmpl &&
+        git -C "$dir" -c user.name=e2e -c user.email=e2e@example.org commit -q -m "$1" \
+            >>"$E2E_T/setup.log" 2>&1 || e2e_fail "committing module $1 to git"
+    echo "file://$dir"
+}
+
 # ---- the solver ----------------------------------------------------------------------------
 
 E2E_SOLVER_EXTRA=""

@@ -77,8 +77,10 @@ static void post_network_job(const char *script, uint8_t id[32])
     obj.kind = LP_WIRE_JOB_OFFER;
     struct lp_job_offer *j = &obj.u.job_offer;
     memcpy(j->job_creator, creator_key.address, 20);
-    j->module.repo = (char *)REPO;
-    j->module.commit = (char *)COMMIT;
+    char repo[LP_MODULE_BUNDLE_REPO_LEN], commit[2 * LP_KECCAK256_LEN + 1];
+    upload_module(canon, repo, commit);
+    j->module.repo = repo;
+    j->module.commit = commit;
     j->module.spec = canon;
     j->resources.cpu_millicores = 500;
     j->resources.ram_bytes = 64u << 20;

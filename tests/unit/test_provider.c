@@ -318,8 +318,12 @@ static void test_job_result_cid(void **state)
 static void test_denied_module_refused(void **state)
 {
     (void)state;
-    char cfg[256];
-    make_config(cfg, sizeof cfg, "deny = [\"cowsay\"];");
+    /* Denied by its commit: a bundle's hash (the fixtures' modules are bundles). */
+    char cfg[256], commit[65], deny[128], entry[128];
+    job_module_commit("echo must not run", commit);
+    snprintf(deny, sizeof deny, "deny = [\"%s\"];", commit);
+    snprintf(entry, sizeof entry, "denylist (entry \"%s\")", commit);
+    make_config(cfg, sizeof cfg, deny);
     struct prov_thread t;
     start_provider(&t, cfg, true);
     wait_offer(&t);
@@ -330,7 +334,7 @@ static void test_denied_module_refused(void **state)
     struct lp_result r;
     int st;
     result_of(deal, &r, &st);
-    assert_non_null(strstr(r.error, "denylist (entry \"cowsay\")"));
+    assert_non_null(strstr(r.error, entry));
     assert_int_equal(r.termination, LP_TERMINATION_NOT_RUN);
     assert_string_equal(r.cid, "");
     lp_result_free(&r);

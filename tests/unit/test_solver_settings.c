@@ -23,7 +23,7 @@
 static struct lp_solver_config numbers(const struct lp_solver_config *c)
 {
     struct lp_solver_config n = *c;
-    n.db_path = n.files_dir = NULL;
+    n.db_path = n.files_dir = n.modules_dir = NULL;
     n.verifier = NULL;
     n.hosts = NULL;
     n.mediators = NULL;
