@@ -252,8 +252,9 @@ struct lp_store_ops {
      * fail in err. Cheap: reads a flag, never the database. */
     int (*health)(struct lp_store *s, struct lp_store_error *err);
     /* Reports the outcome of writing a file into the store's folder outside the store (a
-     * staged upload): errnum 0 is a success. Disk full is logged once, with a hint, until a
-     * write succeeds again; any failure makes health() fail until then. */
+     * staged upload): errnum 0 is a success. Disk full is logged with a hint at most once per
+     * ten minutes (a nearly full disk lets small writes through between refused ones); any
+     * failure makes health() fail until a write succeeds. */
     void (*note_io)(struct lp_store *s, const char *what, int errnum);
 
     /* A matched deal its provider did not start: one transaction moves the deal from AGREED to

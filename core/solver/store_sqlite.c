@@ -52,7 +52,9 @@ struct sqlite_store {
 
     pthread_mutex_t health_lock; /* taken alone, or inside lock; guards what follows */
     bool failing;                /* also read with __atomic loads, to skip the lock */
-    bool full_logged;
+    bool failing_full;           /* the failure is a full disk */
+    bool told_failing;           /* a failure was logged since the store last wrote again */
+    uint64_t full_logged_ms;     /* monotonic; 0: never */
     char failure[256];
 };
 
@@ -74,19 +76,34 @@ static int fail(struct lp_store_error *err, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* A write failed: health() reports it until a write succeeds; disk full is logged once. */
+/* A full disk is logged at most once per FULL_LOG_INTERVAL_MS: a nearly full disk lets small
+ * writes through between refused ones, and each of those must not log it again. */
+#define FULL_LOG_INTERVAL_MS (10u * 60u * 1000u)
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A write failed: health() reports it until a write succeeds. */
 static void mark_failing(struct sqlite_store *st, bool full, const char *message)
 {
     pthread_mutex_lock(&st->health_lock);
     bool was = st->failing;
     snprintf(st->failure, sizeof st->failure, "%s", message);
     __atomic_store_n(&st->failing, true, __ATOMIC_RELAXED);
-    if (full && !st->full_logged) {
-        st->full_logged = true;
+    st->failing_full = full;
+    uint64_t now = mono_ms();
+    if (full && (st->full_logged_ms == 0 || now - st->full_logged_ms >= FULL_LOG_INTERVAL_MS)) {
+        st->full_logged_ms = now;
+        st->told_failing = true;
         lp_error("solver: the disk holding %s is full (%s); hint: free space there: uploads and "
                  "writes are refused, and /healthz answers 503, until a write succeeds",
                  st->files_dir, message);
     } else if (!full && !was) {
+        st->told_failing = true;
         lp_error("solver: the store is failing (%s); /healthz answers 503 until a write succeeds",
                  message);
     }
@@ -99,10 +116,13 @@ static void mark_ok(struct sqlite_store *st)
         return;
     pthread_mutex_lock(&st->health_lock);
     __atomic_store_n(&st->failing, false, __ATOMIC_RELAXED);
-    st->full_logged = false;
+    st->failing_full = false;
     st->failure[0] = '\0';
+    bool tell = st->told_failing;
+    st->told_failing = false;
     pthread_mutex_unlock(&st->health_lock);
-    lp_info("solver: the store writes again");
+    if (tell)
+        lp_info("solver: the store writes again");
 }
 
 static int db_fail(struct sqlite_store *st, struct lp_store_error *err, const char *what)
@@ -1505,7 +1525,7 @@ static int sq_health(struct lp_store *s, struct lp_store_error *err)
     pthread_mutex_lock(&st->health_lock);
     int rc = LP_STORE_OK;
     if (st->failing) {
-        rc = st->full_logged ? LP_STORE_FULL : LP_STORE_ERROR;
+        rc = st->failing_full ? LP_STORE_FULL : LP_STORE_ERROR;
         fail(err, rc, "%s", st->failure);
     }
     pthread_mutex_unlock(&st->health_lock);
