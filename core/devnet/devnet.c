@@ -112,8 +112,11 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     if (opt->match_timeout_ms)
         cfg.match_timeout_ms = opt->match_timeout_ms;
     cfg.tick_ms = 200; /* timeouts show up promptly on a machine someone is watching */
-    /* One user on loopback: the per-address rate limit would only stop scripted job loops. */
+    /* One user on loopback: the per-address rate limit would only stop scripted job loops, and
+     * the long-poll cap would make every `lilypad run` past the fourth at once (one key for
+     * all) follow its job by polling once a second instead of being woken by its events. */
     cfg.rate_limit = 0;
+    cfg.max_long_polls = 1024;
     /* Its provider is the network's mediator: it may judge challenges of deals another
      * provider (`lilypad provider` pointed at this devnet) took, never its own (the solver
      * keeps a deal's parties out of its mediation). */

@@ -28,6 +28,9 @@
 #include "wire/object.h"
 
 #define STATE_POLL_MS 10000u /* re-read the state even without events */
+/* After a long-poll refused for the per-address cap: plain reads this long, this often. */
+#define LONG_POLL_BACKOFF_MS 10000u
+#define CAPPED_POLL_US       500000u
 
 const char *lp_jc_outcome_name(enum lp_jc_outcome o)
 {
@@ -519,7 +522,7 @@ static bool event_is_ours(const struct run *r, json_t *ev)
 static int follow(struct run *r, uint64_t cursor)
 {
     unsigned unreachable_s = r->req->unreachable_s ? r->req->unreachable_s : 30;
-    uint64_t down_since = 0, last_refresh = 0;
+    uint64_t down_since = 0, last_refresh = 0, long_poll_capped_until = 0;
     bool done = false;
     bool need = true; /* read the state once at the start: the match may already be done */
     while (!done) {
@@ -535,10 +538,17 @@ static int follow(struct run *r, uint64_t cursor)
         /* On a terminal the live line moves every second; elsewhere a long wait is cheaper
          * and a heartbeat still comes every heartbeat_s. */
         unsigned wait = r->p->tty ? 1 : r->p->heartbeat_s < 5 ? r->p->heartbeat_s : 5;
+        /* The solver caps long-polls per address: past the cap (other runs of the same key),
+         * a plain read once a second follows the job as well, and is not an outage. */
+        bool capped = long_poll_capped_until > lp_progress_now_ms();
         json_t *evs = NULL;
         uint64_t next = cursor;
         struct lp_client_error ce = {0};
-        if (lp_client_events(r->c, cursor, wait, &evs, &next, &ce) != 0) {
+        if (lp_client_events(r->c, cursor, capped ? 0 : wait, &evs, &next, &ce) != 0) {
+            if (ce.status == 429 && !capped && strstr(ce.message, "long-poll")) {
+                long_poll_capped_until = lp_progress_now_ms() + LONG_POLL_BACKOFF_MS;
+                continue;
+            }
             if (ce.status != 0 && ce.status != 429 && ce.status != 503)
                 return fail(r, LP_JC_LOCAL_ERROR, "following the job: %s", ce.message);
             uint64_t now = lp_progress_now_ms();
@@ -568,6 +578,8 @@ static int follow(struct run *r, uint64_t cursor)
         json_decref(evs);
         if (!need)
             lp_progress_tick(r->p);
+        if (capped && !need)
+            usleep(CAPPED_POLL_US);
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,6 +564,69 @@ static void test_heartbeat_while_waiting(void **state)
     assert_true(beats >= 2);
 }
 
+/* Long-polls of the job creator's own key that hold the solver's per-address cap (four) for as
+ * long as `holding` is set: each waits on events past any cursor, so none ever answers early. */
+static atomic_bool holding;
+
+static void *hold_long_poll(void *arg)
+{
+    (void)arg;
+    struct lp_client *c = lp_client_new(base, &kjc, 30000);
+    while (c && atomic_load(&holding)) {
+        json_t *evs = NULL;
+        uint64_t next = 0;
+        struct lp_client_error e = {0};
+        lp_client_events(c, UINT64_MAX / 2, 2, &evs, &next, &e);
+        json_decref(evs);
+    }
+    lp_client_free(c);
+    return NULL;
+}
+
+/* Other runs of the same key hold every long-poll the solver allows an address: the run follows
+ * its job with plain reads, finishes, and never calls the solver unreachable (it did, and slept
+ * a second per look). */
+static void test_long_poll_cap_is_no_outage(void **state)
+{
+    (void)state;
+    set_mode(MODE_OK);
+    atomic_store(&holding, true);
+    pthread_t holders[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&holders[i], NULL, hold_long_poll, NULL), 0);
+    usleep(300000); /* the four are waiting */
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    struct lp_progress progress;
+    lp_progress_init(&progress, log, false, 1);
+    struct lp_template_input in = {"Message", "capped"};
+    struct lp_jc_request req = {
+        .module = COWSAY_DIR,
+        .inputs = &in,
+        .n_inputs = 1,
+        .solver_url = base,
+        .key = &kjc,
+        .results_root = dir,
+        .progress = &progress,
+    };
+    struct lp_jc_result res;
+    int rc = lp_jc_run(&req, &res);
+    atomic_store(&holding, false);
+    for (int i = 0; i < 4; i++)
+        pthread_join(holders[i], NULL);
+    rewind(log);
+    char line[512];
+    bool unreachable = false;
+    while (fgets(line, sizeof line, log))
+        unreachable = unreachable || strstr(line, "unreachable") != NULL;
+    fclose(log);
+    if (rc != 0)
+        fail_msg("the run failed: %s", res.reason);
+    assert_int_equal(res.outcome, LP_JC_SUCCEEDED);
+    lp_jc_result_free(&res);
+    assert_false(unreachable);
+}
+
 /* One job through the library with the provider in `mode`; res is the caller's to free. */
 static int run_lib(enum mode m, const char *output_dir, struct lp_jc_result *res)
 {
@@ -705,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_wrong_cid_served),
         cmocka_unit_test(test_tampered_download),
         cmocka_unit_test(test_heartbeat_while_waiting),
+        cmocka_unit_test(test_long_poll_cap_is_no_outage),
         cmocka_unit_test(test_outcome_of_each_termination),
         cmocka_unit_test(test_cli_says_out_of_memory),
         cmocka_unit_test(test_stale_partial_cleared),
