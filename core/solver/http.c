@@ -728,8 +728,8 @@ static enum MHD_Result finish_request(struct lp_solver_http *h, struct MHD_Conne
         if (close(r->fd) != 0 && !e)
             e = errno;
         r->fd = -1;
+        lp_solver_note_io(h->s, r->staged, e); /* 0: a file fitted, so the disk is not full */
         if (e) {
-            lp_solver_note_io(h->s, r->staged, e);
             bool full = e == ENOSPC || e == EDQUOT;
             char msg[300];
             snprintf(msg, sizeof msg, "cannot store the upload: %s", strerror(e));

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lilypad/verifier.h>
@@ -110,11 +111,28 @@ static void mark_failing(struct sqlite_store *st, bool full, const char *message
     pthread_mutex_unlock(&st->health_lock);
 }
 
-static void mark_ok(struct sqlite_store *st)
+/* Free space that ends a full-disk episode without a file written (an operator freed some). */
+#define ROOM_AGAIN_BYTES (64ull * 1024 * 1024)
+
+static bool disk_has_room(const struct sqlite_store *st)
+{
+    struct statvfs v;
+    return statvfs(st->files_dir, &v) == 0 &&
+           (unsigned long long)v.f_bavail * v.f_frsize >= ROOM_AGAIN_BYTES;
+}
+
+/* A write succeeded. A full disk is over only when a file was written (wrote_file) or the disk
+ * has room again: the small database writes between refused uploads still fit on a nearly full
+ * disk, and must not make /healthz say all is well while uploads fail. */
+static void mark_ok(struct sqlite_store *st, bool wrote_file)
 {
     if (!__atomic_load_n(&st->failing, __ATOMIC_RELAXED))
         return;
     pthread_mutex_lock(&st->health_lock);
+    if (st->failing_full && !wrote_file && !disk_has_room(st)) {
+        pthread_mutex_unlock(&st->health_lock);
+        return;
+    }
     __atomic_store_n(&st->failing, false, __ATOMIC_RELAXED);
     st->failing_full = false;
     st->failure[0] = '\0';
@@ -334,7 +352,7 @@ static int finish_locked(struct sqlite_store *st, int rc, struct lp_store_error 
     } else {
         if (st->pending_seq > st->last_seq)
             __atomic_store_n(&st->last_seq, st->pending_seq, __ATOMIC_RELEASE);
-        mark_ok(st);
+        mark_ok(st, false);
     }
     st->pending_seq = 0;
     return rc;
@@ -1142,6 +1160,7 @@ static int sq_file_put(struct lp_store *s, const void *data, size_t len,
         return io_fail(st, err, e, tmp);
     }
     close(fd);
+    mark_ok(st, true);
     pthread_mutex_lock(&st->lock);
     int rc = install_blob(st, tmp, len, keccak, owner, now_ms, err);
     pthread_mutex_unlock(&st->lock);
@@ -1536,7 +1555,7 @@ static void sq_note_io(struct lp_store *s, const char *what, int errnum)
 {
     struct sqlite_store *st = S(s);
     if (errnum == 0)
-        mark_ok(st);
+        mark_ok(st, true);
     else
         io_fail(st, NULL, errnum, what);
 }
