@@ -58,7 +58,9 @@ skip_reasons() { # build-dir
 echo "== build and test (RelWithDebInfo)"
 run_suite build "${plain_args[@]}"
 echo "== build and test under ASan+UBSan"
+# tests/lsan.supp: a leak inside Debian 12's libgit2, fixed upstream.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DLP_SANITIZE=ON -DWITH_CUDA=OFF -DWITH_ROCM=OFF
 echo "== build and test under ThreadSanitizer"
 # A data race or a lock-order inversion fails the test it happens in (exit 66), and the e2e
