@@ -173,6 +173,16 @@ static void test_egress_job_cannot_reach_the_solver(void **state)
     struct lp_result r;
     uint8_t deal[32];
     one_deal(cfg, script, &r, deal);
+    /* Root without the right to make network namespaces or firewalls (an unprivileged
+     * container): the executor says it cannot give egress here, and the provider refuses. */
+    if (strstr(r.error, "cannot give outbound-only network here") &&
+        !strstr(r.error, "apt-get install")) {
+        char why[600];
+        snprintf(why, sizeof why, "this machine cannot give a job outbound-only network: %s",
+                 r.error);
+        lp_result_free(&r);
+        lp_skip_because("%s", why);
+    }
     assert_string_equal(r.error, "");
     assert_int_equal(r.termination, LP_TERMINATION_EXITED);
     assert_int_equal(r.exit_code, 0);
