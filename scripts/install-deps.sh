@@ -15,6 +15,7 @@ packages=(
     ipfs-cid
     npm  # Debian's nodejs does not pull it; the ethers.js cross-check runs `npm ci`
     curl # the end-to-end tests send their requests with it
+    docker.io podman # executor/docker's tests start their own dockerd and podman service
 )
 if [[ " $* " == *" --gpu "* ]]; then
     packages+=(hipcc libamdhip64-dev)

@@ -10,6 +10,10 @@
  * attach and enforce (describe), the out-of-memory flag, peak memory and CPU time of a job
  * (lp_job_status), logs from a byte offset (logs_from) and a blocking wait with a timeout;
  * and the names a networked job may reach (network_domains, with LP_EXEC_ATTACH_EGRESS).
+ *
+ * ABI 1.2 appends: who runs a job and for which deal (lp_job_spec.owner, .job_id), so that an
+ * executor whose jobs outlive the provider's process (a container engine, a cluster) can label
+ * them, and reclaim(), which removes what an earlier run of the same owner left behind.
  */
 #ifndef LILYPAD_EXECUTOR_H
 #define LILYPAD_EXECUTOR_H
@@ -28,6 +32,13 @@ struct lp_job_spec {
     const char *const *env; /* "KEY=VALUE"; count entries */
     size_t env_count;
     const char *workdir; /* may be NULL */
+
+    /* ---- ABI 1.2 ---- */
+    /* Who runs the job: "0x" and the provider's address in lower-case hex; and what for: "0x"
+     * and the deal ID in lower-case hex. An executor whose jobs outlive the provider's process labels
+     * them with both, so reclaim() finds them after a restart. NULL from a 1.1 core. */
+    const char *owner;
+    const char *job_id;
 };
 
 /* One GPU the core hands to a job (ABI 1.1). Frozen: never extended, so it can be an array
@@ -146,6 +157,14 @@ struct lp_executor_ops {
      * only when the plugin is LP_CAP_THREADSAFE; otherwise in short slices. */
     int (*wait)(void *instance, const struct lp_job_handle *job, uint64_t timeout_ms,
                 struct lp_job_status *out);
+
+    /* ---- ABI 1.2 ---- */
+    /* Removes what earlier runs of `owner` (lp_job_spec.owner) left behind: every job it
+     * submitted, running or not, whose handle is not among the `keep_count` handles in `keep`
+     * (the jobs a restarted provider still follows). The core calls it once at start, before
+     * any submit; *removed (never NULL) receives how many jobs were removed. */
+    int (*reclaim)(void *instance, const char *owner, const struct lp_job_handle *keep,
+                   size_t keep_count, size_t *removed);
 };
 
 #ifdef __cplusplus

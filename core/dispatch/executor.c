@@ -12,6 +12,7 @@ typedef int (*poll_fn)(void *, const struct lp_job_handle *, struct lp_job_statu
 typedef int (*wait_fn)(void *, const struct lp_job_handle *, uint64_t, struct lp_job_status *);
 typedef int (*job_fn)(void *, const struct lp_job_handle *);
 typedef int (*logs_fn)(void *, const struct lp_job_handle *, int, lp_write_fn, void *);
+typedef int (*reclaim_fn)(void *, const char *, const struct lp_job_handle *, size_t, size_t *);
 typedef int (*logs_from_fn)(void *, const struct lp_job_handle *, int, uint64_t, lp_write_fn,
                             void *, uint64_t *);
 
@@ -193,6 +194,26 @@ int lp_executor_release(struct lp_backend *b, const struct lp_job_handle *job,
     int rc;
     do
         rc = release(lp_dispatch_instance(&d), job);
+    while (lp_dispatch_again(&d, rc));
+    return lp_dispatch_end(&d, rc, err);
+}
+
+int lp_executor_reclaim(struct lp_backend *b, const char *owner, const struct lp_job_handle *keep,
+                        size_t keep_count, size_t *removed, struct lp_plugin_error *err)
+{
+    *removed = 0;
+    reclaim_fn reclaim;
+    LP_BACKEND_OP(b, struct lp_executor_ops, reclaim, reclaim);
+    if (reclaim == NULL)
+        return lp_dispatch_unsupported(b, "reclaim", err);
+    if (owner == NULL || owner[0] == '\0')
+        return lp_dispatch_fail(b, "reclaim", LP_EINVAL, err,
+                                "no owner given (the core's own mistake)");
+    struct lp_dispatch d;
+    lp_dispatch_begin(&d, b, "reclaim", NULL);
+    int rc;
+    do
+        rc = reclaim(lp_dispatch_instance(&d), owner, keep, keep_count, removed);
     while (lp_dispatch_again(&d, rc));
     return lp_dispatch_end(&d, rc, err);
 }

@@ -34,6 +34,11 @@ int lp_executor_logs(struct lp_backend *b, const struct lp_job_handle *job, int 
 int lp_executor_release(struct lp_backend *b, const struct lp_job_handle *job,
                         struct lp_plugin_error *err);
 
+/* Removes what earlier runs of `owner` left behind, except the jobs in keep; *removed gets the
+ * count. A plugin without reclaim() (ABI 1.1 and older) is LP_ENOTSUP. */
+int lp_executor_reclaim(struct lp_backend *b, const char *owner, const struct lp_job_handle *keep,
+                        size_t keep_count, size_t *removed, struct lp_plugin_error *err);
+
 /* True when the job has ended (EXITED, FAILED, CANCELLED, TIMED_OUT). */
 bool lp_job_state_done(uint32_t state);
 

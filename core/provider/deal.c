@@ -570,8 +570,9 @@ static int run_job(struct deal_ctx *c, const struct lp_job_plan *plan, char *err
             c->j.termination = LP_TERMINATION_NOT_RUN;
             return 0;
         }
-        if (lp_provider_exec_submit(p->executor, plan, gpus, c->inputs, c->outputs, c->j.handle,
-                                    err, sizeof err) != 0) {
+        const struct lp_exec_owner who = {.owner = p->owner_hex, .job_id = c->r->hex};
+        if (lp_provider_exec_submit(p->executor, plan, gpus, &who, c->inputs, c->outputs,
+                                    c->j.handle, err, sizeof err) != 0) {
             snprintf(error, cap, "the job could not start: %s", err);
             c->j.exit_code = EXIT_NOT_RUN;
             c->j.termination = LP_TERMINATION_NOT_RUN;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -14,8 +15,9 @@ static void set_handle(struct lp_job_handle *h, const char *id)
 }
 
 int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan,
-                            const struct lp_gpu_device *gpus, const char *inputs_dir,
-                            const char *outputs_dir, char handle[128], char *err, size_t errlen)
+                            const struct lp_gpu_device *gpus, const struct lp_exec_owner *who,
+                            const char *inputs_dir, const char *outputs_dir, char handle[128],
+                            char *err, size_t errlen)
 {
     struct lp_job_spec spec = {
         .struct_size = sizeof spec,
@@ -25,6 +27,8 @@ int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan
         .env = (const char *const *)plan->env,
         .env_count = plan->n_env,
         .workdir = plan->workdir,
+        .owner = who ? who->owner : NULL,
+        .job_id = who ? who->job_id : NULL,
     };
     struct lp_job_limits limits = {
         .struct_size = sizeof limits,
@@ -48,6 +52,32 @@ int lp_provider_exec_submit(struct lp_backend *b, const struct lp_job_plan *plan
     }
     snprintf(handle, 128, "%s", h.id);
     return 0;
+}
+
+long lp_provider_exec_reclaim(struct lp_backend *b, const char *owner, const char (*keep)[128],
+                              size_t n_keep, char *err, size_t errlen)
+{
+    struct lp_job_handle *handles = NULL;
+    if (n_keep > 0) {
+        handles = calloc(n_keep, sizeof *handles);
+        if (handles == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < n_keep; i++)
+            snprintf(handles[i].id, sizeof handles[i].id, "%s", keep[i]);
+    }
+    size_t removed = 0;
+    struct lp_plugin_error pe;
+    int rc = lp_executor_reclaim(b, owner, handles, n_keep, &removed, &pe);
+    free(handles);
+    if (rc == LP_ENOTSUP)
+        return 0;
+    if (rc != LP_OK) {
+        snprintf(err, errlen, "%s", pe.message);
+        return -1;
+    }
+    return (long)removed;
 }
 
 int lp_provider_exec_wait(struct lp_backend *b, const char *handle, uint64_t timeout_ms,

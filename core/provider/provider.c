@@ -18,6 +18,7 @@
 #include "crypto/random.h"
 #include "image/fs_tree.h"
 #include "dispatch/executor.h"
+#include "provider/exec.h"
 #include "provider/policy.h"
 #include "provider/provider_impl.h"
 #include "util/cond.h"
@@ -168,6 +169,7 @@ int lp_provider_open(const struct lp_config *cfg, const struct lp_provider_optio
         goto fail;
     memcpy(p->address, p->key.address, LP_WIRE_ADDR_LEN);
     lp_address_to_checksum(p->address, p->address_text);
+    lp_hex_encode_0x(p->address, LP_WIRE_ADDR_LEN, p->owner_hex);
     if (lp_fs_mkdir_p(p->rt.work_dir, 0700) != 0) {
         snprintf(err, errlen, "provider: cannot create work_dir %s: %s", p->rt.work_dir,
                  strerror(errno));
@@ -522,6 +524,55 @@ static void resume_cb(void *ctx, const struct lp_journal_entry *e)
     start_deal(p, e->deal_id, e);
 }
 
+/* The executor handles of the deals a restart resumes as RUNNING: their jobs are kept. */
+struct kept_handles {
+    char (*ids)[128];
+    size_t n, cap;
+    bool failed;
+};
+
+static void keep_cb(void *ctx, const struct lp_journal_entry *e)
+{
+    struct kept_handles *k = ctx;
+    if (e->step != LP_JSTEP_RUNNING || e->handle[0] == '\0' || k->failed)
+        return;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 16;
+        char(*ids)[128] = realloc(k->ids, cap * sizeof *ids);
+        if (ids == NULL) {
+            k->failed = true;
+            return;
+        }
+        k->ids = ids;
+        k->cap = cap;
+    }
+    snprintf(k->ids[k->n++], 128, "%s", e->handle);
+}
+
+/* Jobs an earlier run of this provider left with the executor (containers outlive us) that no
+ * unfinished deal follows any more: removed before new work comes in. Nothing is removed when
+ * the journal cannot be read, as a job it follows could be among them. */
+static void reclaim_leftovers(struct lp_provider *p)
+{
+    struct kept_handles k = {0};
+    if (lp_journal_scan_unfinished(p->journal, keep_cb, &k) < 0 || k.failed) {
+        lp_warn("provider: the journal could not be read; jobs earlier runs left with %s stay",
+                lp_backend_label(p->executor));
+        free(k.ids);
+        return;
+    }
+    char err[512];
+    long removed = lp_provider_exec_reclaim(p->executor, p->owner_hex,
+                                            (const char(*)[128])k.ids, k.n, err, sizeof err);
+    free(k.ids);
+    if (removed < 0)
+        lp_warn("provider: removing the jobs earlier runs left with %s failed: %s",
+                lp_backend_label(p->executor), err);
+    else if (removed > 0)
+        lp_info("provider: removed %ld job%s an earlier run left with %s", removed,
+                removed == 1 ? "" : "s", lp_backend_label(p->executor));
+}
+
 /* Deals the solver gave us while we were away (not in the journal at all). */
 static void pick_up_active_deals(struct lp_provider *p)
 {
@@ -619,6 +670,7 @@ int lp_provider_run(struct lp_provider *p)
     /* The cursor now points past every old event: deals we missed come from the journal and
      * from the list of active deals instead. */
     lp_provider_sweep_folders(p);
+    reclaim_leftovers(p);
     if (lp_journal_scan_unfinished(p->journal, resume_cb, p) < 0)
         lp_error("provider: reading the journal failed; unfinished deals are picked up from the "
                  "solver's list only");

@@ -54,6 +54,7 @@ struct lp_provider {
     struct lp_key key;
     uint8_t address[LP_WIRE_ADDR_LEN];
     char address_text[43];
+    char owner_hex[43]; /* the address in lower-case hex: the executor labels jobs with it */
     struct lp_client *client;
     struct lp_backend *executor, *storage, *verifier, *hashrate;
     struct lp_executor_info executor_info; /* valid when executor_described */

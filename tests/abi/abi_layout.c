@@ -22,7 +22,7 @@
 #define LP_ABI_OFFSET(type, member, offset)                                                        \
     _Static_assert(offsetof(type, member) == (offset), "ABI: offsetof " #type "." #member)
 
-_Static_assert(LP_ABI_MAJOR == 1 && LP_ABI_MINOR == 1,
+_Static_assert(LP_ABI_MAJOR == 1 && LP_ABI_MINOR == 2,
                "the ABI version changed: add its layout table to tests/abi/abi_layout.c");
 _Static_assert(LP_PLUGIN_MAGIC == 0x4C50504Cu, "ABI: the magic never changes");
 _Static_assert(LP_CONCERN_HASHRATE == 1 && LP_CONCERN_EXECUTOR == 2 && LP_CONCERN_STORAGE == 3 &&
@@ -40,7 +40,8 @@ _Static_assert(LP_CFG_STRING == 1 && LP_CFG_INT_LIST == 7, "ABI: config types");
 #undef LP_ABI_SIZE
 
 /* ABI 1.1: the appended members, each at or past the end of its struct's 1.0 layout. */
-#define LP_ABI_SIZE(type, size) _Static_assert(sizeof(type) == (size), "ABI: sizeof " #type)
+#define LP_ABI_SIZE(type, size)                                                                    \
+    _Static_assert(sizeof(type) >= (size), "ABI: " #type " shrank below its 1.1 size")
 LP_ABI_SIZE(struct lp_call, 40);
 LP_ABI_OFFSET(struct lp_call, struct_size, 0);
 LP_ABI_OFFSET(struct lp_call, actor, 4);
@@ -90,6 +91,17 @@ LP_ABI_OFFSET(struct lp_verifier_ops, cancel_deal_v2, 160);
 LP_ABI_OFFSET(struct lp_verifier_ops, read_deal_v2, 168);
 LP_ABI_OFFSET(struct lp_verifier_ops, pow_new_round_v2, 176);
 LP_ABI_OFFSET(struct lp_verifier_ops, pow_submit_v2, 184);
+#undef LP_ABI_SIZE
+
+/* ABI 1.2: the appended members, each at or past the end of its struct's 1.1 layout. */
+#define LP_ABI_SIZE(type, size) _Static_assert(sizeof(type) == (size), "ABI: sizeof " #type)
+LP_ABI_SIZE(struct lp_job_spec, 72);
+LP_ABI_OFFSET(struct lp_job_spec, owner, 56);
+LP_ABI_OFFSET(struct lp_job_spec, job_id, 64);
+LP_ABI_SIZE(struct lp_executor_ops, 120);
+LP_ABI_OFFSET(struct lp_executor_ops, reclaim, 112);
+#undef LP_ABI_SIZE
+
 _Static_assert(LP_EXEC_ATTACH_NVIDIA == 1 && LP_EXEC_ATTACH_AMD == 2 &&
                    LP_EXEC_ATTACH_NETWORK == 4 && LP_EXEC_ATTACH_EGRESS == 8,
                "ABI 1.1: executor attach flags");

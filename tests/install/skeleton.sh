@@ -21,7 +21,9 @@ storage: { backend = "skeleton"; skeleton: { root = "$prefix/store"; }; };
 CFG
 out=$(LILYPAD_PLUGIN_PATH= "$prefix/bin/lilypad" plugins -c "$prefix/skeleton.cfg")
 echo "$out"
-grep -qE "^LOADED +storage/skeleton +0\.1\.0 +1\.1 +$prefix/lib/lilypad/plugins/storage_skeleton\.so" <<<"$out"
+# The ABI the installed headers declare, which the skeleton was just built against.
+abi=$(sed -n 's/^abi_major=//p' "$build/lilypad-plugin.pc").$(sed -n 's/^abi_minor=//p' "$build/lilypad-plugin.pc")
+grep -qE "^LOADED +storage/skeleton +0\.1\.0 +${abi//./\\.} +$prefix/lib/lilypad/plugins/storage_skeleton\.so" <<<"$out"
 "$prefix/bin/lilypad" config check "$prefix/skeleton.cfg"
 
 # The pkg-config route builds the same plugin.

@@ -105,7 +105,7 @@ static void test_plugins_list_shows_broken_copy(void **state)
         "/executor_shadowed.so: invalid ELF header (check its dependencies with ldd)\n"
         "              skipped: the loader uses the next copy, " LP_TEST_SECOND_PLUGIN_DIR
         "/executor_shadowed.so\n"
-        "LOADED        executor/shadowed    1.2.3    1.1  " LP_TEST_SECOND_PLUGIN_DIR
+        "LOADED        executor/shadowed    1.2.3    1.2  " LP_TEST_SECOND_PLUGIN_DIR
         "/executor_shadowed.so\n";
     if (strstr(out, rows) == NULL)
         fail_msg("no rows\n%s\nin:\n%s", rows, out);

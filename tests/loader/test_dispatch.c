@@ -234,7 +234,7 @@ static void test_error_text_sources(void **state)
     /* an op the plugin lacks */
     assert_int_equal(lp_storage_pin(b, NULL, &cid, &pe), LP_ENOTSUP);
     assert_string_equal(
-        pe.message, "storage/retry: pin: not supported by this plugin (version 0.0.1, ABI 1.1)");
+        pe.message, "storage/retry: pin: not supported by this plugin (version 0.0.1, ABI 1.2)");
     close_backend(b, cfg);
 }
 
