@@ -35,8 +35,8 @@ struct lp_job_spec {
 
     /* ---- ABI 1.2 ---- */
     /* Who runs the job: "0x" and the provider's address in lower-case hex; and what for: "0x"
-     * and the deal ID in lower-case hex. An executor whose jobs outlive the provider's process labels
-     * them with both, so reclaim() finds them after a restart. NULL from a 1.1 core. */
+     * and the deal ID in lower-case hex. An executor whose jobs outlive the provider's process
+     * labels them with both, so reclaim() finds them after a restart. NULL from a 1.1 core. */
     const char *owner;
     const char *job_id;
 };

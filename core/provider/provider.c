@@ -562,8 +562,8 @@ static void reclaim_leftovers(struct lp_provider *p)
         return;
     }
     char err[512];
-    long removed = lp_provider_exec_reclaim(p->executor, p->owner_hex,
-                                            (const char(*)[128])k.ids, k.n, err, sizeof err);
+    long removed = lp_provider_exec_reclaim(p->executor, p->owner_hex, (const char(*)[128])k.ids,
+                                            k.n, err, sizeof err);
     free(k.ids);
     if (removed < 0)
         lp_warn("provider: removing the jobs earlier runs left with %s failed: %s",
