@@ -17,7 +17,8 @@
 static void print_help(FILE *out)
 {
     fprintf(out,
-            "usage: lilypad devnet [--listen 127.0.0.1:PORT] [--dir DIR] [--plugin-path DIRS]\n"
+            "usage: lilypad devnet [-c FILE] [--listen 127.0.0.1:PORT] [--dir DIR]\n"
+            "                      [--plugin-path DIRS]\n"
             "\n"
             "Runs a solver and one provider on the embedded defaults (executor/process,\n"
             "storage/local, verifier/ledger, hashrate/cpu) in this process until SIGINT or\n"
@@ -26,6 +27,11 @@ static void print_help(FILE *out)
             "store (scripts/build-example-images.sh imports the examples).\n"
             "\n"
             "options:\n"
+            "  -c, --config FILE   the provider's backends from FILE (for instance\n"
+            "                      executor: { backend = \"docker\"; }, see\n"
+            "                      configs/provider-docker.cfg): what FILE sets replaces the\n"
+            "                      defaults; the provider's solver, key and work_dir stay\n"
+            "                      the devnet's\n"
             "  --listen HOST:PORT  the solver's address (default 127.0.0.1:0, a free port)\n"
             "  --dir DIR           state: keys, solver database, provider work, devnet.json\n"
             "                      (default DATA/devnet)\n"
@@ -43,10 +49,11 @@ int lp_cmd_devnet(int argc, char **argv)
             print_help(stdout);
             return 0;
         }
-        const char **dst = strcmp(a, "--listen") == 0        ? &opt.listen
-                           : strcmp(a, "--dir") == 0         ? &opt.dir
-                           : strcmp(a, "--plugin-path") == 0 ? &opt.plugin_path
-                                                             : NULL;
+        const char **dst = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ? &opt.config_path
+                           : strcmp(a, "--listen") == 0                       ? &opt.listen
+                           : strcmp(a, "--dir") == 0                          ? &opt.dir
+                           : strcmp(a, "--plugin-path") == 0                  ? &opt.plugin_path
+                                                                              : NULL;
         if (!dst) {
             fprintf(stderr, "lilypad: devnet: unknown argument %s (see lilypad devnet --help)\n",
                     a);

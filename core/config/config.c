@@ -8,16 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config_impl.h"
 #include "util/small_file.h"
 
 /* Settings files are a few KiB; anything near this is not one. */
 #define LP_CONFIG_FILE_MAX (1u << 20)
-
-struct lp_config {
-    config_t cfg;
-    char *file;
-    char *dir;
-};
 
 /* Everything a filled struct points to is allocated here and freed together. */
 struct lp_config_values {

@@ -26,6 +26,14 @@ int lp_config_load_string(const char *text, const char *name, struct lp_config *
                           size_t errlen);
 void lp_config_free(struct lp_config *cfg);
 
+/* Fills cfg from `from`: every setting cfg leaves out is copied in (groups are merged member
+ * by member), and the settings at the dot-separated paths in `owned` (NULL-terminated, may be
+ * NULL) are replaced by from's. What cfg sets otherwise stays, with its file and line. -1 with
+ * one line in err when a setting cannot be merged (a group in `from` that cfg has as a
+ * value). */
+int lp_config_merge(struct lp_config *cfg, const struct lp_config *from, const char *const *owned,
+                    char *err, size_t errlen);
+
 const char *lp_config_file(const struct lp_config *cfg);
 /* The directory holding the file, for paths written relative to it. */
 const char *lp_config_dir(const struct lp_config *cfg);

@@ -132,8 +132,8 @@ int lp_devnet_start(const struct lp_devnet_options *opt, struct lp_devnet **out,
     d->info.pid = getpid();
     d->info.port = lp_solver_http_port(d->http);
     snprintf(d->info.url, sizeof d->info.url, "http://127.0.0.1:%u", d->info.port);
-    rc = lp_devnet_provider_start(d->dir, d->info.url, &provider_key, opt->plugin_path,
-                                  opt->max_jobs, &d->provider, err, errlen);
+    rc = lp_devnet_provider_start(d->dir, d->info.url, &provider_key, opt->config_path,
+                                  opt->plugin_path, opt->max_jobs, &d->provider, err, errlen);
     lp_key_wipe(&provider_key);
     if (rc != 0 || write_info(d, err, errlen) != 0)
         goto fail;

@@ -1,6 +1,7 @@
 /* The local development network: a solver and one provider in one process on the embedded
- * defaults (executor/process, storage/local, verifier/ledger, hashrate/cpu), with its state in
- * one folder (default: the data folder's "devnet", util/data_home.h):
+ * defaults (executor/process, storage/local, verifier/ledger, hashrate/cpu), or on the backends
+ * a configuration file chooses (`lilypad devnet -c FILE`), with its state in one folder (default:
+ * the data folder's "devnet", util/data_home.h):
  *
  *   DIR/devnet.json   {"pid": N, "url": "http://127.0.0.1:PORT", "port": PORT} once it serves;
  *                     removed when it stops
@@ -50,6 +51,9 @@ struct lp_devnet_options {
     const char *dir;
     const char *listen;        /* "127.0.0.1:0" when NULL */
     const char *plugin_path;   /* extra plugin folders for the provider; NULL: the defaults */
+    const char *config_path;   /* a configuration file choosing the provider's backends (and
+                                  their settings, gpu, provider limits); NULL: the embedded
+                                  defaults */
     uint64_t match_timeout_ms; /* 0: the solver's default */
     int max_jobs; /* the provider's deals at once; 0: as many as the machine allows (one per CPU
                      thread, bounded by RAM: lp_devnet_default_max_jobs) */

@@ -50,17 +50,47 @@ static void *provider_main(void *arg)
     return NULL;
 }
 
+/* What the devnet decides whatever a configuration file says: its provider works for its own
+ * solver, with its own key and folders. */
+static const char *const devnet_owned[] = {"provider.solver", "provider.key", "provider.work_dir",
+                                           NULL};
+
+/* The configuration: the defaults alone, or the file's settings with the defaults filling what
+ * it leaves out. */
+static int load_config(const char *defaults, const char *config_path, struct lp_config **out,
+                       char *err, size_t errlen)
+{
+    if (config_path == NULL)
+        return lp_config_load_string(defaults, "devnet", out, err, errlen);
+    struct lp_config *file = NULL, *base = NULL;
+    char why[1024];
+    if (lp_config_load_file(config_path, &file, err, errlen) != 0)
+        return -1;
+    if (lp_config_load_string(defaults, "devnet", &base, err, errlen) != 0 ||
+        lp_config_merge(file, base, devnet_owned, why, sizeof why) != 0) {
+        if (base != NULL)
+            snprintf(err, errlen, "%s: %s", config_path, why);
+        lp_config_free(base);
+        lp_config_free(file);
+        return -1;
+    }
+    lp_config_free(base);
+    *out = file;
+    return 0;
+}
+
 int lp_devnet_provider_start(const char *dir, const char *solver_url, const struct lp_key *key,
-                             const char *plugin_path, int max_jobs, struct lp_devnet_provider **out,
-                             char *err, size_t errlen)
+                             const char *config_path, const char *plugin_path, int max_jobs,
+                             struct lp_devnet_provider **out, char *err, size_t errlen)
 {
     if (max_jobs <= 0)
         max_jobs = lp_devnet_default_max_jobs(dir);
-    /* The embedded defaults, spelt out so the devnet does not depend on what a user's
-     * configuration says. Images come from the default image store (the data folder's
-     * "images", util/data_home.h), where scripts/build-example-images.sh imports the examples.
-     * Mining is off: a devnet runs on a developer's machine next to everything else, and jobs
-     * should not queue behind it. */
+    /* The embedded defaults, spelt out so the devnet does not depend on the user's usual
+     * configuration; a file given with `lilypad devnet -c` replaces what it sets (the
+     * backends), never the provider's solver, key and folders. Images come from the default
+     * image store (the data folder's "images", util/data_home.h), where
+     * scripts/build-example-images.sh imports the examples. Mining is off: a devnet runs on a
+     * developer's machine next to everything else, and jobs should not queue behind it. */
     char text[4096];
     int n =
         snprintf(text, sizeof text,
@@ -86,7 +116,7 @@ int lp_devnet_provider_start(const char *dir, const char *solver_url, const stru
     if (plugin_path)
         lp_loader_set_cli_path(plugin_path);
     struct lp_provider_options opt = {.key = key};
-    if (lp_config_load_string(text, "devnet", &d->cfg, err, errlen) != 0 ||
+    if (load_config(text, config_path, &d->cfg, err, errlen) != 0 ||
         lp_provider_open(d->cfg, &opt, &d->p, err, errlen) != 0) {
         lp_devnet_provider_stop(d);
         return -1;

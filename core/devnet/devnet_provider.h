@@ -9,10 +9,12 @@
 
 struct lp_devnet_provider;
 
-/* max_jobs: deals run at once; 0: lp_devnet_default_max_jobs. */
+/* max_jobs: deals run at once; 0: lp_devnet_default_max_jobs. config_path: a configuration
+ * file whose settings (backends, gpu, provider limits) replace the embedded defaults; the
+ * provider's solver, key and work_dir stay the devnet's. NULL: the defaults alone. */
 int lp_devnet_provider_start(const char *dir, const char *solver_url, const struct lp_key *key,
-                             const char *plugin_path, int max_jobs, struct lp_devnet_provider **out,
-                             char *err, size_t errlen);
+                             const char *config_path, const char *plugin_path, int max_jobs,
+                             struct lp_devnet_provider **out, char *err, size_t errlen);
 /* As many deals at once as the machine allows: one per CPU thread this process may use, with
  * at least 512 MiB of available RAM each, within the provider's 1..16. dir: where the provider
  * keeps its data (for the probe's disk figure). */

@@ -358,7 +358,47 @@ static void test_abi_1_0_plugin_through_1_1_core(void **state)
     }
     struct lp_executor_info info;
     assert_int_equal(lp_executor_describe(b, &info, &pe), LP_ENOTSUP);
+    size_t removed = 99;
+    assert_int_equal(lp_executor_reclaim(b, "0xab", NULL, 0, &removed, &pe), LP_ENOTSUP);
+    assert_int_equal(removed, 0);
     assert_int_equal(lp_executor_release(b, &h, &pe), LP_OK);
+    close_backend(b, cfg);
+}
+
+/* ABI 1.2: submit() sees who runs the job and for which deal; reclaim() removes that owner's
+ * jobs but those kept, and is refused without an owner. */
+static void test_reclaim_by_owner(void **state)
+{
+    (void)state;
+    struct lp_config *cfg;
+    struct lp_backend *b = open_backend("executor", "reclaim", NULL, &cfg);
+    struct lp_plugin_error pe;
+    struct lp_job_limits limits = {.struct_size = sizeof limits};
+    const char *owners[] = {"0xaa", "0xaa", "0xbb", "0xaa"};
+    struct lp_job_handle h[4];
+    for (size_t i = 0; i < 4; i++) {
+        char deal[16];
+        snprintf(deal, sizeof deal, "0xd%zu", i);
+        struct lp_job_spec spec = {
+            .struct_size = sizeof spec, .image = "x", .owner = owners[i], .job_id = deal};
+        assert_int_equal(lp_executor_submit(b, &spec, NULL, NULL, &limits, &h[i], &pe), LP_OK);
+    }
+    struct lp_job_status st;
+    assert_int_equal(lp_executor_poll(b, &h[2], &st, &pe), LP_OK);
+    assert_string_equal(st.message, "0xd2 for 0xbb");
+
+    size_t removed = 0;
+    assert_int_equal(lp_executor_reclaim(b, "0xaa", &h[1], 1, &removed, &pe), LP_OK);
+    assert_int_equal(removed, 2); /* h[0] and h[3]; h[1] kept, h[2] someone else's */
+    assert_int_equal(lp_executor_poll(b, &h[0], &st, &pe), LP_EINVAL);
+    assert_int_equal(lp_executor_poll(b, &h[1], &st, &pe), LP_OK);
+    assert_int_equal(lp_executor_poll(b, &h[2], &st, &pe), LP_OK);
+    assert_int_equal(lp_executor_poll(b, &h[3], &st, &pe), LP_EINVAL);
+    assert_int_equal(lp_executor_reclaim(b, "0xaa", NULL, 0, &removed, &pe), LP_OK);
+    assert_int_equal(removed, 1);
+
+    assert_int_equal(lp_executor_reclaim(b, "", NULL, 0, &removed, &pe), LP_EINVAL);
+    assert_non_null(strstr(pe.message, "no owner given"));
     close_backend(b, cfg);
 }
 
@@ -375,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_serialised_unless_threadsafe),
         cmocka_unit_test(test_create_failure_explained_by_its_instance),
         cmocka_unit_test(test_abi_1_0_plugin_through_1_1_core),
+        cmocka_unit_test(test_reclaim_by_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
