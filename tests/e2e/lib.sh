@@ -237,15 +237,16 @@ e2e_offers_at_least() { (($(e2e_metric open_resource_offers) >= $1)); }
 # started so far). A restart reuses the key, configuration and work dirs. Sets
 # E2E_PROVIDER<N>_PID and E2E_PROVIDER<N>_ADDR.
 e2e_provider_start() {
-    local n=$1 extra=${2:-} dir=$E2E_T/p$1
+    local n=$1 extra=${2:-} dir=$E2E_T/p$1 executor
+    executor=${E2E_EXECUTOR:-"executor: { backend = \"process\";
+            process: { work_dir = \"jobs\"; image_store = \"$LILYPAD_HOME/images\"; kill_grace = \"1s\"; }; };"}
     if [[ ! -f $dir/provider.cfg ]]; then
         mkdir -p "$dir"
         "$LILYPAD" key new --out "$dir/provider.key" >/dev/null 2>>"$E2E_T/setup.log"
         cat >"$dir/provider.cfg" <<EOF
 gpu = "none";
 hashrate: { backend = "cpu"; cpu: { threads = 1; }; };
-executor: { backend = "process";
-            process: { work_dir = "jobs"; image_store = "$LILYPAD_HOME/images"; kill_grace = "1s"; }; };
+$executor
 storage: { backend = "local"; local: { root = "storage"; }; };
 verifier: { backend = "ledger"; ledger: { path = "ledger.sqlite"; }; };
 provider: { solver = "$E2E_URL"; key = "provider.key"; work_dir = "work";
@@ -264,6 +265,9 @@ EOF
     printf -v "E2E_PROVIDER${n}_ADDR" %s "$("$LILYPAD" key show "$dir/provider.key")"
     e2e_wait_for 20 "provider $n's resource offer" e2e_offers_at_least "$E2E_PROVIDERS"
 }
+
+# E2E_EXECUTOR, when set, is the providers' executor section instead of executor/process's (the
+# tests of the container engines run the same network on them).
 
 # e2e_network [PROVIDER1_LINES] [PROVIDER2_LINES]: the solver and two providers.
 e2e_network() {
