@@ -140,7 +140,8 @@ static void test_unknown_names_in_disable_plugins_and_probe_order(void **state)
         "disable_plugins: unknown plugin \"rocm\"; known plugins (as concern/name): "
         "executor/abi10, executor/abimajor, executor/bacalhau, executor/badmagic, executor/good, "
         "executor/misnamed, executor/newminor, executor/noentry, executor/nullsubmit, "
-        "executor/process, executor/shadowed, executor/shortops, executor/tooshort, "
+        "executor/process, executor/reclaim, executor/shadowed, executor/shortops, "
+        "executor/tooshort, "
         "executor/wrongconcern, hashrate/badmagic, hashrate/cpu, hashrate/cuda, "
         "hashrate/probefail, hashrate/rocm, storage/createfail, storage/local, "
         "storage/retry, verifier/ledger, verifier/missingdep");

@@ -440,7 +440,7 @@ static void test_unknown_plugin_names_stop_backend_open(void **state)
                         "known plugins (as concern/name): executor/abi10, executor/abimajor, "
                         "executor/bacalhau, executor/badmagic, executor/good, executor/misnamed, "
                         "executor/newminor, executor/noentry, executor/nullsubmit, "
-                        "executor/process, executor/shadowed, executor/shortops, "
+                        "executor/process, executor/reclaim, executor/shadowed, executor/shortops, "
                         "executor/tooshort, executor/wrongconcern, hashrate/badmagic, "
                         "hashrate/cpu, hashrate/cuda, hashrate/probefail, hashrate/rocm, "
                         "storage/createfail, storage/local, storage/retry, verifier/ledger, "
