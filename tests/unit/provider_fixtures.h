@@ -195,8 +195,6 @@ static LP_FIXTURE_UNUSED void upload_module(const char *canon, char repo[LP_MODU
     lp_module_bundle_name(keccak, repo, commit);
 }
 
-/* Posts a job offer running `sh -c script` on ask->image, asking for ask's resources; returns
- * its ID. */
 /* The canonical spec of a job running `sh -c script` on image (malloc'd). */
 static LP_FIXTURE_UNUSED char *job_spec(const char *script, const char *image)
 {
@@ -230,8 +228,9 @@ static LP_FIXTURE_UNUSED void job_module_commit(const char *script,
     free(canon);
 }
 
-static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct job_ask *ask,
-                                              uint8_t id[32])
+/* post_job_asking() for a job that also asks for gpus GPUs (of any vendor and memory). */
+static LP_FIXTURE_UNUSED void post_job_asking_gpus(const char *script, const struct job_ask *ask,
+                                                   uint32_t gpus, uint8_t id[32])
 {
     char *canon = job_spec(script, ask->image);
     struct lp_wire_object obj;
@@ -247,6 +246,7 @@ static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct j
     j->resources.cpu_millicores = ask->cpu_millicores;
     j->resources.ram_bytes = ask->ram_bytes;
     j->resources.disk_bytes = ask->disk_bytes;
+    j->resources.gpus = gpus;
     lp_wei_from_u64(&j->max_price, 100);
     lp_wei_from_u64(&j->payment_collateral, 1);
     j->timeout_s = 60;
@@ -260,6 +260,14 @@ static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct j
     if (lp_client_post_object(creator, &obj, NULL, id, NULL, &e) != 0)
         fail_msg("post job offer: %s", e.message);
     free(canon);
+}
+
+/* Posts a job offer running `sh -c script` on ask->image, asking for ask's resources; returns
+ * its ID. */
+static LP_FIXTURE_UNUSED void post_job_asking(const char *script, const struct job_ask *ask,
+                                              uint8_t id[32])
+{
+    post_job_asking_gpus(script, ask, 0, id);
 }
 
 /* Posts a job offer running `sh -c script` on the cowsay image; returns its ID. */
@@ -392,9 +400,6 @@ static LP_FIXTURE_UNUSED void assert_delivered(const uint8_t deal[32], const cha
     free(got);
 }
 
-/* The group setup both tests share: the example image in tmp/images, an in-process solver on an
- * ephemeral port and the job creator's client. name prefixes error lines; tmp_template is
- * mkdtemp's. */
 /* A test that puts a proxy in front of the solver (solver_proxy.h) sets this to the proxy's
  * "127.0.0.1:PORT" before provider_fixture_setup: requests are signed for the Host the client
  * addresses, so the solver must answer to that name too. */
@@ -416,39 +421,12 @@ static LP_FIXTURE_UNUSED uint16_t fixture_free_port(void)
     return port;
 }
 
-static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char *tmp_template)
+/* The in-process solver (on an ephemeral port, its files under tmp, which must exist) and the
+ * job creator's client: all a test needs whose provider runs no image. name prefixes error
+ * lines. */
+static LP_FIXTURE_UNUSED int provider_fixture_solver_setup(const char *name)
 {
-    if (access("/usr/bin/bwrap", X_OK) != 0) {
-        fprintf(stderr,
-                "%s: /usr/bin/bwrap is missing; install it with `apt-get install bubblewrap` "
-                "(scripts/install-deps.sh)\n",
-                name);
-        return -1;
-    }
-    snprintf(tmp, sizeof tmp, "%s", tmp_template);
-    if (!mkdtemp(tmp))
-        return -1;
-    char cmd[512], err[1024], dir[128], file[128];
-    snprintf(cmd, sizeof cmd,
-             "'%s/scripts/build-example-images.sh' '%s/images-out' --no-import >/dev/null",
-             LP_SOURCE_DIR, tmp);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "%s: building the example images failed (needs busybox-static and tar)\n",
-                name);
-        return -1;
-    }
-    struct lp_image_store store;
-    snprintf(dir, sizeof dir, "%s/images", tmp);
-    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
-    struct lp_image_import_result *res = calloc(1, sizeof *res);
-    if (!res || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
-        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: image import: %s\n", name, err);
-        free(res);
-        return -1;
-    }
-    free(res);
-
+    char err[1024];
     struct lp_solver_config sc;
     lp_solver_config_defaults(&sc);
     sc.create_db = true; /* a new network: its database is created here */
@@ -485,6 +463,44 @@ static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char
     lp_key_generate(&creator_key);
     creator = lp_client_new(url, &creator_key, 10000);
     return creator ? 0 : -1;
+}
+
+/* The group setup both tests share: the example image in tmp/images, an in-process solver on an
+ * ephemeral port and the job creator's client. name prefixes error lines; tmp_template is
+ * mkdtemp's. */
+static LP_FIXTURE_UNUSED int provider_fixture_setup(const char *name, const char *tmp_template)
+{
+    if (access("/usr/bin/bwrap", X_OK) != 0) {
+        fprintf(stderr,
+                "%s: /usr/bin/bwrap is missing; install it with `apt-get install bubblewrap` "
+                "(scripts/install-deps.sh)\n",
+                name);
+        return -1;
+    }
+    snprintf(tmp, sizeof tmp, "%s", tmp_template);
+    if (!mkdtemp(tmp))
+        return -1;
+    char cmd[512], err[1024], dir[128], file[128];
+    snprintf(cmd, sizeof cmd,
+             "'%s/scripts/build-example-images.sh' '%s/images-out' --no-import >/dev/null",
+             LP_SOURCE_DIR, tmp);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "%s: building the example images failed (needs busybox-static and tar)\n",
+                name);
+        return -1;
+    }
+    struct lp_image_store store;
+    snprintf(dir, sizeof dir, "%s/images", tmp);
+    snprintf(file, sizeof file, "%s/images-out/cowsay.tar", tmp);
+    struct lp_image_import_result *res = calloc(1, sizeof *res);
+    if (!res || lp_image_store_open(&store, dir, err, sizeof err) != 0 ||
+        lp_image_import(&store, file, NULL, res, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: image import: %s\n", name, err);
+        free(res);
+        return -1;
+    }
+    free(res);
+    return provider_fixture_solver_setup(name);
 }
 
 static LP_FIXTURE_UNUSED int provider_fixture_teardown(void)
