@@ -71,7 +71,7 @@ static void make_gpu_config(char *path, size_t cap, const char *vendor, int coun
     write_file(path, text);
 }
 
-/* One open resource offer of the provider, as the solver holds it. */
+/* A resource offer of the provider, as the solver holds it: what it carries of GPUs. */
 struct open_offer {
     uint8_t id[32];
     size_t n_gpus;
@@ -79,6 +79,31 @@ struct open_offer {
     char vendor[LP_WIRE_MAX_GPUS][16];
     uint64_t vram[LP_WIRE_MAX_GPUS];
 };
+
+/* The resource offer in an offer view of the solver (its signed envelope, opened). */
+static void offer_from_view(const json_t *view, struct open_offer *dst)
+{
+    uint8_t buf[8192];
+    size_t len;
+    const char *hex = json_string_value(json_object_get(view, "envelope"));
+    assert_non_null(hex);
+    assert_int_equal(lp_hex_decode_var(hex, buf, sizeof buf, &len), 0);
+    struct lp_wire_object obj;
+    struct lp_wire_error we;
+    if (lp_wire_open(buf, len, &obj, NULL, &we) != 0)
+        fail_msg("the solver's copy of the resource offer does not open: %s", we.message);
+    assert_int_equal(obj.kind, LP_WIRE_RESOURCE_OFFER);
+    const struct lp_resource_offer *ro = &obj.u.resource_offer;
+    memset(dst, 0, sizeof *dst);
+    assert_int_equal(lp_client_json_id(view, "id", dst->id), 0);
+    dst->n_gpus = ro->n_gpus;
+    for (size_t g = 0; g < ro->n_gpus && g < LP_WIRE_MAX_GPUS; g++) {
+        snprintf(dst->model[g], sizeof dst->model[g], "%s", ro->gpus[g].model);
+        snprintf(dst->vendor[g], sizeof dst->vendor[g], "%s", ro->gpus[g].vendor);
+        dst->vram[g] = ro->gpus[g].vram_bytes;
+    }
+    lp_wire_object_free(&obj);
+}
 
 /* The provider's open resource offers (read back from the solver, signed envelopes opened);
  * returns how many, waiting up to 10 s for `want` of them. */
@@ -104,26 +129,8 @@ static size_t open_offers(size_t want, struct open_offer *out, size_t cap)
         {
             if (json_integer_value(json_object_get(o, "state")) != LP_DEAL_NEGOTIATING || n == cap)
                 continue;
-            uint8_t buf[8192];
-            size_t len;
-            const char *hex = json_string_value(json_object_get(o, "envelope"));
-            assert_non_null(hex);
-            assert_int_equal(lp_hex_decode_var(hex, buf, sizeof buf, &len), 0);
-            struct lp_wire_object obj;
-            struct lp_wire_error we;
-            assert_int_equal(lp_wire_open(buf, len, &obj, NULL, &we), 0);
-            assert_int_equal(obj.kind, LP_WIRE_RESOURCE_OFFER);
-            const struct lp_resource_offer *ro = &obj.u.resource_offer;
             struct open_offer *dst = &out[n++];
-            memset(dst, 0, sizeof *dst);
-            assert_int_equal(lp_client_json_id(o, "id", dst->id), 0);
-            dst->n_gpus = ro->n_gpus;
-            for (size_t g = 0; g < ro->n_gpus && g < LP_WIRE_MAX_GPUS; g++) {
-                snprintf(dst->model[g], sizeof dst->model[g], "%s", ro->gpus[g].model);
-                snprintf(dst->vendor[g], sizeof dst->vendor[g], "%s", ro->gpus[g].vendor);
-                dst->vram[g] = ro->gpus[g].vram_bytes;
-            }
-            lp_wire_object_free(&obj);
+            offer_from_view(o, dst);
         }
         json_decref(j);
         if (n >= want)
@@ -304,21 +311,10 @@ static void test_attach_nvidia_one_gpu_per_slot(void **state)
         json_t *v = NULL;
         struct lp_client_error e;
         assert_int_equal(lp_client_get_offer(creator, LP_WIRE_RESOURCE_OFFER, offer_id, &v, &e), 0);
-        uint8_t buf[8192];
-        size_t len;
-        assert_int_equal(lp_hex_decode_var(json_string_value(json_object_get(v, "envelope")), buf,
-                                           sizeof buf, &len),
-                         0);
+        struct open_offer o;
+        offer_from_view(v, &o);
         json_decref(v);
-        struct lp_wire_object obj;
-        struct lp_wire_error we;
-        assert_int_equal(lp_wire_open(buf, len, &obj, NULL, &we), 0);
-        struct open_offer o = {.n_gpus = obj.u.resource_offer.n_gpus};
         assert_int_equal(o.n_gpus, 1); /* plan_slots: 2 GPUs over 2 slots */
-        snprintf(o.model[0], sizeof o.model[0], "%s", obj.u.resource_offer.gpus[0].model);
-        snprintf(o.vendor[0], sizeof o.vendor[0], "%s", obj.u.resource_offer.gpus[0].vendor);
-        o.vram[0] = obj.u.resource_offer.gpus[0].vram_bytes;
-        lp_wire_object_free(&obj);
         unsigned dev = fake_device(&o, 0, "nvidia");
         assert_true(dev < 2);
         seen[dev] = true;
