@@ -177,12 +177,19 @@ int dk_gpu_host_config(const struct lp_docker *d, const struct lp_job_limits *li
     if (limits == NULL || limits->gpus == 0)
         return 0;
     const char *vendor = NULL;
-    if (LP_STRUCT_HAS(limits, struct lp_job_limits, gpu_devices) && limits->gpu_devices != NULL)
+    if (LP_STRUCT_HAS(limits, struct lp_job_limits, gpu_devices) && limits->gpu_devices != NULL) {
         vendor = limits->gpu_devices[0].vendor;
-    else if (strcmp(d->gpu, "nvidia") == 0 || strcmp(d->gpu, "amd") == 0)
+        for (uint32_t i = 1; i < limits->gpus; i++)
+            if (strncmp(limits->gpu_devices[i].vendor, vendor,
+                        sizeof limits->gpu_devices[i].vendor) != 0) {
+                snprintf(err, errlen, "the job's GPUs are of more than one vendor (%.16s, %.16s)",
+                         vendor, limits->gpu_devices[i].vendor);
+                return -1;
+            }
+    } else if (strcmp(d->gpu, "nvidia") == 0 || strcmp(d->gpu, "amd") == 0)
         vendor = d->gpu; /* a 1.0 core names no devices: the configured vendor's */
     if (vendor == NULL || (strcmp(vendor, "nvidia") != 0 && strcmp(vendor, "amd") != 0)) {
-        snprintf(err, errlen, "%u GPUs asked for, of no vendor this plugin knows (\"%s\")",
+        snprintf(err, errlen, "%u GPUs asked for, of no vendor this plugin knows (\"%.16s\")",
                  limits->gpus, vendor ? vendor : "");
         return -1;
     }
