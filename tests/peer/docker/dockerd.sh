@@ -29,7 +29,7 @@ start_daemon() {
         --pidfile "$dir/docker.pid" --exec-opt native.cgroupdriver=cgroupfs \
         >>"$dir/dockerd.log" 2>&1 </dev/null &
     local pid=$!
-    wait_ping 60 "$pid" || return 1
+    wait_ping "${1:-60}" "$pid" || return 1
 }
 
 case $cmd in
@@ -51,8 +51,21 @@ start)
     echo "dockerd ready on $socket"
     ;;
 restart)
-    # After `kill`: the same daemon again on the same state (its containers as the crash left them).
-    start_daemon || { echo "dockerd did not come back: $(tail -n 3 "$dir/dockerd.log")" >&2; exit 1; }
+    # After `kill`: the same daemon again on the same state (its containers as the crash left
+    # them). A containerd the crash left half-alive can keep the new dockerd from starting its
+    # own ("timeout waiting for containerd to start"): then that containerd goes (the
+    # containers' shims stay) and dockerd gets a second try.
+    if ! start_daemon 30; then
+        stop_pid "$dir/docker.pid"
+        for pid in $(engine_pids); do
+            [[ $(cat "/proc/$pid/comm" 2>/dev/null) == containerd ]] && kill -KILL "$pid"
+        done
+        sleep 1
+        start_daemon 60 || {
+            echo "dockerd did not come back: $(tail -n 20 "$dir/dockerd.log")" >&2
+            exit 1
+        }
+    fi
     echo "dockerd back on $socket"
     ;;
 kill)
