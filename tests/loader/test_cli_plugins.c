@@ -265,12 +265,12 @@ static void test_config_check_rejects_unknown_plugin_names(void **state)
     int rc = check_file("disable_plugins = [\"storage/nosuch\"];\n", "", LP_TEST_SECOND_PLUGIN_DIR,
                         &out);
     assert_int_equal(rc, 1);
-    assert_string_equal(
-        out, "lilypad: config F:1: disable_plugins: unknown plugin "
-             "\"storage/nosuch\"; known plugins (as concern/name): "
-             "executor/bacalhau, executor/badmagic, executor/process, executor/shadowed, "
-             "hashrate/cpu, hashrate/cuda, hashrate/probefail, hashrate/rocm, "
-             "storage/local, verifier/ledger\n");
+    assert_string_equal(out, "lilypad: config F:1: disable_plugins: unknown plugin "
+                             "\"storage/nosuch\"; known plugins (as concern/name): "
+                             "executor/bacalhau, executor/badmagic, executor/docker, "
+                             "executor/process, executor/shadowed, "
+                             "hashrate/cpu, hashrate/cuda, hashrate/probefail, hashrate/rocm, "
+                             "storage/local, verifier/ledger\n");
     free(out);
 }
 

@@ -135,16 +135,16 @@ static void test_selected_backend_known_but_unusable_is_valid(void **state)
 static void test_unknown_names_in_disable_plugins_and_probe_order(void **state)
 {
     (void)state;
-    assert_error(
-        "gpu = \"auto\";\ndisable_plugins = [ \"hashrate/rocm\", \"rocm\" ];\n", 2,
-        "disable_plugins: unknown plugin \"rocm\"; known plugins (as concern/name): "
-        "executor/abi10, executor/abimajor, executor/bacalhau, executor/badmagic, executor/good, "
-        "executor/misnamed, executor/newminor, executor/noentry, executor/nullsubmit, "
-        "executor/process, executor/reclaim, executor/shadowed, executor/shortops, "
-        "executor/tooshort, "
-        "executor/wrongconcern, hashrate/badmagic, hashrate/cpu, hashrate/cuda, "
-        "hashrate/probefail, hashrate/rocm, storage/createfail, storage/local, "
-        "storage/retry, verifier/ledger, verifier/missingdep");
+    assert_error("gpu = \"auto\";\ndisable_plugins = [ \"hashrate/rocm\", \"rocm\" ];\n", 2,
+                 "disable_plugins: unknown plugin \"rocm\"; known plugins (as concern/name): "
+                 "executor/abi10, executor/abimajor, executor/bacalhau, executor/badmagic, "
+                 "executor/docker, executor/good, "
+                 "executor/misnamed, executor/newminor, executor/noentry, executor/nullsubmit, "
+                 "executor/process, executor/reclaim, executor/shadowed, executor/shortops, "
+                 "executor/tooshort, "
+                 "executor/wrongconcern, hashrate/badmagic, hashrate/cpu, hashrate/cuda, "
+                 "hashrate/probefail, hashrate/rocm, storage/createfail, storage/local, "
+                 "storage/retry, verifier/ledger, verifier/missingdep");
     /* The line of the entry itself (libconfig dates an element by the token after it, so the
      * closing bracket shares its line here). */
     assert_error("hashrate: {\n  backend = \"auto\";\n  probe_order = [\n    \"cuda\",\n"

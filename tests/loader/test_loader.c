@@ -435,16 +435,17 @@ static void test_unknown_plugin_names_stop_backend_open(void **state)
     struct lp_backend *b = NULL;
     char err[1024];
     assert_int_equal(lp_backend_open(cfg, "verifier", NULL, &b, err, sizeof(err)), -1);
-    assert_string_equal(err,
-                        "auto.cfg:2: disable_plugins: unknown plugin \"hashrate/rcom\"; "
-                        "known plugins (as concern/name): executor/abi10, executor/abimajor, "
-                        "executor/bacalhau, executor/badmagic, executor/good, executor/misnamed, "
-                        "executor/newminor, executor/noentry, executor/nullsubmit, "
-                        "executor/process, executor/reclaim, executor/shadowed, executor/shortops, "
-                        "executor/tooshort, executor/wrongconcern, hashrate/badmagic, "
-                        "hashrate/cpu, hashrate/cuda, hashrate/probefail, hashrate/rocm, "
-                        "storage/createfail, storage/local, storage/retry, verifier/ledger, "
-                        "verifier/missingdep");
+    assert_string_equal(
+        err,
+        "auto.cfg:2: disable_plugins: unknown plugin \"hashrate/rcom\"; "
+        "known plugins (as concern/name): executor/abi10, executor/abimajor, "
+        "executor/bacalhau, executor/badmagic, executor/docker, executor/good, executor/misnamed, "
+        "executor/newminor, executor/noentry, executor/nullsubmit, "
+        "executor/process, executor/reclaim, executor/shadowed, executor/shortops, "
+        "executor/tooshort, executor/wrongconcern, hashrate/badmagic, "
+        "hashrate/cpu, hashrate/cuda, hashrate/probefail, hashrate/rocm, "
+        "storage/createfail, storage/local, storage/retry, verifier/ledger, "
+        "verifier/missingdep");
     lp_config_free(cfg);
 
     cfg = config_from("hashrate: { probe_order = [\"cdua\"]; };\n");

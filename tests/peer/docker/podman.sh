@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The podman peer of the executor tests: Debian's podman serving its Docker-compatible API on
+# a unix socket, with its storage, run root, temporary files and log under DIR, and the test
+# image lilypad-test/busybox:1 imported.
+#   podman.sh start DIR    (exit 77 with DIR/unavailable when it cannot start here)
+#   podman.sh stop DIR     (the service, conmon and containers, mounts, DIR: all gone)
+#   podman.sh kill DIR     (SIGKILL to the service alone, as a crash: for the restart test)
+#   podman.sh restart DIR  (after kill: the service again, on the same state)
+set -u
+cmd=${1:-} dir=${2:-}
+[[ -n $cmd && -n $dir ]] || { echo "usage: $0 start|stop|kill|restart DIR" >&2; exit 2; }
+dir=$(realpath -m "$dir")
+socket=$dir/podman.sock
+source "$(dirname "$0")/peer_common.sh"
+
+stop() {
+    if [[ -S $socket ]]; then
+        remove_containers
+    fi
+    stop_pid "$dir/podman.pid"
+    kill_under_dir
+    unmount_under_dir
+}
+
+start_service() {
+    # runc, as podman runs it, sets the default ulimits, which needs CAP_SYS_RESOURCE where
+    # they exceed the hard limits; ones within them work in a container without it.
+    cat >"$dir/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+[engine]
+events_logger = "file"
+CONF
+    CONTAINERS_CONF=$dir/containers.conf podman --root "$dir/root" --runroot "$dir/run" \
+        --tmpdir "$dir/tmp" system service --time=0 "unix://$socket" \
+        >>"$dir/podman.log" 2>&1 </dev/null &
+    local pid=$!
+    echo "$pid" >"$dir/podman.pid"
+    wait_ping 60 "$pid" || return 1
+}
+
+case $cmd in
+start)
+    stop
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    command -v podman >/dev/null || unavailable "podman is not installed (apt-get install podman)"
+    command -v curl >/dev/null || unavailable "curl is not installed"
+    ((EUID == 0)) || unavailable "this fixture runs podman as root (running as uid $EUID)"
+    ((${#socket} < 100)) || unavailable "the socket path $socket is too long for a unix socket"
+    start_service || {
+        reason="podman system service did not answer on $socket: $(tail -n 3 "$dir/podman.log" | tr '\n' ' ')"
+        stop
+        unavailable "$reason"
+    }
+    import_test_image
+    rm -f "$dir/unavailable"
+    echo "podman ready on $socket"
+    ;;
+restart)
+    start_service || { echo "podman did not come back: $(tail -n 3 "$dir/podman.log")" >&2; exit 1; }
+    echo "podman back on $socket"
+    ;;
+kill)
+    pid=$(cat "$dir/podman.pid" 2>/dev/null) && kill -KILL "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    ;;
+stop)
+    stop
+    rm -rf "$dir"
+    echo "podman stopped"
+    ;;
+*)
+    echo "usage: $0 start|stop|kill|restart DIR" >&2
+    exit 2
+    ;;
+esac
