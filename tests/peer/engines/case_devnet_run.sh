@@ -17,7 +17,7 @@ timeout -k 2 90 "$LILYPAD" run --network local --key "$E2E_T/jc.key" \
     >"$E2E_T/run.out" 2>"$E2E_T/run.err" </dev/null || E2E_RC=$?
 ((E2E_RC == 0)) || e2e_fail "lilypad run through $PEER_ENGINE failed (exit $E2E_RC)"
 e2e_expect_in "$E2E_T/run.out" "< through $PEER_ENGINE >"
-grep -q "as executor job [0-9a-f]\{64\}" "$E2E_T/devnet.log" ||
+grep -q "as executor job lilypad-" "$E2E_T/devnet.log" ||
     e2e_fail "the job did not run as a $PEER_ENGINE container"
 
 provider=$("$LILYPAD" key show "$LILYPAD_HOME/devnet/provider.key")

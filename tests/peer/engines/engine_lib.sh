@@ -34,5 +34,5 @@ engine_api() {
 engine_owned() {
     local owner=${1,,}
     engine_api GET "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.lilypad.owner%3D$owner%22%5D%7D" |
-        grep -o '"Id":' | wc -l
+        { grep -o '"Id":' || true; } | wc -l
 }
