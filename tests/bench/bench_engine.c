@@ -176,7 +176,8 @@ int main(int argc, char **argv)
     }
     char script[1024], daemon_dir[128], sock_path[256];
     if (start) {
-        snprintf(script, sizeof script, "%s/tests/peer/docker/%s.sh", LP_SOURCE_DIR, start);
+        snprintf(script, sizeof script, "%s/tests/peer/docker/%s.sh", LP_SOURCE_DIR,
+                 strcmp(start, "docker") == 0 ? "dockerd" : "podman");
         snprintf(daemon_dir, sizeof daemon_dir, "%s/daemon", o.dir);
         char *sargv[] = {"bash", script, "start", daemon_dir, NULL};
         if (run_quiet(sargv) != 0) {
