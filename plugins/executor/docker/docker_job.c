@@ -90,6 +90,10 @@ static void finish(struct dk_job *job)
         job->status.started_ns = st.started_ns;
     if (st.finished_ns != 0)
         job->status.finished_ns = st.finished_ns;
+    /* Podman stamps StartedAt once runc's start has returned, and FinishedAt from the exit
+     * file conmon wrote: a job that ends within that moment finishes "before" it started. */
+    if (job->status.finished_ns != 0 && job->status.finished_ns < job->status.started_ns)
+        job->status.finished_ns = job->status.started_ns;
     job->status.exit_code = st.exit_code;
     pthread_mutex_unlock(&d->lock);
     char text[sizeof job->status.message] = "";
