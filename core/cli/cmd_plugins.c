@@ -78,6 +78,9 @@ static void print_row(struct plugin_scan *scan, const struct lp_plugin_handle *h
            h->desc && h->desc->version ? h->desc->version : "-", abi, h->path);
     if (h->message[0])
         printf("%-13s %s\n", "", h->message);
+    /* Rows go out whole: the next plugin's probe may log to stderr, and with both streams on
+     * one pipe (2>&1) a block-buffered row would be cut by that line. */
+    fflush(stdout);
 }
 
 /* A broken copy the loader passes over: its own row in the list, a line in inspect. */
