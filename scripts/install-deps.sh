@@ -16,6 +16,9 @@ packages=(
     npm  # Debian's nodejs does not pull it; the ethers.js cross-check runs `npm ci`
     curl # the end-to-end tests send their requests with it
     docker.io podman # executor/docker's tests start their own dockerd and podman service
+    # executor/docker's pull tests: a private registry on 127.0.0.1 (Docker Distribution) with
+    # htpasswd auth, whose password file needs bcrypt hashes (htpasswd -B from apache2-utils)
+    docker-registry apache2-utils
 )
 if [[ " $* " == *" --gpu "* ]]; then
     packages+=(hipcc libamdhip64-dev)

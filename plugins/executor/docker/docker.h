@@ -139,7 +139,7 @@ uint64_t dk_parse_time(const char *text);
 struct dk_progress {
     struct dk_buf line; /* the partial line carried across pieces */
     bool failed;
-    char error[300];  /* the first {"error"} or {"errorDetail":{"message"}} */
+    char error[1024]; /* the first {"error"} or {"errorDetail":{"message"}} */
     char loaded[200]; /* a load's last "Loaded image: X" (or "Loaded image ID: ...") */
 };
 void dk_progress_feed(struct dk_progress *p, const char *data, size_t len);

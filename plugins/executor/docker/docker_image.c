@@ -38,7 +38,7 @@ static int inspect(struct lp_docker *d, const char *image, const char *digest, b
         dk_response_error(&r, err, errlen);
         rc = 0;
     } else if (r.status != 200) {
-        char why[300];
+        char why[1024];
         dk_response_error(&r, why, sizeof why);
         snprintf(err, errlen, "inspecting image %s: %s", image, why);
         rc = -1;
@@ -212,7 +212,7 @@ static int load_archive(struct lp_docker *d, const char *image, dk_abort_fn abor
     int rc = dk_call(&d->engine, &rq, &r, err, errlen) == 0 ? 1 : -1;
     dk_progress_finish(&progress);
     if (rc == 1 && (r.status < 200 || r.status >= 300)) {
-        char why[300];
+        char why[1024];
         dk_response_error(&r, why, sizeof why);
         snprintf(err, errlen, "loading %s: %s", file, why);
         rc = -1;
@@ -232,7 +232,7 @@ int dk_image_ensure(struct lp_docker *d, const char *image, dk_abort_fn aborted,
     const char *digest = at ? at + 1 : NULL;
     const char *policy = d->cfg.pull;
     bool verified = false;
-    char why[400] = "";
+    char why[1024] = ""; /* an engine's reason can name long references twice */
     int present = 0;
     if (strcmp(policy, "always") != 0) {
         present = inspect(d, image, digest, &verified, why, sizeof why);
@@ -249,13 +249,14 @@ int dk_image_ensure(struct lp_docker *d, const char *image, dk_abort_fn aborted,
             snprintf(err, errlen, "pulling image %s: stopped", image);
             return -1;
         } else if (strcmp(policy, "always") == 0) {
-            snprintf(err, errlen, "image %s not found: pull failed: %s", image, why);
+            /* Not "not found": the image may well be here, the policy wants it fresh. */
+            snprintf(err, errlen, "image %s: pull failed (pull = \"always\"): %s", image, why);
             return -1;
         }
     }
     char file[1024] = "";
     if (present == 0 && !pulled) {
-        char load_err[400];
+        char load_err[1024];
         int loaded = load_archive(d, image, aborted, abort_arg, file, sizeof file, load_err,
                                   sizeof load_err);
         if (loaded < 0) {
@@ -271,7 +272,7 @@ int dk_image_ensure(struct lp_docker *d, const char *image, dk_abort_fn aborted,
         }
     }
     if (present == 0) {
-        char again[300];
+        char again[1024];
         present = inspect(d, image, digest, &verified, again, sizeof again);
         if (present <= 0) {
             if (file[0] != '\0')

@@ -41,12 +41,39 @@ static void set_state(struct dk_job *job, uint32_t state, const char *message)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Fits a failure's line into the status message (256 bytes). An engine's reason is a chain of
+ * Go errors, "context: context: cause", often naming a long reference twice, so cutting the end
+ * off would drop the cause, the part that says what went wrong: a line too long keeps its
+ * first clause (up to the first ": "), then "... " and as much of its end as fits. */
+static void fit_message(char *dst, size_t cap, const char *text)
+{
+    static const char gap[] = "... ";
+    size_t len = strlen(text);
+    if (len < cap) {
+        memcpy(dst, text, len + 1);
+        return;
+    }
+    const char *colon = strstr(text, ": ");
+    size_t head = colon ? (size_t)(colon - text) + 2 : 0;
+    if (head > cap / 2)
+        head = cap / 2;
+    size_t tail = cap - 1 - head - (sizeof gap - 1);
+    /* Never start the tail inside a UTF-8 sequence. */
+    while (tail > 0 && ((unsigned char)text[len - tail] & 0xC0) == 0x80)
+        tail--;
+    memcpy(dst, text, head);
+    memcpy(dst + head, gap, sizeof gap - 1);
+    memcpy(dst + head + sizeof gap - 1, text + len - tail, tail + 1);
+}
+
+/* The whole line goes to the log; the status gets it fitted to its size. */
 static void set_failed(struct dk_job *job, const char *fmt, const char *why)
 {
-    char text[sizeof job->status.message];
+    char text[1400], fitted[sizeof job->status.message];
     snprintf(text, sizeof text, fmt, why);
     job->owner->host->log(job->owner->host, LP_LOG_WARN, "job %s: %s", job->name, text);
-    set_state(job, LP_JOB_FAILED, text);
+    fit_message(fitted, sizeof fitted, text);
+    set_state(job, LP_JOB_FAILED, fitted);
 }
 
 /* The curl abort check of the pending phase: release, destroy or cancel. */
@@ -216,7 +243,7 @@ static void *monitor_main(void *arg)
 {
     struct dk_job *job = arg;
     struct lp_docker *d = job->owner;
-    char err[400];
+    char err[1024]; /* an engine's pull error can be long: set_failed fits it */
     if (!job->adopted) {
         if (dk_image_ensure(d, job->image, pending_aborted, job, err, sizeof err) != 0) {
             if (pending_aborted(job))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The podman peer of the executor tests: Debian's podman serving its Docker-compatible API on
 # a unix socket, with its storage, run root, temporary files and log under DIR, and the test
-# image lilypad-test/busybox:1 imported.
+# image lilypad-test/busybox:1 imported; with LP_REGISTRY_DIR set (the test registry's state
+# folder), the registry marked insecure in DIR/registries.conf.
 #   podman.sh start DIR    (exit 77 with DIR/unavailable when it cannot start here)
 #   podman.sh stop DIR     (the service, conmon and containers, mounts, DIR: all gone)
 #   podman.sh kill DIR     (SIGKILL to the service alone, as a crash: for the restart test)
@@ -31,7 +32,11 @@ default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
 [engine]
 events_logger = "file"
 CONF
-    CONTAINERS_CONF=$dir/containers.conf podman --root "$dir/root" --runroot "$dir/run" \
+    # Written by start (below), kept for a restart.
+    local registries=()
+    [[ -f $dir/registries.conf ]] && registries=("CONTAINERS_REGISTRIES_CONF=$dir/registries.conf")
+    env "${registries[@]}" CONTAINERS_CONF="$dir/containers.conf" \
+        podman --root "$dir/root" --runroot "$dir/run" \
         --tmpdir "$dir/tmp" system service --time=0 "unix://$socket" \
         >>"$dir/podman.log" 2>&1 </dev/null &
     local pid=$!
@@ -48,6 +53,13 @@ start)
     command -v curl >/dev/null || unavailable "curl is not installed"
     ((EUID == 0)) || unavailable "this fixture runs podman as root (running as uid $EUID)"
     ((${#socket} < 100)) || unavailable "the socket path $socket is too long for a unix socket"
+    # The test registry (registry.sh, started first where LP_REGISTRY_DIR is set) serves plain
+    # HTTP on 127.0.0.1: Podman, unlike Docker, pulls from it only when registries.conf marks
+    # it insecure. The service reads the file once, so it must name the registry's port now.
+    if [[ -n ${LP_REGISTRY_DIR:-} && -s $LP_REGISTRY_DIR/address ]]; then
+        printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' \
+            "$(cat "$LP_REGISTRY_DIR/address")" >"$dir/registries.conf"
+    fi
     start_service || {
         reason="podman system service did not answer on $socket: $(tail -n 3 "$dir/podman.log" | tr '\n' ' ')"
         stop
