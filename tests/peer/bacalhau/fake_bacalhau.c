@@ -54,6 +54,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -864,18 +865,27 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* the server's thread inherits the mask */
+    /* The socket is bound here, before the server's thread starts, so the port every reply
+     * names (F.port) is set before that thread can read it. */
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                         handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
-    if (d == NULL) {
-        fprintf(stderr, "fake_bacalhau: cannot listen on 127.0.0.1\n");
+    socklen_t addr_len = sizeof addr;
+    int listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(listen_fd, 64) != 0 ||
+        getsockname(listen_fd, (struct sockaddr *)&addr, &addr_len) != 0) {
+        fprintf(stderr, "fake_bacalhau: cannot listen on 127.0.0.1: %s\n", strerror(errno));
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    F.port = info ? info->port : 0;
+    F.port = ntohs(addr.sin_port);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                         handler, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "fake_bacalhau: cannot start the HTTP server\n");
+        return 1;
+    }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
     FILE *f = fopen(tmp, "w");
