@@ -47,6 +47,10 @@ start)
         unavailable "$reason"
     }
     import_test_image
+    if ! why=$(run_smoke_container); then
+        stop
+        unavailable "dockerd answers but cannot run a container here: $why"
+    fi
     rm -f "$dir/unavailable"
     echo "dockerd ready on $socket"
     ;;

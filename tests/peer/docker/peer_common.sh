@@ -54,6 +54,26 @@ import_test_image() {
     rm -f "$dir/image.tar"
 }
 
+# run_smoke_container: the test image's /bin/true run once (create, start, wait, remove), as
+# the tests will: an engine that answers but cannot run a container here (a read-only cgroup
+# tree in an unprivileged container, a runtime that refuses the machine's rlimits) is a peer
+# that cannot start. Prints why on failure.
+run_smoke_container() {
+    local reply id
+    reply=$(api POST '/containers/create?name=lilypad-fixture-smoke' -H 'Content-Type: application/json'         -d '{"Image":"lilypad-test/busybox:1","Cmd":["/bin/true"],"HostConfig":{"NetworkMode":"none"}}' 2>&1)
+    id=$(sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p' <<<"$reply")
+    [[ -n $id ]] || { echo "creating a container failed: $reply"; return 1; }
+    reply=$(api POST "/containers/$id/start" 2>&1)
+    if [[ -n $reply ]]; then
+        api DELETE "/containers/$id?force=1" >/dev/null 2>&1
+        echo "starting a container failed: $reply"
+        return 1
+    fi
+    reply=$(api POST "/containers/$id/wait" 2>&1)
+    api DELETE "/containers/$id?force=1" >/dev/null 2>&1
+    grep -q '"StatusCode":0' <<<"$reply" || { echo "a container of /bin/true did not exit 0: $reply"; return 1; }
+}
+
 # remove_containers: every container of the engine, forced (their processes die with them).
 remove_containers() {
     local ids id

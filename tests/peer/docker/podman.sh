@@ -66,6 +66,10 @@ start)
         unavailable "$reason"
     }
     import_test_image
+    if ! why=$(run_smoke_container); then
+        stop
+        unavailable "podman answers but cannot run a container here: $why"
+    fi
     rm -f "$dir/unavailable"
     echo "podman ready on $socket"
     ;;
