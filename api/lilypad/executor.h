@@ -18,6 +18,8 @@
 #ifndef LILYPAD_EXECUTOR_H
 #define LILYPAD_EXECUTOR_H
 
+#include <string.h>
+
 #include <lilypad/plugin.h>
 
 #ifdef __cplusplus
@@ -125,6 +127,23 @@ struct lp_job_status {
     uint32_t oom_killed; /* nonzero: killed for exceeding its memory limit (state EXITED with the
                             kill's exit code, or FAILED) */
 };
+
+/* The bytes of struct lp_job_status every core reads: up to the end of the 1.0 members. */
+#define LP_JOB_STATUS_SIZE_1_0                                                                     \
+    (offsetof(struct lp_job_status, message) + sizeof(((struct lp_job_status *)0)->message))
+
+/* For a plugin's poll() and wait(): copies `status` into the core's *out, no more than
+ * out->struct_size bytes, and sets struct_size to what was written. false (nothing written)
+ * when out is NULL or smaller than the 1.0 struct: the caller reports LP_EINVAL. */
+static inline bool lp_job_status_fill(struct lp_job_status *out, const struct lp_job_status *status)
+{
+    if (out == NULL || out->struct_size < LP_JOB_STATUS_SIZE_1_0)
+        return false;
+    size_t size = out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
+    memcpy(out, status, size);
+    out->struct_size = (uint32_t)size;
+    return true;
+}
 
 enum lp_log_stream { LP_STREAM_STDOUT = 1, LP_STREAM_STDERR = 2 };
 

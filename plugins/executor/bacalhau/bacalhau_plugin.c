@@ -483,17 +483,12 @@ static void refresh(struct bacalhau *b, struct bac_job *job)
 
 static int copy_status(struct bacalhau *b, const struct bac_job *job, struct lp_job_status *out)
 {
-    const size_t v1_0 = offsetof(struct lp_job_status, message) + sizeof out->message;
-    if (out == NULL || out->struct_size < v1_0) {
-        snprintf(b->error, sizeof b->error,
-                 "job status struct_size %u is smaller than the ABI 1.0 struct (%zu bytes)",
-                 out ? out->struct_size : 0u, v1_0);
-        return LP_EINVAL;
-    }
-    size_t size = out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
-    memcpy(out, &job->status, size);
-    out->struct_size = (uint32_t)size;
-    return LP_OK;
+    if (lp_job_status_fill(out, &job->status))
+        return LP_OK;
+    snprintf(b->error, sizeof b->error,
+             "job status struct_size %u is smaller than the ABI 1.0 struct (%zu bytes)",
+             out ? out->struct_size : 0u, LP_JOB_STATUS_SIZE_1_0);
+    return LP_EINVAL;
 }
 
 static int bacalhau_poll(void *instance, const struct lp_job_handle *h, struct lp_job_status *out)

@@ -12,6 +12,8 @@
 
 #include <lilypad/executor.h>
 
+#include "wait_deadline.h"
+
 #include "docker.h"
 
 static const struct lp_cfg_field docker_schema[] = {
@@ -362,20 +364,14 @@ static int docker_submit(void *instance, const struct lp_job_spec *spec, const c
     return LP_OK;
 }
 
-/* The job's status into the caller's struct, no more than its struct_size. Caller holds the
- * lock. */
+/* The job's status into the caller's struct (lp_job_status_fill). Caller holds the lock. */
 static int copy_status(const struct dk_job *job, struct lp_job_status *out)
 {
-    const size_t v1_0 = offsetof(struct lp_job_status, message) + sizeof out->message;
-    if (out == NULL || out->struct_size < v1_0) {
-        note_error("job status struct_size %u is smaller than the ABI 1.0 struct (%zu bytes)",
-                   out ? out->struct_size : 0u, v1_0);
-        return LP_EINVAL;
-    }
-    size_t size = out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
-    memcpy(out, &job->status, size);
-    out->struct_size = (uint32_t)size;
-    return LP_OK;
+    if (lp_job_status_fill(out, &job->status))
+        return LP_OK;
+    note_error("job status struct_size %u is smaller than the ABI 1.0 struct (%zu bytes)",
+               out ? out->struct_size : 0u, LP_JOB_STATUS_SIZE_1_0);
+    return LP_EINVAL;
 }
 
 static int docker_poll(void *instance, const struct lp_job_handle *h, struct lp_job_status *out)
@@ -398,44 +394,25 @@ static bool running(const struct dk_job *job)
 /* How often a waiter looks at host->cancelled(), which cannot wake it. */
 #define WAIT_CANCEL_CHECK_MS 250
 
-static struct timespec monotonic_after(uint64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /* Sleeps until the monitor thread says the job ended, the timeout passes, or the process
  * stops; a release() meanwhile makes it return LP_EINVAL. */
 static int docker_wait(void *instance, const struct lp_job_handle *h, uint64_t timeout_ms,
                        struct lp_job_status *out)
 {
     struct lp_docker *d = instance;
-    const uint64_t forever_ms = UINT64_C(10) * 365 * 24 * 3600 * 1000;
-    struct timespec deadline = monotonic_after(timeout_ms < forever_ms ? timeout_ms : forever_ms);
+    struct timespec deadline = lp_monotonic_after(timeout_ms);
     int rc;
     struct dk_job *job = find(d, h, &rc);
     if (job == NULL)
         return rc;
     job->waiters++;
     while (running(job) && !job->released && !d->host->cancelled(d->host)) {
-        struct timespec now = monotonic_after(0);
-        if (!before(&now, &deadline))
+        struct timespec now = lp_monotonic_after(0);
+        if (!lp_timespec_before(&now, &deadline))
             break;
-        struct timespec slice = monotonic_after(WAIT_CANCEL_CHECK_MS);
+        struct timespec slice = lp_monotonic_after(WAIT_CANCEL_CHECK_MS);
         int e = pthread_cond_timedwait(&d->changed, &d->lock,
-                                       before(&slice, &deadline) ? &slice : &deadline);
+                                       lp_timespec_before(&slice, &deadline) ? &slice : &deadline);
         if (e != 0 && e != ETIMEDOUT && e != EINTR)
             break;
     }

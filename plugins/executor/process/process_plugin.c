@@ -13,6 +13,8 @@
 
 #include <lilypad/executor.h>
 
+#include "wait_deadline.h"
+
 #include "image/fs_tree.h"
 #include "process.h"
 
@@ -267,21 +269,15 @@ static int process_submit(void *instance, const struct lp_job_spec *spec, const 
     return LP_OK;
 }
 
-/* The job's status into the caller's struct: no more than its struct_size says, which must
- * reach at least the ABI 1.0 members; struct_size is set to what was written. Caller holds
- * p->lock. */
+/* The job's status into the caller's struct (lp_job_status_fill: no more than its struct_size
+ * says, which must reach at least the ABI 1.0 members). Caller holds p->lock. */
 static int copy_status(const struct lp_proc_job *job, struct lp_job_status *out)
 {
-    const size_t v1_0 = offsetof(struct lp_job_status, message) + sizeof out->message;
-    if (out == NULL || out->struct_size < v1_0) {
-        note_error("job status struct_size %u is smaller than the ABI 1.0 struct (%zu bytes)",
-                   out ? out->struct_size : 0u, v1_0);
-        return LP_EINVAL;
-    }
-    size_t size = out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
-    memcpy(out, &job->status, size);
-    out->struct_size = (uint32_t)size;
-    return LP_OK;
+    if (lp_job_status_fill(out, &job->status))
+        return LP_OK;
+    note_error("job status struct_size %u is smaller than the ABI 1.0 struct (%zu bytes)",
+               out ? out->struct_size : 0u, LP_JOB_STATUS_SIZE_1_0);
+    return LP_EINVAL;
 }
 
 static int process_poll(void *instance, const struct lp_job_handle *h, struct lp_job_status *out)
@@ -302,24 +298,6 @@ static bool running(const struct lp_proc_job *job)
 /* How often a waiter looks at host->cancelled(), which has no way to wake it. */
 #define WAIT_CANCEL_CHECK_MS 250
 
-static struct timespec monotonic_after(uint64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /*
  * Sleeps on the instance's condition variable, which the monitor threads broadcast whenever a
  * job changes state, until this job has ended, timeout_ms has passed, or the host asks the
@@ -332,9 +310,7 @@ static int process_wait(void *instance, const struct lp_job_handle *h, uint64_t 
                         struct lp_job_status *out)
 {
     struct lp_process *p = instance;
-    /* Ten years is forever for a job, and keeps the arithmetic in range. */
-    const uint64_t forever_ms = UINT64_C(10) * 365 * 24 * 3600 * 1000;
-    struct timespec deadline = monotonic_after(timeout_ms < forever_ms ? timeout_ms : forever_ms);
+    struct timespec deadline = lp_monotonic_after(timeout_ms);
     pthread_mutex_lock(&p->lock);
     struct lp_proc_job *job = find(p, h);
     if (job == NULL) {
@@ -344,12 +320,12 @@ static int process_wait(void *instance, const struct lp_job_handle *h, uint64_t 
     }
     job->waiters++;
     while (running(job) && !job->released && !p->host->cancelled(p->host)) {
-        struct timespec now = monotonic_after(0);
-        if (!before(&now, &deadline))
+        struct timespec now = lp_monotonic_after(0);
+        if (!lp_timespec_before(&now, &deadline))
             break;
-        struct timespec slice = monotonic_after(WAIT_CANCEL_CHECK_MS);
+        struct timespec slice = lp_monotonic_after(WAIT_CANCEL_CHECK_MS);
         int e = pthread_cond_timedwait(&p->changed, &p->lock,
-                                       before(&slice, &deadline) ? &slice : &deadline);
+                                       lp_timespec_before(&slice, &deadline) ? &slice : &deadline);
         if (e != 0 && e != ETIMEDOUT && e != EINTR)
             break;
     }
