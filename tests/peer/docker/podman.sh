@@ -13,6 +13,12 @@ cmd=${1:-} dir=${2:-}
 dir=$(realpath -m "$dir")
 socket=$dir/podman.sock
 source "$(dirname "$0")/peer_common.sh"
+# Podman refuses a run root path longer than 50 characters, which a deep build tree exceeds:
+# then the run root is a short folder under /tmp, named after DIR so a restart finds it.
+runroot=$dir/run
+if ((${#runroot} > 50)); then
+    runroot=/tmp/lp-podman-$(printf '%s' "$dir" | sha256sum | cut -c1-12)
+fi
 
 stop() {
     if [[ -S $socket ]]; then
@@ -21,6 +27,10 @@ stop() {
     stop_pid "$dir/podman.pid"
     kill_under_dir
     unmount_under_dir
+    if [[ $runroot != "$dir/run" ]]; then
+        dir=$runroot unmount_under_dir
+        rm -rf "$runroot"
+    fi
 }
 
 start_service() {
@@ -36,7 +46,7 @@ CONF
     local registries=()
     [[ -f $dir/registries.conf ]] && registries=("CONTAINERS_REGISTRIES_CONF=$dir/registries.conf")
     env "${registries[@]}" CONTAINERS_CONF="$dir/containers.conf" \
-        podman --root "$dir/root" --runroot "$dir/run" \
+        podman --root "$dir/root" --runroot "$runroot" \
         --tmpdir "$dir/tmp" system service --time=0 "unix://$socket" \
         >>"$dir/podman.log" 2>&1 </dev/null &
     local pid=$!
